@@ -1,0 +1,72 @@
+"""``GpuSpec``: one accelerator and its NVLink domain, as read from ``topologies/hardware/*.yaml``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import Field, model_validator
+
+from colossus_sim.config.base import Sourced, StrictModel
+from colossus_sim.errors import FieldValueError
+
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+
+
+class Precision(StrEnum):
+    """Number format of the training GEMMs."""
+
+    BF16 = "bf16"
+    FP8 = "fp8"
+    FP4 = "fp4"
+
+
+class PeakDenseTflops(StrictModel):
+    """Dense (no 2:4 sparsity) tensor-core peak per GPU, in TFLOP/s, per number format."""
+
+    bf16: Positive
+    fp8: Positive | None = None
+    fp4: Positive | None = None
+
+
+class GpuSpec(Sourced):
+    """An accelerator: compute peaks, HBM, links, power, and its one efficiency calibration.
+
+    ``matmul_efficiency`` is the fraction of dense peak a transformer's GEMMs achieve on this
+    GPU type. It is the only fitted constant of the step-time model, one per GPU type, fitted
+    on the published run named in ``calibration_case`` (see ``perf/calibration.py``).
+    """
+
+    name: str
+    title: str
+    peak_dense_tflops: PeakDenseTflops
+    hbm_gb: Positive
+    hbm_reserved_gb: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    hbm_tb_per_s: Positive
+    nvlink_gb_per_s: Positive
+    nvlink_domain_gpus: Annotated[int, Field(ge=1)]
+    nic_gbit_per_s: Positive
+    nvlink_bus_efficiency: Fraction
+    nic_bus_efficiency: Fraction
+    nvlink_latency_us: Positive
+    nic_latency_us: Positive
+    tdp_w: Positive
+    matmul_efficiency: Fraction
+    calibration_case: str
+
+    @model_validator(mode="after")
+    def _reserve_below_capacity(self) -> Self:
+        if self.hbm_reserved_gb >= self.hbm_gb:
+            raise FieldValueError("hbm_reserved_gb", "must be smaller than hbm_gb")
+        return self
+
+    def peak_tflops(self, precision: Precision) -> float:
+        """Dense peak for a number format; raises if this GPU has no such tensor cores."""
+        value = getattr(self.peak_dense_tflops, precision.value)
+        if value is None:
+            raise ValueError(f"{self.name} has no {precision.value} tensor-core peak")
+        return float(value)
+
+    def supports(self, precision: Precision) -> bool:
+        return getattr(self.peak_dense_tflops, precision.value) is not None

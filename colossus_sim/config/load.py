@@ -1,0 +1,102 @@
+"""Loading the project's data files by name: hardware, cluster, perf constants, jobs, cases.
+
+Names resolve inside the data folders (``paths.py``); a name that is not there is a
+``ScenarioError`` with a "did you mean". A path to a file works wherever a name does.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from colossus_sim import paths
+from colossus_sim.config.cluster import ClusterSpec
+from colossus_sim.config.hardware import GpuSpec
+from colossus_sim.config.perf_constants import PerfConstants
+from colossus_sim.config.workload import JobSpec, ValidationCase
+from colossus_sim.config.yamlio import read_yaml, validate
+from colossus_sim.errors import Issue, ScenarioError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _display(path: Path) -> str:
+    """A path as a user would type it: relative to the data root or the working directory."""
+    for base in (paths.data_root(), Path.cwd()):
+        try:
+            return str(path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def load_file(model: type[ModelT], path: Path) -> ModelT:
+    """Read and validate one YAML file; every problem is a located ``ScenarioError``."""
+    doc = read_yaml(path, _display(path))
+    return validate(model, doc)
+
+
+def _names_in(folder: Path) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def _resolve(name_or_path: str, folder: Path, what: str, field: str) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml"} or candidate.parent != Path("."):
+        return candidate
+    path = folder / f"{name_or_path}.yaml"
+    if path.is_file():
+        return path
+    names = _names_in(folder)
+    close = difflib.get_close_matches(name_or_path, names, n=1, cutoff=0.5)
+    raise ScenarioError(
+        [
+            Issue(
+                message=f"unknown {what}",
+                field=field,
+                got=repr(name_or_path),
+                expected="one of " + ", ".join(names),
+                suggestion=close[0] if close else None,
+            )
+        ]
+    )
+
+
+@lru_cache(maxsize=None)
+def load_gpu(name: str) -> GpuSpec:
+    return load_file(GpuSpec, _resolve(name, paths.hardware_dir(), "GPU type", "gpu"))
+
+
+def gpu_names() -> list[str]:
+    return _names_in(paths.hardware_dir())
+
+
+@lru_cache(maxsize=None)
+def load_cluster(name: str = "colossus2") -> ClusterSpec:
+    return load_file(ClusterSpec, _resolve(name, paths.topologies_dir(), "cluster", "cluster"))
+
+
+@lru_cache(maxsize=None)
+def load_perf_constants() -> PerfConstants:
+    return load_file(PerfConstants, paths.topologies_dir() / "perf_model.yaml")
+
+
+@lru_cache(maxsize=None)
+def load_job(name_or_path: str) -> JobSpec:
+    return load_file(JobSpec, _resolve(name_or_path, paths.workloads_dir(), "workload", "workload"))
+
+
+def job_names() -> list[str]:
+    return _names_in(paths.workloads_dir())
+
+
+def load_jobs() -> list[JobSpec]:
+    return [load_job(name) for name in job_names()]
+
+
+def load_validation_cases() -> list[ValidationCase]:
+    return [load_file(ValidationCase, p) for p in sorted(paths.validation_dir().glob("*.yaml"))]

@@ -1,0 +1,267 @@
+"""Workload schemas: model architectures, training settings, software features, parallel plans.
+
+A ``JobSpec`` (``workloads/*.yaml``) is one of the seven Colossus 2 jobs; a ``ValidationCase``
+(``workloads/validation/*.yaml``) is a published training run with its measured figure. Both
+share ``arch`` (dense | MoE | DiT, a discriminated union on ``kind``), ``training`` and
+``software``; parameter counts are derived from the architecture, never typed in.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, model_validator
+
+from colossus_sim.config.base import Sourced, StrictModel
+from colossus_sim.config.hardware import Precision
+from colossus_sim.errors import FieldValueError
+
+PositiveInt = Annotated[int, Field(ge=1)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class _ArchBase(StrictModel):
+    layers: PositiveInt
+    d_model: PositiveInt
+    heads: PositiveInt
+    kv_heads: PositiveInt | None = None
+    head_dim: PositiveInt | None = None
+    vocab: NonNegativeInt = 0
+    tied_embeddings: bool = False
+    gated_ffn: bool = True
+
+    @property
+    def kv_heads_resolved(self) -> int:
+        return self.kv_heads if self.kv_heads is not None else self.heads
+
+    @property
+    def head_dim_resolved(self) -> int:
+        return self.head_dim if self.head_dim is not None else self.d_model // self.heads
+
+    @property
+    def causal(self) -> bool:
+        return True
+
+    @model_validator(mode="after")
+    def _heads_consistent(self) -> Self:
+        if self.kv_heads is not None and self.heads % self.kv_heads:
+            raise FieldValueError(
+                "kv_heads", f"must divide heads ({self.heads}); got {self.kv_heads}"
+            )
+        if self.head_dim is None and self.d_model % self.heads:
+            raise FieldValueError(
+                "head_dim", f"d_model {self.d_model} is not a multiple of heads {self.heads}: "
+                "give head_dim explicitly"
+            )
+        return self
+
+
+class DenseArch(_ArchBase):
+    """A decoder-only dense transformer (Llama, GPT)."""
+
+    kind: Literal["dense"]
+    ffn_dim: PositiveInt
+
+
+class MoEArch(_ArchBase):
+    """A decoder-only mixture-of-experts transformer: routed experts plus an optional shared MLP.
+
+    ``dense_layers`` leading layers use a dense FFN of ``dense_ffn_dim`` instead of experts
+    (DeepSeek-V3 style); the rest are MoE layers.
+    """
+
+    kind: Literal["moe"]
+    experts: PositiveInt
+    top_k: PositiveInt
+    expert_ffn_dim: PositiveInt
+    shared_ffn_dim: NonNegativeInt = 0
+    dense_layers: NonNegativeInt = 0
+    dense_ffn_dim: NonNegativeInt = 0
+
+    @model_validator(mode="after")
+    def _routing_consistent(self) -> Self:
+        if self.top_k > self.experts:
+            raise FieldValueError("top_k", f"cannot exceed experts ({self.experts})")
+        if self.dense_layers > self.layers:
+            raise FieldValueError("dense_layers", f"cannot exceed layers ({self.layers})")
+        if self.dense_layers and not self.dense_ffn_dim:
+            raise FieldValueError("dense_ffn_dim", "required when dense_layers > 0")
+        return self
+
+    @property
+    def moe_layers(self) -> int:
+        return self.layers - self.dense_layers
+
+
+class DiTArch(_ArchBase):
+    """A diffusion transformer over video/image latents: bidirectional attention, no vocabulary.
+
+    ``cross_attention`` adds a text cross-attention block per layer over ``text_tokens`` text
+    embeddings; ``extra_params`` counts embedders and adaLN modulation outside the blocks.
+    """
+
+    kind: Literal["dit"]
+    ffn_dim: PositiveInt
+    cross_attention: bool = True
+    text_tokens: NonNegativeInt = 0
+    extra_params: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+
+    @property
+    def causal(self) -> bool:
+        return False
+
+
+Arch = Annotated[DenseArch | MoEArch | DiTArch, Field(discriminator="kind")]
+
+
+class TrainingSpec(StrictModel):
+    """What one optimizer step processes and in what number format.
+
+    ``global_batch`` counts sequences (LLM) or samples (DiT) of ``seq_len`` tokens each;
+    ``tokens`` is the training budget in tokens (absent for validation cases).
+    """
+
+    seq_len: PositiveInt
+    global_batch: PositiveInt
+    precision: Precision
+    tokens: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.seq_len * self.global_batch
+
+
+class Recompute(StrEnum):
+    """Activation recomputation: none, selective (attention core and activations), full."""
+
+    NONE = "none"
+    SELECTIVE = "selective"
+    FULL = "full"
+
+
+class SoftwareSpec(StrictModel):
+    """Features of the training framework that change memory or exposed communication.
+
+    The ``*_overlap`` flags say whether that communication runs concurrently with compute;
+    how much of it is then hidden is computed by ``perf/step_time.py``, not set here.
+    """
+
+    flash_attention: bool = True
+    sequence_parallel: bool = True
+    tp_overlap: bool = False
+    cp_overlap: bool = True
+    ep_overlap: bool = False
+    dp_overlap: bool = True
+    zero_stage: Annotated[int, Field(ge=0, le=3)] = 1
+
+
+class PlanFields(StrictModel):
+    """A parallel plan with every field optional: the fixed part of a partly fixed plan."""
+
+    tp: PositiveInt | None = None
+    pp: PositiveInt | None = None
+    dp: PositiveInt | None = None
+    ep: PositiveInt | None = None
+    cp: PositiveInt | None = None
+    vp: PositiveInt | None = None
+    microbatch: PositiveInt | None = None
+    recompute: Recompute | None = None
+
+
+class ParallelPlan(StrictModel):
+    """A complete parallel plan: tp×cp×dp×pp GPUs; experts sharded ep-way inside a stage."""
+
+    tp: PositiveInt
+    pp: PositiveInt
+    dp: PositiveInt
+    ep: PositiveInt = 1
+    cp: PositiveInt = 1
+    vp: PositiveInt = 1
+    microbatch: PositiveInt = 1
+    recompute: Recompute = Recompute.NONE
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp * self.dp * self.cp
+
+
+class ModelRun(Sourced):
+    """What a step-time model needs to know about a training run, hardware aside."""
+
+    name: str
+    title: str
+    arch: Arch
+    training: TrainingSpec
+    software: SoftwareSpec = SoftwareSpec()
+
+
+class JobSpec(ModelRun):
+    """One of the seven Colossus 2 training jobs (``workloads/<name>.yaml``).
+
+    ``default_racks`` and ``default_gpu`` place the job when no scenario says otherwise;
+    ``active_gpus_per_rack`` may hold GPUs of each NVL72 rack back as hot spares.
+    """
+
+    description: str = ""
+    default_racks: PositiveInt
+    default_gpu: str
+    active_gpus_per_rack: PositiveInt
+    plan: PlanFields = PlanFields()
+
+    @model_validator(mode="after")
+    def _has_budget(self) -> Self:
+        if self.training.tokens is None:
+            raise FieldValueError("training.tokens", "a job needs a token budget")
+        return self
+
+
+class Metric(StrEnum):
+    """The figure a published run reports."""
+
+    STEP_S = "step_s"
+    TFLOPS_PER_GPU = "tflops_per_gpu"
+    MFU = "mfu"
+    TOKENS_PER_S_PER_GPU = "tokens_per_s_per_gpu"
+
+
+class FlopConvention(StrictModel):
+    """How the source counted FLOPs when it reported TFLOP/s or MFU.
+
+    ``attention``: ``causal`` counts half the score matrix, ``full`` all of it;
+    ``counts_recompute``: the recomputed forward pass is included (Megatron's "hardware"
+    TFLOP/s with full recompute).
+    """
+
+    attention: Literal["causal", "full"] = "causal"
+    counts_recompute: bool = False
+
+
+class Measured(StrictModel):
+    metric: Metric
+    value: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    flop_convention: FlopConvention = FlopConvention()
+
+
+class CaseRole(StrEnum):
+    CALIBRATION = "calibration"
+    VALIDATION = "validation"
+
+
+class ValidationCase(ModelRun):
+    """A published training run: its model, hardware, plan and one measured figure."""
+
+    hardware: str
+    gpus: PositiveInt
+    plan: ParallelPlan
+    measured: Measured
+    role: CaseRole = CaseRole.VALIDATION
+    source: str
+
+    @model_validator(mode="after")
+    def _plan_covers_gpus(self) -> Self:
+        if self.plan.gpus != self.gpus:
+            raise FieldValueError(
+                "plan", f"tp×pp×dp×cp = {self.plan.gpus} GPUs, but the case has {self.gpus}"
+            )
+        return self
