@@ -84,10 +84,13 @@ class ScenarioError(Exception):
         return self.issues[0].suggestion
 
     def with_location(self, locate: LocateFn) -> ScenarioError:
-        """A copy whose issues without a file get one from ``locate(field)``."""
+        """A copy whose issues without a file get one from ``locate(field)``.
+
+        Fields naming a command-line option (``--racks``) are not in any file and stay as they are.
+        """
         issues = []
         for issue in self.issues:
-            if issue.file is None:
+            if issue.file is None and not issue.field.startswith("--"):
                 file, line, col = locate(issue.field)
                 issue = replace(issue, file=file, line=line, col=col)
             issues.append(issue)

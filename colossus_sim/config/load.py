@@ -18,7 +18,7 @@ from colossus_sim.config.cluster import ClusterSpec
 from colossus_sim.config.hardware import GpuSpec
 from colossus_sim.config.perf_constants import PerfConstants
 from colossus_sim.config.workload import JobSpec, ValidationCase
-from colossus_sim.config.yamlio import read_yaml, validate
+from colossus_sim.config.yamlio import YamlDocument, read_yaml, validate
 from colossus_sim.errors import Issue, ScenarioError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -36,8 +36,13 @@ def _display(path: Path) -> str:
 
 def load_file(model: type[ModelT], path: Path) -> ModelT:
     """Read and validate one YAML file; every problem is a located ``ScenarioError``."""
+    return load_with_document(model, path)[0]
+
+
+def load_with_document(model: type[ModelT], path: Path) -> tuple[ModelT, YamlDocument]:
+    """Like ``load_file``, also returning the document so later checks can name a line."""
     doc = read_yaml(path, _display(path))
-    return validate(model, doc)
+    return validate(model, doc), doc
 
 
 def _names_in(folder: Path) -> list[str]:
@@ -86,8 +91,13 @@ def load_perf_constants() -> PerfConstants:
 
 
 @lru_cache(maxsize=None)
+def load_job_with_document(name_or_path: str) -> tuple[JobSpec, YamlDocument]:
+    path = _resolve(name_or_path, paths.workloads_dir(), "workload", "workload")
+    return load_with_document(JobSpec, path)
+
+
 def load_job(name_or_path: str) -> JobSpec:
-    return load_file(JobSpec, _resolve(name_or_path, paths.workloads_dir(), "workload", "workload"))
+    return load_job_with_document(name_or_path)[0]
 
 
 def job_names() -> list[str]:

@@ -249,19 +249,29 @@ class CaseRole(StrEnum):
 
 
 class ValidationCase(ModelRun):
-    """A published training run: its model, hardware, plan and one measured figure."""
+    """A published training run: its model, hardware, plan and one measured figure.
+
+    The plan's published degrees (``tp``, ``pp``, ``dp``, and ``cp`` when used) are required;
+    details a source leaves out (``vp``, ``microbatch``, ``recompute``) may be omitted, and the
+    planner then fills them with the fastest choice that fits HBM, as the run's own engineers
+    would have.
+    """
 
     hardware: str
     gpus: PositiveInt
-    plan: ParallelPlan
+    plan: PlanFields
     measured: Measured
     role: CaseRole = CaseRole.VALIDATION
     source: str
 
     @model_validator(mode="after")
     def _plan_covers_gpus(self) -> Self:
-        if self.plan.gpus != self.gpus:
+        for name in ("tp", "pp", "dp"):
+            if getattr(self.plan, name) is None:
+                raise FieldValueError(f"plan.{name}", "a published case must give this degree")
+        used = (self.plan.tp or 1) * (self.plan.pp or 1) * (self.plan.dp or 1) * (self.plan.cp or 1)
+        if used != self.gpus:
             raise FieldValueError(
-                "plan", f"tp×pp×dp×cp = {self.plan.gpus} GPUs, but the case has {self.gpus}"
+                "plan", f"tp×pp×dp×cp = {used} GPUs, but the case has {self.gpus}"
             )
         return self

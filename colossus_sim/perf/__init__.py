@@ -1,0 +1,1 @@
+"""The physics: pure functions of model, plan and hardware (no simpy, no I/O)."""

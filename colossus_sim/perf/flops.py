@@ -1,0 +1,116 @@
+"""Training FLOPs per token: model FLOPs (what MFU counts) apart from hardware FLOPs (recompute).
+
+Notes
+-----
+Forward FLOPs per token and layer are ``2·N_layer`` for the weight matmuls plus the attention
+scores: ``QKᵀ`` and ``AV`` cost ``4·S·d_attn`` with a full score matrix, half that when a
+causal kernel skips the masked half (``d_attn = heads·head_dim``). The output head adds
+``2·vocab·d``. Training costs forward + backward = 3× forward, so
+
+    model FLOPs/token = 6·N_active + 6·L·S·d_attn       (causal, the usual LLM convention)
+                      = 6·N_active + 12·L·S·d_attn      (bidirectional DiT, or a full count)
+
+where ``N_active`` excludes the input embedding (a lookup, not a matmul). Hardware FLOPs add
+what recomputation repeats: one more forward for ``full``, the attention-score forward for
+``selective``. A DiT's cross-attention projects its ``text_tokens`` keys/values once per
+sample, so they cost ``text_tokens/S`` of a per-token projection.
+
+References
+----------
+Kaplan et al. 2020 (6·N); Narayanan et al., SC'21, arXiv 2104.04473, eq. (3) (full-count
+attention and recompute); Korthikanti et al., arXiv 2205.05198 §5 (selective recompute,
+HFU/MFU); Chowdhery et al. (PaLM) appendix B (MFU with attention FLOPs).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from colossus_sim.config.workload import DiTArch, Recompute
+from colossus_sim.perf.model_size import ArchT, attention_params, model_size
+
+FLOPS_PER_MAC = 2.0
+TRAIN_PASSES = 3.0  # forward + backward (backward ≈ 2× forward)
+
+
+class AttentionCount(StrEnum):
+    CAUSAL = "causal"
+    FULL = "full"
+
+
+def matmul_flops_per_token_fwd(arch: ArchT, seq_len: int) -> float:
+    """Forward weight-matmul FLOPs per token, all layers plus the output head."""
+    size = model_size(arch)
+    per_layer = size.matmul_active_per_layer
+    if isinstance(arch, DiTArch) and arch.cross_attention:
+        kv = 2.0 * arch.d_model * arch.kv_heads_resolved * arch.head_dim_resolved
+        per_layer = per_layer - kv + kv * arch.text_tokens / seq_len
+    return FLOPS_PER_MAC * (size.layers * per_layer + size.embedding_out + size.extra)
+
+
+def head_flops_per_token_fwd(arch: ArchT) -> float:
+    """Forward FLOPs of the output head (logits) per token."""
+    return FLOPS_PER_MAC * arch.vocab * arch.d_model
+
+
+def attention_flops_per_token_fwd(arch: ArchT, seq_len: int, count: AttentionCount) -> float:
+    """Forward attention-score FLOPs (QKᵀ and AV) per token, all layers."""
+    d_attn = arch.heads * arch.head_dim_resolved
+    self_attn = 4.0 * seq_len * d_attn
+    if count is AttentionCount.CAUSAL and arch.causal:
+        self_attn *= 0.5
+    cross = 0.0
+    if isinstance(arch, DiTArch) and arch.cross_attention:
+        cross = 4.0 * arch.text_tokens * d_attn
+    return arch.layers * (self_attn + cross)
+
+
+def model_flops_per_token(
+    arch: ArchT, seq_len: int, count: AttentionCount = AttentionCount.CAUSAL
+) -> float:
+    """FLOPs per trained token that MFU counts: 3 × (matmuls + attention scores) forward."""
+    return TRAIN_PASSES * (
+        matmul_flops_per_token_fwd(arch, seq_len)
+        + attention_flops_per_token_fwd(arch, seq_len, count)
+    )
+
+
+def recompute_flops_per_token(
+    arch: ArchT, seq_len: int, recompute: Recompute, count: AttentionCount
+) -> float:
+    """Extra forward FLOPs per token that activation recomputation repeats."""
+    if recompute is Recompute.FULL:
+        return matmul_flops_per_token_fwd(arch, seq_len) + attention_flops_per_token_fwd(
+            arch, seq_len, count
+        )
+    if recompute is Recompute.SELECTIVE:
+        return attention_flops_per_token_fwd(arch, seq_len, count)
+    return 0.0
+
+
+def hardware_flops_per_token(
+    arch: ArchT, seq_len: int, recompute: Recompute, count: AttentionCount
+) -> float:
+    """FLOPs the GPUs execute per token: model FLOPs plus recomputation."""
+    return model_flops_per_token(arch, seq_len, count) + recompute_flops_per_token(
+        arch, seq_len, recompute, count
+    )
+
+
+def six_n(arch: ArchT) -> float:
+    """The ``6·N`` rule with N = active parameters excluding the input embedding."""
+    size = model_size(arch)
+    return 6.0 * (size.active - size.embedding_in)
+
+
+__all__ = [
+    "AttentionCount",
+    "attention_flops_per_token_fwd",
+    "attention_params",
+    "hardware_flops_per_token",
+    "head_flops_per_token_fwd",
+    "matmul_flops_per_token_fwd",
+    "model_flops_per_token",
+    "recompute_flops_per_token",
+    "six_n",
+]

@@ -1,0 +1,163 @@
+"""HBM bytes per GPU: weights, gradients, optimizer state and activations, for candidate plans.
+
+Notes
+-----
+Model state per GPU (``P_ne``: non-expert parameters a device holds = its layers'
+non-expert parameters / tp plus its embedding share; ``P_e``: its routed-expert parameters
+= its layers' experts / ep; ``D = dp·cp`` and ``D_e = tp·cp·dp/ep`` the data-parallel widths):
+
+* weights ``w·(P_ne + P_e)``, divided by ``D`` / ``D_e`` under ZeRO-3;
+* gradients ``g·(…)``, divided likewise under ZeRO-2 and 3;
+* optimizer ``o·(…)``, divided likewise under ZeRO-1, 2 and 3 (``w, g, o`` bytes/param
+  from ``topologies/perf_model.yaml``).
+
+Activations follow Korthikanti et al.'s accounting of the tensors a layer keeps for its
+backward pass, generalised to grouped-query attention, gated FFNs and routed experts: per
+token and layer, ``4h`` elements outside tensor-parallel regions (two norm inputs, the
+attention and MLP inputs; split by tp only with sequence parallelism), ``2·hq + 2·hkv`` for
+Q, K, V and the attention output, the FFN intermediates (``3F`` gated, ``2F`` plain; for MoE
+``top_k·(h + 3F_e)`` plus the shared MLP), and without flash attention ``5·heads·S`` bytes of
+scores, softmax and dropout mask (removed by selective recompute). Full recompute keeps only
+each layer's input (``h`` elements). The first pipeline stage holds ``min(pp, m)``
+microbatches (1F1B), times ``1 + (pp−1)/(pp·vp)`` when interleaved. The last stage also
+materialises the logits.
+
+References
+----------
+Korthikanti et al., "Reducing Activation Recomputation in Large Transformer Models",
+arXiv 2205.05198, §4 (eqs. 1-5); Rajbhandari et al., "ZeRO", SC'20, §5 (stage sharding).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from colossus_sim.config.workload import DiTArch, MoEArch
+from colossus_sim.perf.model_size import ArchT
+from colossus_sim.perf.plan_grid import FloatArray, PlanGrid, RunSetup, device_params
+
+_RC_NONE, _RC_SELECTIVE, _RC_FULL = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ActivationShape:
+    """Bytes kept per token and layer (no recompute), by how tensor parallelism splits them."""
+
+    outside_tp_bytes: float
+    inside_tp_bytes: float
+    scores_bytes: float
+    layer_input_bytes: float
+
+
+def activation_shape(arch: ArchT, seq_len: int, flash_attention: bool, elem_bytes: float) -> (
+    ActivationShape
+):
+    """Per-token, per-layer activation bytes of ``arch`` (mean over its layer types)."""
+    h = arch.d_model
+    hq = arch.heads * arch.head_dim_resolved
+    hkv = arch.kv_heads_resolved * arch.head_dim_resolved
+    ffn_factor = 3.0 if arch.gated_ffn else 2.0
+    outside = 4.0 * h
+    inside = 2.0 * hq + 2.0 * hkv
+    if isinstance(arch, MoEArch):
+        moe = arch.top_k * (h + ffn_factor * arch.expert_ffn_dim) + ffn_factor * arch.shared_ffn_dim
+        dense = ffn_factor * arch.dense_ffn_dim
+        inside += (arch.moe_layers * moe + arch.dense_layers * dense) / arch.layers
+    else:
+        inside += ffn_factor * arch.ffn_dim
+    if isinstance(arch, DiTArch) and arch.cross_attention:
+        outside += h
+        inside += 2.0 * hq
+    scores = 0.0 if flash_attention else 5.0 * arch.heads * seq_len * (elem_bytes / 2.0)
+    return ActivationShape(
+        outside_tp_bytes=outside * elem_bytes,
+        inside_tp_bytes=inside * elem_bytes,
+        scores_bytes=scores,
+        layer_input_bytes=h * elem_bytes,
+    )
+
+
+@dataclass(frozen=True)
+class MemoryArrays:
+    """Bytes per GPU for each candidate plan, by part (the busiest pipeline stage)."""
+
+    weights: FloatArray
+    grads: FloatArray
+    optimizer: FloatArray
+    activations: FloatArray
+    logits: FloatArray
+
+    @property
+    def total(self) -> FloatArray:
+        return self.weights + self.grads + self.optimizer + self.activations + self.logits
+
+
+def stored_activation_bytes_per_token_layer(setup: RunSetup, grid: PlanGrid) -> FloatArray:
+    """Bytes one GPU keeps per token of its microbatch and per layer, given recompute."""
+    shape = activation_shape(
+        setup.arch,
+        setup.training.seq_len,
+        setup.software.flash_attention,
+        setup.consts.activation_bytes,
+    )
+    tp = grid.tp.astype(np.float64)
+    seq_split = tp if setup.software.sequence_parallel else np.ones_like(tp)
+    none = shape.outside_tp_bytes / seq_split + (shape.inside_tp_bytes + shape.scores_bytes) / tp
+    selective = none - shape.scores_bytes / tp
+    full = shape.layer_input_bytes / seq_split
+    return np.select([grid.rc == _RC_FULL, grid.rc == _RC_SELECTIVE], [full, selective], none)
+
+
+def full_activation_bytes_per_token_layer(setup: RunSetup, grid: PlanGrid) -> FloatArray:
+    """Bytes a layer keeps per token with no recompute (also the HBM traffic basis)."""
+    shape = activation_shape(
+        setup.arch,
+        setup.training.seq_len,
+        setup.software.flash_attention,
+        setup.consts.activation_bytes,
+    )
+    tp = grid.tp.astype(np.float64)
+    seq_split = tp if setup.software.sequence_parallel else np.ones_like(tp)
+    return shape.outside_tp_bytes / seq_split + (shape.inside_tp_bytes + shape.scores_bytes) / tp
+
+
+def memory_per_gpu(setup: RunSetup, grid: PlanGrid) -> MemoryArrays:
+    """HBM bytes per GPU on the busiest stage for every plan in ``grid``."""
+    size, consts, zero = setup.size, setup.consts, setup.software.zero_stage
+    tp = grid.tp.astype(np.float64)
+    layers = grid.layers_per_device(size.layers).astype(np.float64)
+    nonexpert, expert = device_params(setup, grid)
+    dense_dp = (grid.dp * grid.cp).astype(np.float64)
+    expert_dp = grid.expert_dp().astype(np.float64)
+
+    def sharded(stage: int) -> FloatArray:
+        if zero >= stage:
+            return np.asarray(nonexpert / dense_dp + expert / expert_dp, dtype=np.float64)
+        return np.asarray(nonexpert + expert, dtype=np.float64)
+
+    weights = consts.weight_bytes * sharded(3)
+    if zero >= 3:  # gathered working copy of the next layer while this one computes
+        weights = weights + 2.0 * consts.weight_bytes * (
+            size.nonexpert_per_layer / tp + size.expert_per_layer / grid.ep
+        )
+    grads = consts.main_grad_bytes * sharded(2)
+    optimizer = consts.optimizer_bytes_per_param * sharded(1)
+
+    tokens_mb = (grid.mb * setup.training.seq_len / grid.cp).astype(np.float64)
+    per_layer_mb = stored_activation_bytes_per_token_layer(setup, grid) * tokens_mb
+    m = grid.microbatches(setup.training.global_batch)
+    in_flight = np.minimum(grid.pp, np.maximum(m, 1)).astype(np.float64)
+    interleave = np.where(grid.vp > 1, 1.0 + (grid.pp - 1) / (grid.pp * grid.vp), 1.0)
+    activations = per_layer_mb * layers * in_flight * interleave
+    working = full_activation_bytes_per_token_layer(setup, grid) * tokens_mb
+    activations = activations + np.where(grid.rc == _RC_FULL, working, 0.0)
+    logits = consts.logits_bytes * tokens_mb * setup.arch.vocab / tp
+    return MemoryArrays(
+        weights=np.asarray(weights, dtype=np.float64),
+        grads=grads,
+        optimizer=optimizer,
+        activations=np.asarray(activations, dtype=np.float64),
+        logits=np.asarray(logits, dtype=np.float64),
+    )

@@ -1,0 +1,280 @@
+"""Step time of one training job under a parallel plan, as a sum of named parts.
+
+Notes
+-----
+Per pipeline stage and microbatch (``T = mb·S/cp`` tokens, ``λ`` layers on the busiest
+device), the GPU spends
+
+* ``t_gemm = F_mm·T·λ/L / (tp · peak_prec · η)`` on weight matmuls (``η`` = the GPU type's
+  one calibrated ``matmul_efficiency``), plus the output head on the last stage;
+* ``t_attn = F_att·T·λ/L / (tp · peak_bf16 · η)`` on attention scores (flash attention runs in
+  BF16 even in FP8 training; causal kernels skip half the scores);
+* ``t_elem = passes · A·T·λ / HBM_bw`` on HBM-bound kernels (norms, activations, residuals,
+  softmax), ``A`` the activation bytes per token and layer (``memory.py``).
+
+``t_c = t_gemm + t_attn + t_elem``. Communication per microbatch: tensor-parallel
+all-gather/reduce-scatter pairs (2 per layer forward, 2 backward, 2 more with full
+recompute; hidden behind ``t_gemm`` when ``tp_overlap``), context-parallel ring passes of
+K/V (hidden behind ``t_attn`` when ``cp_overlap``) and expert all-to-all dispatch+combine
+(hidden behind ``t_c`` when ``ep_overlap``). ``t_mb = t_c + exposed comm``. Then
+
+    step = m·t_mb  +  (pp−1)/vp · t_mb      (interleaved 1F1B bubble)
+         + 2·(pp−1)·t_p2p                   (pipeline fill and drain sends)
+         + max(0, t_dp − t_c)               (gradient sync beyond the last backward; all of
+                                             it without dp_overlap)
+         + t_opt                            (the HBM-bound optimizer update)
+
+References
+----------
+Narayanan et al., SC'21, arXiv 2104.04473 §2.2 (interleaved bubble (p−1)/(v·m)) and §3
+(communication volumes); Korthikanti et al., arXiv 2205.05198 (sequence parallelism);
+Rajbhandari et al., ZeRO (data-parallel volumes); Liu et al., Ring Attention (CP).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from colossus_sim.config.hardware import Precision
+from colossus_sim.config.workload import ParallelPlan, Recompute
+from colossus_sim.perf import collectives as coll
+from colossus_sim.perf.flops import (
+    AttentionCount,
+    attention_flops_per_token_fwd,
+    head_flops_per_token_fwd,
+    matmul_flops_per_token_fwd,
+    model_flops_per_token,
+)
+from colossus_sim.perf.memory import full_activation_bytes_per_token_layer, memory_per_gpu
+from colossus_sim.perf.plan_grid import (
+    RECOMPUTE_ORDER,
+    FloatArray,
+    PlanGrid,
+    RunSetup,
+    device_params,
+)
+from colossus_sim.units import BYTES_PER_GB, FLOPS_PER_TFLOPS
+
+PART_NAMES = (
+    "compute_s",
+    "memory_bound_s",
+    "tp_comm_s",
+    "cp_comm_s",
+    "ep_comm_s",
+    "pp_bubble_s",
+    "pp_p2p_s",
+    "dp_sync_s",
+    "optimizer_s",
+)
+
+
+@dataclass(frozen=True)
+class StepArrays:
+    """Seconds per step by part, for each plan of a grid (see ``PART_NAMES``)."""
+
+    compute_s: FloatArray
+    memory_bound_s: FloatArray
+    tp_comm_s: FloatArray
+    cp_comm_s: FloatArray
+    ep_comm_s: FloatArray
+    pp_bubble_s: FloatArray
+    pp_p2p_s: FloatArray
+    dp_sync_s: FloatArray
+    optimizer_s: FloatArray
+
+    @property
+    def step_s(self) -> FloatArray:
+        total = np.zeros_like(self.compute_s)
+        for name in PART_NAMES:
+            total = total + getattr(self, name)
+        return total
+
+
+def _rc(grid: PlanGrid, mode: Recompute) -> np.ndarray:
+    return np.asarray(grid.rc == RECOMPUTE_ORDER.index(mode))
+
+
+def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
+    """Evaluate the step-time model for every plan in ``grid`` at once."""
+    arch, training, sw, gpu, consts = (
+        setup.arch,
+        setup.training,
+        setup.software,
+        setup.gpu,
+        setup.consts,
+    )
+    links = setup.links
+    seq = training.seq_len
+    layers = arch.layers
+    eta = gpu.matmul_efficiency
+    peak_gemm = gpu.peak_tflops(training.precision) * FLOPS_PER_TFLOPS * eta
+    peak_attn = gpu.peak_tflops(Precision.BF16) * FLOPS_PER_TFLOPS * eta
+    hbm_bytes_per_s = gpu.hbm_tb_per_s * 1e12
+
+    tp = grid.tp.astype(np.float64)
+    cp = grid.cp.astype(np.float64)
+    pp = grid.pp.astype(np.float64)
+    vp = grid.vp.astype(np.float64)
+    full = _rc(grid, Recompute.FULL)
+    selective = _rc(grid, Recompute.SELECTIVE)
+    lam = grid.layers_per_device(layers).astype(np.float64)
+    tokens_mb = grid.mb * seq / cp  # tokens of one microbatch on one CP rank
+    m = grid.microbatches(training.global_batch).astype(np.float64)
+
+    # --- compute per stage and microbatch ------------------------------------------------
+    executed = AttentionCount.CAUSAL if sw.flash_attention else AttentionCount.FULL
+    head_fwd = head_flops_per_token_fwd(arch)
+    body_mm_fwd = matmul_flops_per_token_fwd(arch, seq) - head_fwd
+    attn_fwd = attention_flops_per_token_fwd(arch, seq, executed)
+    mm_passes = 3.0 + full  # forward, backward (2×), and the recomputed forward
+    attn_passes = 3.0 + (full | selective)
+    last_stage_head = head_fwd * 3.0
+    t_gemm = (body_mm_fwd * lam / layers * mm_passes + last_stage_head) * tokens_mb / (
+        tp * peak_gemm
+    )
+    t_attn = attn_fwd * lam / layers * attn_passes * tokens_mb / (tp * peak_attn)
+    act_bytes = full_activation_bytes_per_token_layer(setup, grid)
+    passes = consts.elementwise_hbm_passes + full
+    t_elem = passes * act_bytes * tokens_mb * lam / hbm_bytes_per_s
+    t_c = t_gemm + t_attn + t_elem
+
+    # --- tensor parallel: AG+RS pairs (or all-reduces) around attention and MLP ----------
+    blocks = 2.0 + (1.0 if getattr(arch, "cross_attention", False) else 0.0)
+    pairs_per_layer = blocks * (2.0 + full)
+    tp_buffer = tokens_mb * arch.d_model * consts.activation_bytes
+    tp_one = coll.ring_all_reduce_s(tp_buffer, tp, links.nvlink_bytes_per_s, links.nvlink_latency_s)
+    tp_total = tp_one * pairs_per_layer * lam
+    tp_exposed = np.maximum(tp_total - t_gemm, 0.0) if sw.tp_overlap else tp_total
+
+    # --- context parallel: ring passes of K/V (fwd) and K/V + their grads (bwd) ----------
+    hkv = arch.kv_heads_resolved * arch.head_dim_resolved
+    kv_chunk = tokens_mb * 2.0 * hkv * consts.activation_bytes / tp
+    cp_bw, cp_lat = coll.tier(grid.tp * grid.cp <= setup.domain_gpus, links)
+    cp_total = 3.0 * np.maximum(cp - 1.0, 0.0) * coll.p2p_s(kv_chunk, cp_bw, cp_lat) * lam
+    cp_total = np.where(grid.cp > 1, cp_total, 0.0)
+    cp_exposed = np.maximum(cp_total - t_attn, 0.0) if sw.cp_overlap else cp_total
+
+    # --- expert parallel: dispatch + combine all-to-all, forward and backward ------------
+    moe_frac = getattr(arch, "moe_layers", 0) / layers
+    top_k = float(getattr(arch, "top_k", 0))
+    tokens_rank = tokens_mb / tp  # with sequence parallelism each TP rank routes its shard
+    dispatch_bytes = consts.ep_dispatch_bytes if training.precision != Precision.BF16 else (
+        consts.activation_bytes
+    )
+    a2a_bytes = tokens_rank * top_k * arch.d_model
+    ep_in_domain = np.minimum(grid.ep, setup.domain_gpus)
+    ep_one = coll.all_to_all_s(a2a_bytes * dispatch_bytes, grid.ep, ep_in_domain, links) + (
+        coll.all_to_all_s(a2a_bytes * consts.ep_combine_bytes, grid.ep, ep_in_domain, links)
+    )
+    ep_total = ep_one * (2.0 + full) * moe_frac * lam
+    ep_exposed = np.maximum(ep_total - t_c, 0.0) if sw.ep_overlap else ep_total
+
+    t_mb = t_c + tp_exposed + cp_exposed + ep_exposed
+
+    # --- pipeline --------------------------------------------------------------------------
+    bubble = (pp - 1.0) / vp * t_mb
+    stage_gpus = grid.tp * grid.cp * grid.dp
+    pp_bw, pp_lat = coll.tier(stage_gpus < setup.domain_gpus, links)
+    p2p_buffer = tokens_mb * arch.d_model * consts.activation_bytes / tp
+    p2p = 2.0 * (pp - 1.0) * coll.p2p_s(p2p_buffer, pp_bw, pp_lat)
+
+    # --- data parallel: gradient reduce-scatter + parameter all-gather ---------------------
+    nonexpert_local, expert_local = device_params(setup, grid)
+    dense_dp = grid.dp * grid.cp
+    expert_dp = grid.expert_dp()
+    g_dense = np.minimum(dense_dp, np.maximum(setup.domain_gpus // grid.tp, 1))
+    g_expert = np.minimum(expert_dp, np.maximum(setup.domain_gpus // grid.ep, 1))
+    wbytes = consts.weight_bytes
+    dp_total = coll.hierarchical_all_reduce_s(
+        nonexpert_local * wbytes, dense_dp, g_dense, links
+    ) + coll.hierarchical_all_reduce_s(expert_local * wbytes, expert_dp, g_expert, links)
+    if sw.zero_stage >= 3:  # parameters gathered again for every microbatch's fwd and bwd
+        gather = coll.all_gather_s(
+            nonexpert_local * wbytes, dense_dp, links.nic_bytes_per_s, links.nic_latency_s
+        )
+        dp_total = dp_total + np.maximum(2.0 * gather - t_c, 0.0) * m
+    dp_exposed = np.maximum(dp_total - t_c, 0.0) if sw.dp_overlap else dp_total
+
+    # --- optimizer update (HBM-bound) ------------------------------------------------------
+    if sw.zero_stage >= 1:
+        local_params = nonexpert_local / dense_dp + expert_local / expert_dp
+    else:
+        local_params = nonexpert_local + expert_local
+    t_opt = local_params * consts.optimizer_hbm_bytes_per_param / hbm_bytes_per_s
+
+    return StepArrays(
+        compute_s=m * (t_gemm + t_attn),
+        memory_bound_s=m * t_elem,
+        tp_comm_s=m * tp_exposed,
+        cp_comm_s=m * cp_exposed,
+        ep_comm_s=m * ep_exposed,
+        pp_bubble_s=np.asarray(bubble, dtype=np.float64),
+        pp_p2p_s=np.asarray(p2p, dtype=np.float64),
+        dp_sync_s=np.asarray(dp_exposed, dtype=np.float64),
+        optimizer_s=np.asarray(t_opt, dtype=np.float64),
+    )
+
+
+class StepBreakdown(BaseModel):
+    """One plan's step time by part, throughput and memory; units in every name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan: ParallelPlan
+    gpus: int
+    """GPUs allocated to the job; MFU and per-GPU rates divide by these."""
+    gpus_used: int
+    """GPUs the plan's tp·cp·pp·dp grid occupies (the rest are idle or spare)."""
+    step_s: float
+    breakdown_s: dict[str, float]
+    tokens_per_step: int
+    tokens_per_s: float
+    tokens_per_s_per_gpu: float
+    model_flops_per_token: float
+    model_tflops_per_gpu: float
+    mfu: float
+    hbm_used_gb: float
+    hbm_capacity_gb: float
+    hbm_breakdown_gb: dict[str, float]
+
+    @property
+    def fits(self) -> bool:
+        return self.hbm_used_gb <= self.hbm_capacity_gb
+
+
+def step_breakdown(setup: RunSetup, plan: ParallelPlan) -> StepBreakdown:
+    """The full breakdown of one plan (a one-element grid through the same arrays)."""
+    grid = PlanGrid.of(plan)
+    arrays = step_arrays(setup, grid)
+    memory = memory_per_gpu(setup, grid)
+    step_s = float(arrays.step_s[0])
+    tokens = setup.training.tokens_per_step
+    flops_per_token = model_flops_per_token(setup.arch, setup.training.seq_len)
+    gpus = setup.gpus
+    peak = setup.gpu.peak_tflops(setup.training.precision) * FLOPS_PER_TFLOPS
+    achieved = flops_per_token * tokens / step_s / gpus
+    return StepBreakdown(
+        plan=plan,
+        gpus=gpus,
+        gpus_used=plan.gpus,
+        step_s=step_s,
+        breakdown_s={name: float(getattr(arrays, name)[0]) for name in PART_NAMES},
+        tokens_per_step=tokens,
+        tokens_per_s=tokens / step_s,
+        tokens_per_s_per_gpu=tokens / step_s / gpus,
+        model_flops_per_token=flops_per_token,
+        model_tflops_per_gpu=achieved / FLOPS_PER_TFLOPS,
+        mfu=achieved / peak,
+        hbm_used_gb=float(memory.total[0]) / BYTES_PER_GB,
+        hbm_capacity_gb=setup.hbm_capacity_bytes / BYTES_PER_GB,
+        hbm_breakdown_gb={
+            "weights": float(memory.weights[0]) / BYTES_PER_GB,
+            "grads": float(memory.grads[0]) / BYTES_PER_GB,
+            "optimizer": float(memory.optimizer[0]) / BYTES_PER_GB,
+            "activations": float(memory.activations[0]) / BYTES_PER_GB,
+            "logits": float(memory.logits[0]) / BYTES_PER_GB,
+        },
+    )
