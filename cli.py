@@ -19,7 +19,7 @@ from rich.table import Table
 from colossus_sim import api
 from colossus_sim.config.workload import CaseRole
 from colossus_sim.errors import ScenarioError
-from colossus_sim.perf.fidelity import FidelityRow, median_abs_error_pct
+from colossus_sim.perf.fidelity import FidelityRow, calibrations, median_abs_error_pct
 
 app = typer.Typer(
     help="Simulate training jobs on xAI Colossus 2 scale clusters: step time, MFU, plans.",
@@ -58,19 +58,31 @@ def _print_json(payload: object) -> None:
 def _jobs_table(steps: list[api.JobStep]) -> Table:
     table = Table(title="Colossus 2 jobs: step time on their default racks (no failures yet)")
     for name, justify in (
-        ("job", "left"), ("gpu", "left"), ("racks", "right"), ("params total/active", "right"),
-        ("plan tp·pp·dp·ep·cp·vp mb rc", "left"), ("step s", "right"), ("MFU", "right"),
-        ("Mtok/s", "right"), ("HBM GB", "right"), ("days", "right"),
+        ("job", "left"),
+        ("gpu", "left"),
+        ("racks", "right"),
+        ("params total/active", "right"),
+        ("plan tp·pp·dp·ep·cp·vp mb rc", "left"),
+        ("step s", "right"),
+        ("MFU", "right"),
+        ("Mtok/s", "right"),
+        ("HBM GB", "right"),
+        ("days", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for s in steps:
         p = s.step.plan
         table.add_row(
-            s.job, s.gpu, f"{s.racks:,}",
+            s.job,
+            s.gpu,
+            f"{s.racks:,}",
             f"{s.total_params / 1e12:.2f}T / {s.active_params / 1e9:.0f}B",
             f"{p.tp}·{p.pp}·{p.dp}·{p.ep}·{p.cp}·{p.vp} {p.microbatch} {p.recompute.value}",
-            f"{s.step.step_s:.2f}", f"{s.step.mfu:.1%}", f"{s.step.tokens_per_s / 1e6:.1f}",
-            f"{s.step.hbm_used_gb:.0f}/{s.step.hbm_capacity_gb:.0f}", f"{s.planned_days:.1f}",
+            f"{s.step.step_s:.2f}",
+            f"{s.step.mfu:.1%}",
+            f"{s.step.tokens_per_s / 1e6:.1f}",
+            f"{s.step.hbm_used_gb:.0f}/{s.step.hbm_capacity_gb:.0f}",
+            f"{s.planned_days:.1f}",
         )
     return table
 
@@ -78,7 +90,9 @@ def _jobs_table(steps: list[api.JobStep]) -> Table:
 @app.command()
 @reports_bad_input
 def run(
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print JSON instead of a table.")
+    ] = False,
 ) -> None:
     """Run the default Colossus 2 scenario.
 
@@ -95,7 +109,9 @@ def run(
 @app.command()
 @reports_bad_input
 def step(
-    workload: Annotated[str, typer.Argument(help="A job in workloads/ (e.g. grok5_10t) or a YAML path.")],
+    workload: Annotated[
+        str, typer.Argument(help="A job in workloads/ (e.g. grok5_10t) or a YAML path.")
+    ],
     racks: Annotated[
         int | None, typer.Option("--racks", help="Whole NVL72 racks (default: the job's own).")
     ] = None,
@@ -118,8 +134,12 @@ def step(
     if json_out:
         payload = s.model_dump(mode="json")
         payload.update(
-            job=result.job, gpu=result.gpu, racks=result.racks, planned_days=result.planned_days,
-            total_params=result.total_params, active_params=result.active_params,
+            job=result.job,
+            gpu=result.gpu,
+            racks=result.racks,
+            planned_days=result.planned_days,
+            total_params=result.total_params,
+            active_params=result.active_params,
         )
         _print_json(payload)
         return
@@ -150,11 +170,19 @@ def step(
 def _fidelity_table(rows: list[FidelityRow]) -> Table:
     table = Table(title="Step-time model vs published training runs")
     for name in ("case", "role", "hw", "GPUs", "metric", "measured", "predicted", "error %"):
-        table.add_column(name, justify="left" if name in {"case", "role", "hw", "metric"} else "right")
+        table.add_column(
+            name, justify="left" if name in {"case", "role", "hw", "metric"} else "right"
+        )
     for r in rows:
         table.add_row(
-            r.case, r.role.value, r.hardware, f"{r.gpus:,}", r.metric.value, f"{r.measured:,.4g}",
-            f"{r.predicted:,.4g}", f"{r.error_pct:+.1f}",
+            r.case,
+            r.role.value,
+            r.hardware,
+            f"{r.gpus:,}",
+            r.metric.value,
+            f"{r.measured:,.4g}",
+            f"{r.predicted:,.4g}",
+            f"{r.error_pct:+.1f}",
         )
     return table
 
@@ -162,9 +190,30 @@ def _fidelity_table(rows: list[FidelityRow]) -> Table:
 @app.command()
 @reports_bad_input
 def validate(
-    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per case.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list, one object per case.")
+    ] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="Re-fit each calibrated constant on its published case and show stored vs fitted.",
+        ),
+    ] = False,
 ) -> None:
     """The fidelity table: every published case in workloads/validation/, measured vs predicted."""
+    if calibrate:
+        fits = calibrations()
+        if json_out:
+            _print_json([c.model_dump(mode="json") for c in fits])
+            return
+        table = Table(title="Calibrated constants: stored in the data files vs re-fitted now")
+        for name in ("constant", "case", "stored", "fitted"):
+            table.add_column(name, justify="right" if name in {"stored", "fitted"} else "left")
+        for c in fits:
+            table.add_row(c.constant, c.case, f"{c.stored:.3f}", f"{c.fitted:.4f}")
+        out.print(table)
+        return
     rows = api.fidelity()
     if json_out:
         _print_json([r.model_dump(mode="json") for r in rows])
@@ -173,7 +222,7 @@ def validate(
     out.print(
         f"median |error| over validation cases: "
         f"{median_abs_error_pct(rows, CaseRole.VALIDATION):.1f}%  "
-        f"(calibration cases fit one matmul efficiency per GPU type)"
+        "(calibration cases fit one matmul efficiency per GPU type and one FP8 ratio)"
     )
 
 

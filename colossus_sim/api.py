@@ -61,14 +61,18 @@ def parse_plan_option(text: str) -> PlanFields:
         key = key.strip()
         if not sep or not key:
             raise ScenarioError.at(
-                PLAN_OPTION, "expected key=value pairs separated by commas", got=repr(item),
+                PLAN_OPTION,
+                "expected key=value pairs separated by commas",
+                got=repr(item),
                 expected="e.g. tp=8,pp=16 or auto",
             )
         if key not in allowed:
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
             raise ScenarioError.at(
-                f"{PLAN_OPTION} {key}", "unknown plan field",
-                expected="one of " + ", ".join(allowed), suggestion=close[0] if close else None,
+                f"{PLAN_OPTION} {key}",
+                "unknown plan field",
+                expected="one of " + ", ".join(allowed),
+                suggestion=close[0] if close else None,
             )
         values[key] = value.strip()
     try:
@@ -77,7 +81,8 @@ def parse_plan_option(text: str) -> PlanFields:
         err = exc.errors()[0]
         key = str(err["loc"][0])
         raise ScenarioError.at(
-            f"{PLAN_OPTION} {key}", err["msg"][0].lower() + err["msg"][1:],
+            f"{PLAN_OPTION} {key}",
+            err["msg"][0].lower() + err["msg"][1:],
             got=repr(values.get(key)),
         ) from None
 
@@ -94,12 +99,16 @@ def _check_fixed_plan(job: JobSpec, fixed: PlanFields, domain_gpus: int, prefix:
                 f"key/value heads ({kv})",
                 got=str(fixed.tp),
                 expected="a common divisor, e.g. "
-                + ", ".join(str(t) for t in range(1, kv + 1) if kv % t == 0 and arch.heads % t == 0),
+                + ", ".join(
+                    str(t) for t in range(1, kv + 1) if kv % t == 0 and arch.heads % t == 0
+                ),
             )
         if fixed.tp > domain_gpus:
             raise ScenarioError.at(
-                f"{prefix}tp", f"tensor parallelism must stay inside the {domain_gpus}-GPU NVLink "
-                "domain", got=str(fixed.tp), expected=f"at most {domain_gpus}",
+                f"{prefix}tp",
+                f"tensor parallelism must stay inside the {domain_gpus}-GPU NVLink domain",
+                got=str(fixed.tp),
+                expected=f"at most {domain_gpus}",
             )
     if fixed.pp is not None and fixed.pp > arch.layers:
         raise ScenarioError.at(
@@ -109,12 +118,14 @@ def _check_fixed_plan(job: JobSpec, fixed: PlanFields, domain_gpus: int, prefix:
         experts = arch.experts if isinstance(arch, MoEArch) else 1
         if experts % fixed.ep:
             raise ScenarioError.at(
-                f"{prefix}ep", f"expert parallelism must divide the experts ({experts})",
+                f"{prefix}ep",
+                f"expert parallelism must divide the experts ({experts})",
                 got=str(fixed.ep),
             )
     if fixed.cp is not None and job.training.seq_len % fixed.cp:
         raise ScenarioError.at(
-            f"{prefix}cp", f"context parallelism must divide the sequence ({job.training.seq_len})",
+            f"{prefix}cp",
+            f"context parallelism must divide the sequence ({job.training.seq_len})",
             got=str(fixed.cp),
         )
 
@@ -126,12 +137,18 @@ def _gpu_for(job: JobSpec, gpu: str | None, doc: YamlDocument) -> GpuSpec:
     except ScenarioError as exc:
         if gpu is None:  # the workload file named it
             raise ScenarioError.at(
-                "default_gpu", "unknown GPU type", got=repr(name),
-                expected="one of " + ", ".join(gpu_names()), suggestion=exc.suggestion,
+                "default_gpu",
+                "unknown GPU type",
+                got=repr(name),
+                expected="one of " + ", ".join(gpu_names()),
+                suggestion=exc.suggestion,
             ).with_location(doc.locate) from None
         raise ScenarioError.at(
-            "--gpu", "unknown GPU type", got=repr(name),
-            expected="one of " + ", ".join(gpu_names()), suggestion=exc.suggestion,
+            "--gpu",
+            "unknown GPU type",
+            got=repr(name),
+            expected="one of " + ", ".join(gpu_names()),
+            suggestion=exc.suggestion,
         ) from None
 
 
@@ -148,7 +165,8 @@ def job_step(
         issue = ScenarioError.at(
             RACKS_OPTION if racks is not None else "default_racks",
             f"{cluster.title} has {have:,} {gpu_spec.name} racks",
-            got=f"{n_racks:,}", expected=f"1 to {have:,}",
+            got=f"{n_racks:,}",
+            expected=f"1 to {have:,}",
         )
         raise issue if racks is not None else issue.with_location(doc.locate)
     domain = min(gpu_spec.nvlink_domain_gpus, job.active_gpus_per_rack)
@@ -161,20 +179,32 @@ def job_step(
     try:
         _check_fixed_plan(job, fixed, domain, prefix)
         setup = RunSetup(
-            arch=job.arch, training=job.training, software=job.software, gpu=gpu_spec,
-            consts=load_perf_constants(), gpus=n_racks * job.active_gpus_per_rack,
+            arch=job.arch,
+            training=job.training,
+            software=job.software,
+            gpu=gpu_spec,
+            consts=load_perf_constants(),
+            gpus=n_racks * job.active_gpus_per_rack,
             domain_gpus=domain,
         )
-        search = plan_job(setup, fixed, field=RACKS_OPTION if racks is not None else "default_racks")
+        search = plan_job(
+            setup, fixed, field=RACKS_OPTION if racks is not None else "default_racks"
+        )
     except ScenarioError as exc:
         raise exc.with_location(locate) if locate else exc from None
     step = search.best
     tokens = job.training.tokens or 0.0
     return JobStep(
-        job=job.name, title=job.title, gpu=gpu_spec.name, racks=n_racks, step=step,
-        total_params=setup.size.total, active_params=setup.size.active,
+        job=job.name,
+        title=job.title,
+        gpu=gpu_spec.name,
+        racks=n_racks,
+        step=step,
+        total_params=setup.size.total,
+        active_params=setup.size.active,
         planned_days=tokens / step.tokens_per_s / SECONDS_PER_DAY,
-        candidates=search.candidates, fitting=search.fitting,
+        candidates=search.candidates,
+        fitting=search.fitting,
     )
 
 
@@ -187,14 +217,24 @@ def jobs_frame(steps: list[JobStep]) -> pd.DataFrame:
     """One row per job, units in the column names."""
     rows = []
     for s in steps:
-        rows.append({
-            "job": s.job, "gpu": s.gpu, "racks": s.racks, "gpus": s.step.gpus,
-            "total_params_b": s.total_params / 1e9, "active_params_b": s.active_params / 1e9,
-            **{k: getattr(s.step.plan, k) for k in ("tp", "pp", "dp", "ep", "cp", "vp")},
-            "microbatch": s.step.plan.microbatch, "recompute": s.step.plan.recompute.value,
-            "step_s": s.step.step_s, "mfu": s.step.mfu, "tokens_per_s": s.step.tokens_per_s,
-            "hbm_used_gb": s.step.hbm_used_gb, "planned_days": s.planned_days,
-        })
+        rows.append(
+            {
+                "job": s.job,
+                "gpu": s.gpu,
+                "racks": s.racks,
+                "gpus": s.step.gpus,
+                "total_params_b": s.total_params / 1e9,
+                "active_params_b": s.active_params / 1e9,
+                **{k: getattr(s.step.plan, k) for k in ("tp", "pp", "dp", "ep", "cp", "vp")},
+                "microbatch": s.step.plan.microbatch,
+                "recompute": s.step.plan.recompute.value,
+                "step_s": s.step.step_s,
+                "mfu": s.step.mfu,
+                "tokens_per_s": s.step.tokens_per_s,
+                "hbm_used_gb": s.step.hbm_used_gb,
+                "planned_days": s.planned_days,
+            }
+        )
     return pd.DataFrame(rows)
 
 

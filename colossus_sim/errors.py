@@ -62,9 +62,27 @@ class ScenarioError(Exception):
         super().__init__("\n".join(issue.render() for issue in self.issues))
 
     @classmethod
-    def at(cls, field: str, message: str, **details: str | None) -> ScenarioError:
+    def at(
+        cls,
+        field: str,
+        message: str,
+        *,
+        got: str | None = None,
+        expected: str | None = None,
+        suggestion: str | None = None,
+    ) -> ScenarioError:
         """One issue at a field path; the loader that knows the file adds file and line."""
-        return cls([Issue(message=message, field=field, **details)])
+        return cls(
+            [
+                Issue(
+                    message=message,
+                    field=field,
+                    got=got,
+                    expected=expected,
+                    suggestion=suggestion,
+                )
+            ]
+        )
 
     # The first issue's attributes, for callers that handle one problem at a time.
     @property

@@ -41,7 +41,9 @@ class Provenance(StrictModel):
 
 
 #: Leaf keys that are identity or bookkeeping, not claims about the world.
-_UNSOURCED_KEYS = frozenset({"name", "title", "description", "kind", "provenance", "source", "role"})
+_UNSOURCED_KEYS = frozenset(
+    {"name", "title", "description", "kind", "provenance", "source", "role"}
+)
 
 
 def leaf_paths(value: Any, prefix: str = "") -> list[str]:

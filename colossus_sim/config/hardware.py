@@ -1,4 +1,4 @@
-"""``GpuSpec``: one accelerator and its NVLink domain, as read from ``topologies/hardware/*.yaml``."""
+"""``GpuSpec``: one accelerator and its NVLink domain (``topologies/hardware/*.yaml``)."""
 
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ class PeakDenseTflops(StrictModel):
 class GpuSpec(Sourced):
     """An accelerator: compute peaks, HBM, links, power, and its one efficiency calibration.
 
-    ``matmul_efficiency`` is the fraction of dense peak a transformer's GEMMs achieve on this
-    GPU type. It is the only fitted constant of the step-time model, one per GPU type, fitted
-    on the published run named in ``calibration_case`` (see ``perf/calibration.py``).
+    ``matmul_efficiency`` is the fraction of dense BF16 peak a transformer's GEMMs achieve on
+    this GPU type: the step-time model's one fitted constant per GPU type, fitted on the
+    published run named in ``calibration_case`` (``perf/fidelity.py``, ``validate --calibrate``).
     """
 
     name: str

@@ -7,7 +7,7 @@ Names resolve inside the data folders (``paths.py``); a name that is not there i
 from __future__ import annotations
 
 import difflib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -71,7 +71,7 @@ def _resolve(name_or_path: str, folder: Path, what: str, field: str) -> Path:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_gpu(name: str) -> GpuSpec:
     return load_file(GpuSpec, _resolve(name, paths.hardware_dir(), "GPU type", "gpu"))
 
@@ -80,17 +80,17 @@ def gpu_names() -> list[str]:
     return _names_in(paths.hardware_dir())
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_cluster(name: str = "colossus2") -> ClusterSpec:
     return load_file(ClusterSpec, _resolve(name, paths.topologies_dir(), "cluster", "cluster"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_perf_constants() -> PerfConstants:
     return load_file(PerfConstants, paths.topologies_dir() / "perf_model.yaml")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_job_with_document(name_or_path: str) -> tuple[JobSpec, YamlDocument]:
     path = _resolve(name_or_path, paths.workloads_dir(), "workload", "workload")
     return load_with_document(JobSpec, path)

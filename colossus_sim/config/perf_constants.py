@@ -1,6 +1,9 @@
 """``PerfConstants``: the step-time model's structural constants that belong to no one GPU.
 
 Read from ``topologies/perf_model.yaml``; each is sourced or labelled an assumption there.
+``fp8_matmul_efficiency_ratio`` is the model's one fitted constant that is not per GPU type:
+the fraction of its (doubled) peak an FP8 GEMM reaches, relative to a BF16 GEMM on the same
+GPU, fitted on the GPU that has a published run in both formats (``fp8_calibration_case``).
 """
 
 from __future__ import annotations
@@ -17,11 +20,16 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 class PerfConstants(Sourced):
     name: str
     activation_bytes: NonNegative
+    fp8_gemm_input_bytes: NonNegative
     weight_bytes: NonNegative
     main_grad_bytes: NonNegative
     optimizer_bytes_per_param: NonNegative
     optimizer_hbm_bytes_per_param: NonNegative
     elementwise_hbm_passes: NonNegative
+    unfused_attention_fwd_bytes_per_score: NonNegative
+    unfused_attention_bwd_bytes_per_score: NonNegative
     ep_dispatch_bytes: NonNegative
     ep_combine_bytes: NonNegative
     logits_bytes: NonNegative
+    fp8_matmul_efficiency_ratio: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    fp8_calibration_case: str

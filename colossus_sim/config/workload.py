@@ -51,8 +51,9 @@ class _ArchBase(StrictModel):
             )
         if self.head_dim is None and self.d_model % self.heads:
             raise FieldValueError(
-                "head_dim", f"d_model {self.d_model} is not a multiple of heads {self.heads}: "
-                "give head_dim explicitly"
+                "head_dim",
+                f"d_model {self.d_model} is not a multiple of heads {self.heads}: "
+                "give head_dim explicitly",
             )
         return self
 

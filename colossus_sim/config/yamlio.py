@@ -66,7 +66,9 @@ def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
     except FileNotFoundError:
         raise ScenarioError([Issue(message="file not found", file=name)]) from None
     except OSError as exc:
-        raise ScenarioError([Issue(message=f"cannot read file: {exc.strerror}", file=name)]) from None
+        raise ScenarioError(
+            [Issue(message=f"cannot read file: {exc.strerror}", file=name)]
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -168,8 +170,10 @@ def issues_from_validation(
         loc = tuple(err["loc"])
         ctx = err.get("ctx") or {}
         original = ctx.get("error")
-        data_path = _data_path(data, loc) if data is not None else tuple(
-            p for p in loc if isinstance(p, (str, int))
+        data_path = (
+            _data_path(data, loc)
+            if data is not None
+            else tuple(p for p in loc if isinstance(p, (str, int)))
         )
         if isinstance(original, FieldValueError):
             data_path = (*data_path, *_parse_sub(original.field))
@@ -226,10 +230,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
     path: list[str | int] = []
     node = data
     for index, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             path.append(part)
             node = node[part]
         elif index == len(loc) - 1 and isinstance(part, (str, int)):

@@ -53,7 +53,9 @@ class Links:
         """Links of ``gpu``; ``domain_gpus`` may shrink the NVLink domain (spare GPUs held back)."""
         return cls(
             nvlink_bytes_per_s=gpu.nvlink_gb_per_s * BYTES_PER_GB * gpu.nvlink_bus_efficiency,
-            nic_bytes_per_s=gpu.nic_gbit_per_s / BITS_PER_BYTE * BYTES_PER_GB
+            nic_bytes_per_s=gpu.nic_gbit_per_s
+            / BITS_PER_BYTE
+            * BYTES_PER_GB
             * gpu.nic_bus_efficiency,
             nvlink_latency_s=gpu.nvlink_latency_us * SECONDS_PER_US,
             nic_latency_s=gpu.nic_latency_us * SECONDS_PER_US,

@@ -2,21 +2,29 @@
 
 For every case in ``workloads/validation/`` the model predicts the figure the source
 reported (step time, TFLOP/s per GPU counted the source's way, MFU or tokens/s per GPU) under
-the published plan. ``fit_matmul_efficiency`` solves, by bisection, for the GPU type's
-``matmul_efficiency`` that reproduces the case marked ``role: calibration`` for that GPU
-type; the hardware file stores the result and the test suite checks it still holds.
+the published plan. ``calibrations`` re-fits, by bisection, each GPU type's
+``matmul_efficiency`` on the case its hardware file names, and the global FP8 ratio on the
+case ``perf_model.yaml`` names; the data files store the results and the test suite checks
+that they still reproduce their cases.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from colossus_sim.config.hardware import GpuSpec
-from colossus_sim.config.load import load_gpu, load_perf_constants, load_validation_cases
+from colossus_sim.config.hardware import GpuSpec, Precision
+from colossus_sim.config.load import (
+    gpu_names,
+    load_gpu,
+    load_perf_constants,
+    load_validation_cases,
+)
+from colossus_sim.config.perf_constants import PerfConstants
 from colossus_sim.config.workload import CaseRole, Metric, ValidationCase
+from colossus_sim.errors import ScenarioError
 from colossus_sim.perf.flops import AttentionCount, model_flops_per_token, recompute_flops_per_token
 from colossus_sim.perf.plan_grid import RunSetup
 from colossus_sim.perf.planner import plan_job
@@ -38,17 +46,21 @@ class FidelityRow(BaseModel):
     predicted: float
     error_pct: float
     step_s: float
+    hbm_used_gb: float
+    hbm_capacity_gb: float
     source: str
 
 
-def case_setup(case: ValidationCase, gpu: GpuSpec | None = None) -> RunSetup:
+def case_setup(
+    case: ValidationCase, gpu: GpuSpec | None = None, consts: PerfConstants | None = None
+) -> RunSetup:
     gpu = gpu or load_gpu(case.hardware)
     return RunSetup(
         arch=case.arch,
         training=case.training,
         software=case.software,
         gpu=gpu,
-        consts=load_perf_constants(),
+        consts=consts or load_perf_constants(),
         gpus=case.gpus,
         domain_gpus=gpu.nvlink_domain_gpus,
     )
@@ -70,17 +82,30 @@ def predicted_metric(case: ValidationCase, breakdown: StepBreakdown) -> float:
     flops_per_gpu_s = per_token * breakdown.tokens_per_step / breakdown.step_s / case.gpus
     if metric is Metric.TFLOPS_PER_GPU:
         return flops_per_gpu_s / FLOPS_PER_TFLOPS
-    gpu = load_gpu(case.hardware)
-    return flops_per_gpu_s / (gpu.peak_tflops(case.training.precision) * FLOPS_PER_TFLOPS)
+    peak = load_gpu(case.hardware).peak_tflops(case.training.precision)
+    return flops_per_gpu_s / (peak * FLOPS_PER_TFLOPS)
 
 
-def case_breakdown(case: ValidationCase, gpu: GpuSpec | None = None) -> StepBreakdown:
-    """The model's step for ``case``: its published plan, unpublished details planned."""
-    return plan_job(case_setup(case, gpu), case.plan).best
+def case_breakdown(
+    case: ValidationCase, gpu: GpuSpec | None = None, consts: PerfConstants | None = None
+) -> StepBreakdown:
+    """The model's step for ``case``: its published plan, unpublished details planned.
+
+    Unpublished details are filled with the fastest choice that fits HBM. The run did happen,
+    so where our memory model says nothing fits, the fastest choice is taken anyway; the
+    table shows the HBM figure so the disagreement stays visible.
+    """
+    setup = case_setup(case, gpu, consts)
+    try:
+        return plan_job(setup, case.plan).best
+    except ScenarioError:
+        return plan_job(setup, case.plan, require_fit=False).best
 
 
-def evaluate_case(case: ValidationCase, gpu: GpuSpec | None = None) -> FidelityRow:
-    breakdown = case_breakdown(case, gpu)
+def evaluate_case(
+    case: ValidationCase, gpu: GpuSpec | None = None, consts: PerfConstants | None = None
+) -> FidelityRow:
+    breakdown = case_breakdown(case, gpu, consts)
     predicted = predicted_metric(case, breakdown)
     measured = case.measured.value
     return FidelityRow(
@@ -93,6 +118,8 @@ def evaluate_case(case: ValidationCase, gpu: GpuSpec | None = None) -> FidelityR
         predicted=predicted,
         error_pct=100.0 * (predicted - measured) / measured,
         step_s=breakdown.step_s,
+        hbm_used_gb=breakdown.hbm_used_gb,
+        hbm_capacity_gb=breakdown.hbm_capacity_gb,
         source=case.source,
     )
 
@@ -109,24 +136,10 @@ def median_abs_error_pct(rows: Sequence[FidelityRow], role: CaseRole | None = No
     return statistics.median(chosen) if chosen else 0.0
 
 
-def fit_matmul_efficiency(case: ValidationCase, *, tolerance: float = 1e-6) -> float:
-    """The ``matmul_efficiency`` of ``case``'s GPU type that makes the model hit its figure.
-
-    Throughput rises monotonically with the efficiency, so bisection on (0, 1] converges.
-    """
-    base = load_gpu(case.hardware)
-    lower_is_faster = case.measured.metric is Metric.STEP_S
-
-    def error(eta: float) -> float:
-        row = evaluate_case(case, base.model_copy(update={"matmul_efficiency": eta}))
-        gap = row.predicted - row.measured
-        return -gap if lower_is_faster else gap  # > 0 when the model is too fast
-
-    lo, hi = 0.01, 1.0
+def _bisect(error: Callable[[float], float], lo: float, hi: float, tolerance: float) -> float:
+    """Root of an increasing ``error`` on [lo, hi] (error > 0 means the model is too fast)."""
     if error(hi) < 0:
-        raise ValueError(
-            f"{case.name}: even 100% matmul efficiency cannot reach the measured figure"
-        )
+        raise ValueError("even the upper bound cannot reach the measured figure")
     while hi - lo > tolerance:
         mid = 0.5 * (lo + hi)
         if error(mid) > 0:
@@ -136,15 +149,114 @@ def fit_matmul_efficiency(case: ValidationCase, *, tolerance: float = 1e-6) -> f
     return 0.5 * (lo + hi)
 
 
-def calibration_cases() -> dict[str, ValidationCase]:
-    """The calibration case of each GPU type, keyed by hardware name."""
-    found: dict[str, ValidationCase] = {}
-    for case in load_validation_cases():
-        if case.role is CaseRole.CALIBRATION:
-            if case.hardware in found:
-                raise ValueError(
-                    f"two calibration cases for {case.hardware}: "
-                    f"{found[case.hardware].name} and {case.name}"
+def _speed_gap(case: ValidationCase, gpu: GpuSpec, consts: PerfConstants) -> float:
+    """Relative amount by which the model is faster than the measurement (> 0: too fast)."""
+    row = evaluate_case(case, gpu, consts)
+    gap = (row.predicted - row.measured) / row.measured
+    return -gap if case.measured.metric is Metric.STEP_S else gap
+
+
+def fit_matmul_efficiency(
+    case: ValidationCase, consts: PerfConstants | None = None, *, tolerance: float = 1e-6
+) -> float:
+    """The ``matmul_efficiency`` of ``case``'s GPU type that makes the model hit its figure.
+
+    Throughput rises monotonically with the efficiency, so bisection on (0, 1] converges.
+    """
+    base, consts = load_gpu(case.hardware), consts or load_perf_constants()
+    return _bisect(
+        lambda eta: _speed_gap(case, base.model_copy(update={"matmul_efficiency": eta}), consts),
+        0.01,
+        1.0,
+        tolerance,
+    )
+
+
+def fit_fp8_ratio(
+    case: ValidationCase, gpu: GpuSpec | None = None, *, tolerance: float = 1e-6
+) -> float:
+    """The ``fp8_matmul_efficiency_ratio`` that makes the model hit an FP8 ``case``'s figure,
+    given that GPU's BF16 efficiency (``gpu``, default: as stored)."""
+    base_consts = load_perf_constants()
+    gpu = gpu or load_gpu(case.hardware)
+    return _bisect(
+        lambda r: _speed_gap(
+            case, gpu, base_consts.model_copy(update={"fp8_matmul_efficiency_ratio": r})
+        ),
+        0.01,
+        1.0,
+        tolerance,
+    )
+
+
+class Calibration(BaseModel):
+    """A fitted constant: where it is stored, its stored value, and the value the data gives."""
+
+    model_config = ConfigDict(frozen=True)
+
+    constant: str
+    case: str
+    stored: float
+    fitted: float
+
+
+def calibrations() -> list[Calibration]:
+    """Re-fit every calibrated constant from its published case, in dependency order.
+
+    First each GPU type's BF16-or-FP8 ``matmul_efficiency`` whose case is BF16, then the FP8
+    ratio (which needs its GPU's BF16 efficiency), then the GPU types calibrated on FP8 runs.
+    """
+    cases = {c.name: c for c in load_validation_cases()}
+    consts = load_perf_constants()
+    gpus = [load_gpu(name) for name in gpu_names()]
+    out: list[Calibration] = []
+    fitted_eta: dict[str, float] = {}
+    for gpu in gpus:
+        case = cases[gpu.calibration_case]
+        if case.training.precision is Precision.BF16:
+            fitted_eta[gpu.name] = fit_matmul_efficiency(case)
+            out.append(
+                Calibration(
+                    constant=f"{gpu.name}.matmul_efficiency",
+                    case=case.name,
+                    stored=gpu.matmul_efficiency,
+                    fitted=fitted_eta[gpu.name],
                 )
-            found[case.hardware] = case
-    return found
+            )
+    fp8_case = cases[consts.fp8_calibration_case]
+    fp8_gpu = load_gpu(fp8_case.hardware)
+    if fp8_gpu.name not in fitted_eta:
+        raise ValueError(
+            f"{fp8_case.name}: the FP8 ratio needs a BF16 calibration case for {fp8_gpu.name}"
+        )
+    ratio = fit_fp8_ratio(
+        fp8_case, fp8_gpu.model_copy(update={"matmul_efficiency": fitted_eta[fp8_gpu.name]})
+    )
+    out.append(
+        Calibration(
+            constant="perf_model.fp8_matmul_efficiency_ratio",
+            case=fp8_case.name,
+            stored=consts.fp8_matmul_efficiency_ratio,
+            fitted=ratio,
+        )
+    )
+    fitted_consts = consts.model_copy(update={"fp8_matmul_efficiency_ratio": ratio})
+    for gpu in gpus:
+        case = cases[gpu.calibration_case]
+        if case.training.precision is not Precision.BF16:
+            out.append(
+                Calibration(
+                    constant=f"{gpu.name}.matmul_efficiency",
+                    case=case.name,
+                    stored=gpu.matmul_efficiency,
+                    fitted=fit_matmul_efficiency(case, fitted_consts),
+                )
+            )
+    return out
+
+
+def calibration_case_names() -> set[str]:
+    """The cases the data files name as calibration cases (hardware files and perf_model)."""
+    names = {load_gpu(name).calibration_case for name in gpu_names()}
+    names.add(load_perf_constants().fp8_calibration_case)
+    return names

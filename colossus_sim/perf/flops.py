@@ -11,9 +11,12 @@ causal kernel skips the masked half (``d_attn = heads·head_dim``). The output h
                       = 6·N_active + 12·L·S·d_attn      (bidirectional DiT, or a full count)
 
 where ``N_active`` excludes the input embedding (a lookup, not a matmul). Hardware FLOPs add
-what recomputation repeats: one more forward for ``full``, the attention-score forward for
-``selective``. A DiT's cross-attention projects its ``text_tokens`` keys/values once per
-sample, so they cost ``text_tokens/S`` of a per-token projection.
+what recomputation repeats: one more forward of the layers for ``full`` (not of the output
+head), the attention-score forward for ``selective``. For a GPT layer (``12·h²`` parameters,
+plain 4h FFN) with full recompute and full-count attention this is exactly Narayanan et
+al.'s ``96·l·h²·(1 + s/6h + V/16lh)`` per token. A DiT's cross-attention projects its
+``text_tokens`` keys/values once per sample, so they cost ``text_tokens/S`` of a per-token
+projection.
 
 References
 ----------
@@ -78,10 +81,16 @@ def model_flops_per_token(
 def recompute_flops_per_token(
     arch: ArchT, seq_len: int, recompute: Recompute, count: AttentionCount
 ) -> float:
-    """Extra forward FLOPs per token that activation recomputation repeats."""
+    """Extra forward FLOPs per token that activation recomputation repeats.
+
+    Full recompute re-runs every transformer layer's forward (not the output head, whose
+    logits are consumed by the loss at once); selective re-runs only the attention scores.
+    """
     if recompute is Recompute.FULL:
-        return matmul_flops_per_token_fwd(arch, seq_len) + attention_flops_per_token_fwd(
-            arch, seq_len, count
+        return (
+            matmul_flops_per_token_fwd(arch, seq_len)
+            - head_flops_per_token_fwd(arch)
+            + attention_flops_per_token_fwd(arch, seq_len, count)
         )
     if recompute is Recompute.SELECTIVE:
         return attention_flops_per_token_fwd(arch, seq_len, count)

@@ -17,10 +17,11 @@ token and layer, ``4h`` elements outside tensor-parallel regions (two norm input
 attention and MLP inputs; split by tp only with sequence parallelism), ``2·hq + 2·hkv`` for
 Q, K, V and the attention output, the FFN intermediates (``3F`` gated, ``2F`` plain; for MoE
 ``top_k·(h + 3F_e)`` plus the shared MLP), and without flash attention ``5·heads·S`` bytes of
-scores, softmax and dropout mask (removed by selective recompute). Full recompute keeps only
-each layer's input (``h`` elements). The first pipeline stage holds ``min(pp, m)``
-microbatches (1F1B), times ``1 + (pp−1)/(pp·vp)`` when interleaved. The last stage also
-materialises the logits.
+scores, softmax and dropout mask (removed by selective recompute). In FP8 training a tensor
+kept only as a GEMM input is kept as its 1-byte FP8 cast (Transformer Engine). Full
+recompute keeps only each layer's input (``h`` elements). The first pipeline stage holds
+``min(pp, m)`` microbatches (1F1B), times ``1 + (pp−1)/(pp·vp)`` when interleaved. The
+last stage also materialises the logits.
 
 References
 ----------
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from colossus_sim.config.hardware import Precision
 from colossus_sim.config.workload import DiTArch, MoEArch
 from colossus_sim.perf.model_size import ArchT
 from colossus_sim.perf.plan_grid import FloatArray, PlanGrid, RunSetup, device_params
@@ -51,31 +53,53 @@ class ActivationShape:
     layer_input_bytes: float
 
 
-def activation_shape(arch: ArchT, seq_len: int, flash_attention: bool, elem_bytes: float) -> (
-    ActivationShape
-):
-    """Per-token, per-layer activation bytes of ``arch`` (mean over its layer types)."""
+def activation_shape(
+    arch: ArchT, seq_len: int, flash_attention: bool, elem_bytes: float, gemm_input_bytes: float
+) -> ActivationShape:
+    """Per-token, per-layer activation bytes of ``arch`` (mean over its layer types).
+
+    Tensors saved only as the input of a later GEMM's weight gradient (the QKV, output
+    projection, FFN and expert inputs) take ``gemm_input_bytes`` (1 in FP8 training, where
+    the FP8 cast is what is saved); the rest take ``elem_bytes``.
+    """
     h = arch.d_model
     hq = arch.heads * arch.head_dim_resolved
     hkv = arch.kv_heads_resolved * arch.head_dim_resolved
-    ffn_factor = 3.0 if arch.gated_ffn else 2.0
-    outside = 4.0 * h
-    inside = 2.0 * hq + 2.0 * hkv
+    e, g = elem_bytes, gemm_input_bytes
+
+    def ffn(width: int) -> float:  # intermediates kept for backward: FC1 output(s), FC2 input
+        return (2.0 * width * e + width * g) if arch.gated_ffn else (width * e + width * g)
+
+    outside = 2.0 * h * e + 2.0 * h * g  # two norm inputs; attention and MLP GEMM inputs
+    inside = (hq + 2.0 * hkv) * e + hq * g  # Q, K, V for attention; output-projection input
     if isinstance(arch, MoEArch):
-        moe = arch.top_k * (h + ffn_factor * arch.expert_ffn_dim) + ffn_factor * arch.shared_ffn_dim
-        dense = ffn_factor * arch.dense_ffn_dim
+        moe = arch.top_k * (h * g + ffn(arch.expert_ffn_dim))
+        moe += ffn(arch.shared_ffn_dim) if arch.shared_ffn_dim else 0.0
+        dense = ffn(arch.dense_ffn_dim) if arch.dense_layers else 0.0
         inside += (arch.moe_layers * moe + arch.dense_layers * dense) / arch.layers
     else:
-        inside += ffn_factor * arch.ffn_dim
+        inside += ffn(arch.ffn_dim)
     if isinstance(arch, DiTArch) and arch.cross_attention:
-        outside += h
-        inside += 2.0 * hq
-    scores = 0.0 if flash_attention else 5.0 * arch.heads * seq_len * (elem_bytes / 2.0)
+        outside += h * g
+        inside += hq * e + hq * g
+    scores = 0.0 if flash_attention else 5.0 * arch.heads * seq_len * (e / 2.0)
     return ActivationShape(
-        outside_tp_bytes=outside * elem_bytes,
-        inside_tp_bytes=inside * elem_bytes,
+        outside_tp_bytes=outside,
+        inside_tp_bytes=inside,
         scores_bytes=scores,
-        layer_input_bytes=h * elem_bytes,
+        layer_input_bytes=h * e,
+    )
+
+
+def _shape(setup: RunSetup) -> ActivationShape:
+    consts = setup.consts
+    fp8 = setup.training.precision is not Precision.BF16
+    return activation_shape(
+        setup.arch,
+        setup.training.seq_len,
+        setup.software.flash_attention,
+        consts.activation_bytes,
+        consts.fp8_gemm_input_bytes if fp8 else consts.activation_bytes,
     )
 
 
@@ -96,12 +120,7 @@ class MemoryArrays:
 
 def stored_activation_bytes_per_token_layer(setup: RunSetup, grid: PlanGrid) -> FloatArray:
     """Bytes one GPU keeps per token of its microbatch and per layer, given recompute."""
-    shape = activation_shape(
-        setup.arch,
-        setup.training.seq_len,
-        setup.software.flash_attention,
-        setup.consts.activation_bytes,
-    )
+    shape = _shape(setup)
     tp = grid.tp.astype(np.float64)
     seq_split = tp if setup.software.sequence_parallel else np.ones_like(tp)
     none = shape.outside_tp_bytes / seq_split + (shape.inside_tp_bytes + shape.scores_bytes) / tp
@@ -110,17 +129,19 @@ def stored_activation_bytes_per_token_layer(setup: RunSetup, grid: PlanGrid) -> 
     return np.select([grid.rc == _RC_FULL, grid.rc == _RC_SELECTIVE], [full, selective], none)
 
 
-def full_activation_bytes_per_token_layer(setup: RunSetup, grid: PlanGrid) -> FloatArray:
-    """Bytes a layer keeps per token with no recompute (also the HBM traffic basis)."""
-    shape = activation_shape(
-        setup.arch,
-        setup.training.seq_len,
-        setup.software.flash_attention,
-        setup.consts.activation_bytes,
-    )
+def full_activation_bytes_per_token_layer(
+    setup: RunSetup, grid: PlanGrid, *, with_scores: bool = True
+) -> FloatArray:
+    """Bytes a layer keeps per token with no recompute (also the HBM traffic basis).
+
+    ``with_scores=False`` leaves out the unfused attention scores (their traffic is counted
+    separately by the step-time model).
+    """
+    shape = _shape(setup)
     tp = grid.tp.astype(np.float64)
     seq_split = tp if setup.software.sequence_parallel else np.ones_like(tp)
-    return shape.outside_tp_bytes / seq_split + (shape.inside_tp_bytes + shape.scores_bytes) / tp
+    scores = shape.scores_bytes if with_scores else 0.0
+    return shape.outside_tp_bytes / seq_split + (shape.inside_tp_bytes + scores) / tp
 
 
 def memory_per_gpu(setup: RunSetup, grid: PlanGrid) -> MemoryArrays:

@@ -120,7 +120,7 @@ class PlanGrid:
 
     def expert_dp(self) -> IntArray:
         """Data-parallel width of the expert weights: a stage's ``tp·cp·dp`` GPUs over ``ep``."""
-        return np.maximum(self.tp * self.cp * self.dp // self.ep, 1)
+        return np.asarray(np.maximum(self.tp * self.cp * self.dp // self.ep, 1), dtype=np.int64)
 
 
 _FIELDS = ("tp", "pp", "dp", "ep", "cp", "vp", "mb", "rc")

@@ -45,39 +45,60 @@ def candidate_grid(setup: RunSetup, fixed: PlanFields) -> PlanGrid:
     """Every structurally valid plan for ``setup`` that agrees with the ``fixed`` fields."""
     arch, training, gpus = setup.arch, setup.training, setup.gpus
     kv = arch.kv_heads_resolved
-    tps = [t for t in _POWERS_OF_TWO if t <= setup.domain_gpus and arch.heads % t == 0 and kv % t == 0]
-    cps = [c for c in _POWERS_OF_TWO if c <= 32 and training.seq_len % (c * 2 if c > 1 else 1) == 0]
-    pps = sorted({p for p in _divisors(arch.layers)} | {p for p in _POWERS_OF_TWO if p <= arch.layers})
-    if isinstance(arch, MoEArch):
-        eps = sorted({e for e in _POWERS_OF_TWO if arch.experts % e == 0} | {arch.experts})
-    else:
-        eps = [1]
-    axes = [np.asarray(a, dtype=np.int64) for a in (
-        tps, cps, pps, eps, _VIRTUAL_STAGES, _MICROBATCHES, range(len(RECOMPUTE_ORDER))
-    )]
-    tp, cp, pp, ep, vp, mb, rc = (g.ravel() for g in np.meshgrid(*axes, indexing="ij"))
-    dp = gpus // (tp * cp * pp)  # GPUs beyond a whole number of replicas stay idle
-    ok = (dp >= 1) & (dp * mb <= training.global_batch)
-    m = -(-training.global_batch // np.maximum(dp * mb, 1))
-    stage = tp * cp * dp
-    ok &= stage % ep == 0
-    ok &= (vp == 1) | ((pp > 1) & (m >= pp) & (pp * vp <= arch.layers))
-    for name, column in (("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep), ("cp", cp), ("vp", vp),
-                         ("microbatch", mb)):
+    experts = arch.experts if isinstance(arch, MoEArch) else 1
+    searched = {
+        "tp": [t for t in _POWERS_OF_TWO if t <= setup.domain_gpus],
+        "cp": [c for c in _POWERS_OF_TWO if c <= 32],
+        "pp": sorted(set(_divisors(arch.layers)) | {p for p in _POWERS_OF_TWO if p <= arch.layers}),
+        "ep": sorted({e for e in _POWERS_OF_TWO if e <= experts} | {experts}),
+        "vp": list(_VIRTUAL_STAGES),
+        "microbatch": list(_MICROBATCHES),
+    }
+    axes = []
+    for name, values in searched.items():
         value = getattr(fixed, name)
-        if value is not None:
-            ok &= column == value
-    if fixed.recompute is not None:
-        ok &= rc == RECOMPUTE_ORDER.index(fixed.recompute)
+        axes.append(np.asarray([value] if value is not None else values, dtype=np.int64))
+    recompute = (
+        [RECOMPUTE_ORDER.index(fixed.recompute)]
+        if fixed.recompute is not None
+        else list(range(len(RECOMPUTE_ORDER)))
+    )
+    axes.append(np.asarray(recompute, dtype=np.int64))
+    tp, cp, pp, ep, vp, mb, rc = (g.ravel() for g in np.meshgrid(*axes, indexing="ij"))
+    ok = (arch.heads % tp == 0) & (kv % tp == 0) & (tp <= setup.domain_gpus)
+    ok &= (training.seq_len % cp == 0) & (pp <= arch.layers) & (experts % ep == 0)
+    dp = gpus // (tp * cp * pp)  # GPUs beyond a whole number of replicas stay idle
+    if fixed.dp is not None:
+        ok &= dp == fixed.dp
+    ok &= (dp >= 1) & (dp * mb <= training.global_batch)
+    m = -(-training.global_batch // np.maximum(dp * mb, 1))
+    ok &= (tp * cp * dp) % ep == 0
+    ok &= (vp == 1) | ((pp > 1) & (m >= pp) & (pp * vp <= arch.layers))
     keep = np.flatnonzero(ok)
     return PlanGrid(
-        tp=tp[keep], pp=pp[keep], dp=dp[keep], ep=ep[keep], cp=cp[keep], vp=vp[keep],
-        mb=mb[keep], rc=rc[keep],
+        tp=tp[keep],
+        pp=pp[keep],
+        dp=dp[keep],
+        ep=ep[keep],
+        cp=cp[keep],
+        vp=vp[keep],
+        mb=mb[keep],
+        rc=rc[keep],
     )
 
 
-def plan_job(setup: RunSetup, fixed: PlanFields | None = None, *, field: str = "plan") -> PlanSearch:
-    """The fastest fitting plan; a ``ScenarioError`` at ``field`` when none exists or fits."""
+def plan_job(
+    setup: RunSetup,
+    fixed: PlanFields | None = None,
+    *,
+    field: str = "plan",
+    require_fit: bool = True,
+) -> PlanSearch:
+    """The fastest fitting plan; a ``ScenarioError`` at ``field`` when none exists or fits.
+
+    ``require_fit=False`` ranks every candidate by speed alone: for a published run whose
+    complete plan is known to have run, whatever our memory model says.
+    """
     fixed = fixed or PlanFields()
     grid = candidate_grid(setup, fixed)
     if len(grid) == 0:
@@ -93,14 +114,15 @@ def plan_job(setup: RunSetup, fixed: PlanFields | None = None, *, field: str = "
         )
     memory = memory_per_gpu(setup, grid).total
     capacity = setup.hbm_capacity_bytes
-    fits = memory <= capacity
+    fits = memory <= capacity if require_fit else np.ones(len(grid), dtype=bool)
     if not fits.any():
         smallest = float(memory.min())
         need_gb = smallest / BYTES_PER_GB
         have_gb = capacity / BYTES_PER_GB
         raise ScenarioError.at(
             field,
-            f"the model does not fit: the leanest plan ({_describe_plan(grid, int(memory.argmin()))})"
+            f"the model does not fit: the leanest plan "
+            f"({_describe_plan(grid, int(memory.argmin()))})"
             f" needs {need_gb:,.1f} GB per GPU, {need_gb - have_gb:,.1f} GB more than the "
             f"{have_gb:,.1f} GB available on {setup.gpu.name} ({setup.gpus} GPUs)",
             got=f"{need_gb:,.1f} GB per GPU",

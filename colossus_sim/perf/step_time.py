@@ -5,12 +5,15 @@ Notes
 Per pipeline stage and microbatch (``T = mb·S/cp`` tokens, ``λ`` layers on the busiest
 device), the GPU spends
 
-* ``t_gemm = F_mm·T·λ/L / (tp · peak_prec · η)`` on weight matmuls (``η`` = the GPU type's
-  one calibrated ``matmul_efficiency``), plus the output head on the last stage;
+* ``t_gemm = F_mm·T·λ/L / (tp · peak_prec · η · r)`` on weight matmuls (``η`` = the GPU
+  type's one calibrated ``matmul_efficiency`` for BF16; ``r`` = 1 for BF16, the global
+  ``fp8_matmul_efficiency_ratio`` for FP8/FP4), plus the output head on the last stage;
 * ``t_attn = F_att·T·λ/L / (tp · peak_bf16 · η)`` on attention scores (flash attention runs in
   BF16 even in FP8 training; causal kernels skip half the scores);
-* ``t_elem = passes · A·T·λ / HBM_bw`` on HBM-bound kernels (norms, activations, residuals,
-  softmax), ``A`` the activation bytes per token and layer (``memory.py``).
+* ``t_elem = (passes · A + U)·T·λ / HBM_bw`` on HBM-bound kernels (norms, activations,
+  residuals), ``A`` the activation bytes per token and layer (``memory.py``); without flash
+  attention ``U`` adds the unfused softmax path's traffic over the ``heads·S`` scores of
+  each token (bytes per score forward, again when recomputed, and backward).
 
 ``t_c = t_gemm + t_attn + t_elem``. Communication per microbatch: tensor-parallel
 all-gather/reduce-scatter pairs (2 per layer forward, 2 backward, 2 more with full
@@ -110,7 +113,10 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     seq = training.seq_len
     layers = arch.layers
     eta = gpu.matmul_efficiency
-    peak_gemm = gpu.peak_tflops(training.precision) * FLOPS_PER_TFLOPS * eta
+    eta_gemm = eta * (
+        consts.fp8_matmul_efficiency_ratio if training.precision is not Precision.BF16 else 1.0
+    )
+    peak_gemm = gpu.peak_tflops(training.precision) * FLOPS_PER_TFLOPS * eta_gemm
     peak_attn = gpu.peak_tflops(Precision.BF16) * FLOPS_PER_TFLOPS * eta
     hbm_bytes_per_s = gpu.hbm_tb_per_s * 1e12
 
@@ -132,13 +138,20 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     mm_passes = 3.0 + full  # forward, backward (2×), and the recomputed forward
     attn_passes = 3.0 + (full | selective)
     last_stage_head = head_fwd * 3.0
-    t_gemm = (body_mm_fwd * lam / layers * mm_passes + last_stage_head) * tokens_mb / (
-        tp * peak_gemm
+    t_gemm = (
+        (body_mm_fwd * lam / layers * mm_passes + last_stage_head) * tokens_mb / (tp * peak_gemm)
     )
     t_attn = attn_fwd * lam / layers * attn_passes * tokens_mb / (tp * peak_attn)
-    act_bytes = full_activation_bytes_per_token_layer(setup, grid)
+    act_bytes = full_activation_bytes_per_token_layer(setup, grid, with_scores=False)
     passes = consts.elementwise_hbm_passes + full
-    t_elem = passes * act_bytes * tokens_mb * lam / hbm_bytes_per_s
+    score_traffic = 0.0
+    if not sw.flash_attention:  # unfused attention writes and re-reads a·S scores per token
+        per_score = (
+            consts.unfused_attention_fwd_bytes_per_score * (1.0 + (full | selective))
+            + consts.unfused_attention_bwd_bytes_per_score
+        )
+        score_traffic = per_score * arch.heads * seq / tp
+    t_elem = (passes * act_bytes + score_traffic) * tokens_mb * lam / hbm_bytes_per_s
     t_c = t_gemm + t_attn + t_elem
 
     # --- tensor parallel: AG+RS pairs (or all-reduces) around attention and MLP ----------
@@ -161,8 +174,10 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     moe_frac = getattr(arch, "moe_layers", 0) / layers
     top_k = float(getattr(arch, "top_k", 0))
     tokens_rank = tokens_mb / tp  # with sequence parallelism each TP rank routes its shard
-    dispatch_bytes = consts.ep_dispatch_bytes if training.precision != Precision.BF16 else (
-        consts.activation_bytes
+    dispatch_bytes = (
+        consts.ep_dispatch_bytes
+        if training.precision != Precision.BF16
+        else (consts.activation_bytes)
     )
     a2a_bytes = tokens_rank * top_k * arch.d_model
     ep_in_domain = np.minimum(grid.ep, setup.domain_gpus)

@@ -1,0 +1,44 @@
+"""Shared fixtures, and the fidelity table printed at the end of every test run."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def cli_module() -> ModuleType:
+    """The root ``cli.py`` as a module (its typer ``app`` is what users run)."""
+    spec = importlib.util.spec_from_file_location("colossus_sim_cli_under_test", ROOT / "cli.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the step-time model's error against every published case."""
+    from colossus_sim.config.workload import CaseRole
+    from colossus_sim.perf.fidelity import fidelity_table, median_abs_error_pct
+
+    rows = fidelity_table()
+    write = terminalreporter.write_line
+    terminalreporter.section("fidelity: step-time model vs published runs")
+    write(
+        f"{'case':32s} {'role':12s} {'hw':5s} {'GPUs':>7s} {'metric':22s} "
+        f"{'measured':>10s} {'predicted':>10s} {'error %':>8s}"
+    )
+    for r in rows:
+        write(
+            f"{r.case:32s} {r.role.value:12s} {r.hardware:5s} {r.gpus:7d} {r.metric.value:22s} "
+            f"{r.measured:10.4g} {r.predicted:10.4g} {r.error_pct:+8.1f}"
+        )
+    write(
+        f"median |error|, validation cases: {median_abs_error_pct(rows, CaseRole.VALIDATION):.1f}%"
+        f"; worst: {max(abs(r.error_pct) for r in rows):.1f}%"
+    )

@@ -1,0 +1,140 @@
+"""The command line: output shapes scripts rely on, and bad input → exit 2 with file:line:field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from typer.testing import CliRunner
+
+from colossus_sim import paths
+
+runner = CliRunner()
+
+
+def _run(cli: ModuleType, *args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(cli.app, list(args))
+
+
+def _job_copy(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
+    text = (paths.workloads_dir() / "grok5_10t.yaml").read_text()
+    assert old in text
+    text = text.replace(old, new, 1)
+    path = tmp_path / "job.yaml"
+    path.write_text(text)
+    line = next(i for i, text_line in enumerate(text.splitlines(), 1) if new.strip() in text_line)
+    return path, line
+
+
+def test_step_json_has_the_documented_shape(cli_module: ModuleType) -> None:
+    result = _run(cli_module, "step", "grok5_10t", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    for key in (
+        "plan",
+        "step_s",
+        "mfu",
+        "tokens_per_s",
+        "hbm_used_gb",
+        "hbm_capacity_gb",
+        "breakdown_s",
+    ):
+        assert key in data
+    assert set(data["plan"]) >= {"tp", "pp", "dp", "ep", "cp", "microbatch"}
+    assert sum(data["breakdown_s"].values()) == pytest.approx(data["step_s"])
+    assert data["hbm_used_gb"] <= data["hbm_capacity_gb"]
+
+
+def test_validate_json_lists_every_case(cli_module: ModuleType) -> None:
+    result = _run(cli_module, "validate", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) >= 10
+    for row in rows:
+        assert {"case", "metric", "measured", "predicted", "error_pct", "source"} <= set(row)
+
+
+def test_run_prints_all_seven_jobs(cli_module: ModuleType) -> None:
+    result = _run(cli_module, "run", "--json")
+    assert result.exit_code == 0, result.output
+    jobs = json.loads(result.stdout)["jobs"]
+    assert len(jobs) == 7
+    assert {j["job"] for j in jobs} >= {"grok5_10t", "grok5_6t", "imagine_v2"}
+
+
+def _assert_bad_input(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
+def test_typo_key_in_a_workload_file(cli_module: ModuleType, tmp_path: Path) -> None:
+    path, line = _job_copy(tmp_path, "  top_k: 8", "  topk: 8")
+    _assert_bad_input(
+        _run(cli_module, "step", str(path)),
+        f"job.yaml:{line}:",
+        "arch.topk",
+        "did you mean 'top_k'",
+    )
+
+
+def test_wrong_type_in_a_workload_file(cli_module: ModuleType, tmp_path: Path) -> None:
+    path, line = _job_copy(tmp_path, "default_racks: 3400", "default_racks: lots")
+    _assert_bad_input(
+        _run(cli_module, "step", str(path)), f"job.yaml:{line}:", "default_racks", "'lots'"
+    )
+
+
+def test_tp_that_does_not_divide_the_heads_in_a_file(
+    cli_module: ModuleType, tmp_path: Path
+) -> None:
+    text = (paths.workloads_dir() / "grok5_10t.yaml").read_text()
+    text = text.replace("default_racks: 3400\n", "default_racks: 3400\nplan:\n  tp: 48\n", 1)
+    text = text.replace("provenance:\n", "provenance:\n  plan:\n    assumption: test\n", 1)
+    path = tmp_path / "job.yaml"
+    path.write_text(text)
+    line = next(i for i, text_line in enumerate(text.splitlines(), 1) if text_line == "  tp: 48")
+    _assert_bad_input(
+        _run(cli_module, "step", str(path)),
+        f"job.yaml:{line}:",
+        "plan.tp",
+        "must divide the attention heads",
+    )
+
+
+def test_tp_that_does_not_divide_the_heads_on_the_command_line(cli_module: ModuleType) -> None:
+    _assert_bad_input(
+        _run(cli_module, "step", "grok5_10t", "--plan", "tp=48"), "--plan tp", "got 48"
+    )
+
+
+def test_more_racks_than_the_cluster_has(cli_module: ModuleType) -> None:
+    _assert_bad_input(
+        _run(cli_module, "step", "grok5_10t", "--racks", "9000"), "--racks", "6,111 gb300 racks"
+    )
+
+
+def test_a_model_that_does_not_fit(cli_module: ModuleType) -> None:
+    _assert_bad_input(
+        _run(cli_module, "step", "grok5_10t", "--racks", "1"),
+        "--racks",
+        "does not fit",
+        "GB more than",
+    )
+
+
+def test_unknown_workload_and_gpu_suggest_the_right_name(cli_module: ModuleType) -> None:
+    _assert_bad_input(_run(cli_module, "step", "grok5_10T"), "did you mean 'grok5_10t'")
+    _assert_bad_input(
+        _run(cli_module, "step", "grok5_10t", "--gpu", "gb30"), "--gpu", "did you mean 'gb300'"
+    )
+
+
+def test_plan_option_typo(cli_module: ModuleType) -> None:
+    _assert_bad_input(
+        _run(cli_module, "step", "grok5_10t", "--plan", "tq=8"), "--plan tq", "did you mean 'tp'"
+    )
+    _assert_bad_input(_run(cli_module, "step", "grok5_10t", "--plan", "tp=eight"), "--plan tp")
