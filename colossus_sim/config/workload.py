@@ -245,8 +245,16 @@ class Measured(StrictModel):
 
 
 class CaseRole(StrEnum):
+    """What a published case is for.
+
+    ``calibration``: a fitted constant is fitted on it. ``validation``: held out, and must
+    stay within the fidelity bar (±15%). ``tracked``: a known gap of the model (the case's
+    ``gap`` says which); its error is reported with the others but not held to the bar.
+    """
+
     CALIBRATION = "calibration"
     VALIDATION = "validation"
+    TRACKED = "tracked"
 
 
 class ValidationCase(ModelRun):
@@ -264,9 +272,13 @@ class ValidationCase(ModelRun):
     measured: Measured
     role: CaseRole = CaseRole.VALIDATION
     source: str
+    gap: str = ""
+    """For a ``tracked`` case: what the model lacks that this run exercises."""
 
     @model_validator(mode="after")
     def _plan_covers_gpus(self) -> Self:
+        if (self.role is CaseRole.TRACKED) != bool(self.gap.strip()):
+            raise FieldValueError("gap", "a tracked case, and only a tracked case, names its gap")
         for name in ("tp", "pp", "dp"):
             if getattr(self.plan, name) is None:
                 raise FieldValueError(f"plan.{name}", "a published case must give this degree")

@@ -127,7 +127,7 @@ def evaluate_case(
 def fidelity_table(cases: Sequence[ValidationCase] | None = None) -> list[FidelityRow]:
     """Every published case, calibration cases first, then by hardware and name."""
     rows = [evaluate_case(c) for c in (cases if cases is not None else load_validation_cases())]
-    order = {CaseRole.CALIBRATION: 0, CaseRole.VALIDATION: 1}
+    order = {CaseRole.CALIBRATION: 0, CaseRole.VALIDATION: 1, CaseRole.TRACKED: 2}
     return sorted(rows, key=lambda r: (order[r.role], r.hardware, r.case))
 
 
