@@ -36,9 +36,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for r in rows:
         write(
             f"{r.case:32s} {r.role.value:12s} {r.hardware:5s} {r.gpus:7d} {r.metric.value:22s} "
-            f"{r.measured:10.4g} {r.predicted:10.4g} {r.error_pct:+8.1f}"
+            f"{r.measured:10.6g} {r.predicted:10.6g} {r.error_pct:+8.1f}"
         )
+    held = [abs(r.error_pct) for r in rows if r.role is not CaseRole.TRACKED]
     write(
         f"median |error|, validation cases: {median_abs_error_pct(rows, CaseRole.VALIDATION):.1f}%"
-        f"; worst: {max(abs(r.error_pct) for r in rows):.1f}%"
+        f"; worst held to the ±15% bar: {max(held):.1f}%; tracked gaps are listed last"
     )

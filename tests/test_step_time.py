@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from colossus_sim import api
-from colossus_sim.config.load import job_names, load_gpu, load_job, load_perf_constants
-from colossus_sim.config.workload import PlanFields
+from colossus_sim.config.load import (
+    job_names,
+    load_gpu,
+    load_job,
+    load_perf_constants,
+    load_validation_cases,
+)
+from colossus_sim.config.workload import MoEArch, ParallelPlan, PlanFields, Recompute
 from colossus_sim.errors import ScenarioError
+from colossus_sim.perf.fidelity import case_setup
 from colossus_sim.perf.memory import memory_per_gpu
 from colossus_sim.perf.plan_grid import PlanGrid, RunSetup
 from colossus_sim.perf.planner import candidate_grid
@@ -86,3 +95,76 @@ def test_a_fixed_plan_field_is_honoured() -> None:
     result = api.job_step("grok5_10t", plan="tp=8,recompute=full")
     assert result.step.plan.tp == 8
     assert result.step.plan.recompute.value == "full"
+
+
+# --- the MoE token-path term (moe_dispatch_s) --------------------------------------------
+
+
+def _moe_setup(**training: int) -> tuple[RunSetup, ParallelPlan]:
+    case = next(c for c in load_validation_cases() if c.name == "mbridge-qwen3-30b-a3b-gb200")
+    setup = case_setup(case)
+    if training:
+        setup = replace(setup, training=setup.training.model_copy(update=training))
+    plan = ParallelPlan(tp=1, pp=1, dp=8, ep=8, microbatch=4)
+    return setup, plan
+
+
+def _moe_dispatch_s(setup: RunSetup, plan: ParallelPlan) -> float:
+    return float(step_arrays(setup, PlanGrid.of(plan)).moe_dispatch_s[0])
+
+
+def test_moe_dispatch_vanishes_for_a_dense_model() -> None:
+    setup = _setup("imagine_v2", 100)
+    arrays = step_arrays(setup, candidate_grid(setup, PlanFields()))
+    assert np.all(arrays.moe_dispatch_s == 0.0)
+    dense_case = next(c for c in load_validation_cases() if c.name == "mbridge-llama3-8b-h100")
+    grid = PlanGrid.of(ParallelPlan(tp=1, pp=1, dp=8))
+    assert step_arrays(case_setup(dense_case), grid).moe_dispatch_s[0] == 0.0
+
+
+def test_moe_dispatch_is_the_documented_formula() -> None:
+    # β · k·h · (T/tp) · (3 + full) · λ_moe / HBM_bw per microbatch, times m microbatches.
+    setup, plan = _moe_setup()
+    arch, consts = setup.arch, setup.consts
+    assert isinstance(arch, MoEArch)
+    tokens = plan.microbatch * setup.training.seq_len
+    m = setup.training.global_batch // (plan.dp * plan.microbatch)
+    expected = (
+        consts.moe_dispatch_bytes_per_routed_element
+        * arch.top_k
+        * arch.d_model
+        * tokens
+        * 3.0
+        * arch.layers
+        / (setup.gpu.hbm_tb_per_s * 1e12)
+        * m
+    )
+    assert _moe_dispatch_s(setup, plan) == pytest.approx(expected, rel=1e-12)
+    full = plan.model_copy(update={"recompute": Recompute.FULL})
+    assert _moe_dispatch_s(setup, full) == pytest.approx(expected * 4.0 / 3.0, rel=1e-12)
+
+
+def test_moe_dispatch_scales_with_moe_layers_tokens_and_hbm_bandwidth() -> None:
+    setup, plan = _moe_setup()
+    base = _moe_dispatch_s(setup, plan)
+    assert base > 0.0
+    # Half the layers dense: half the MoE token path.
+    assert isinstance(setup.arch, MoEArch)
+    half_dense = setup.arch.model_copy(update={"dense_layers": 24, "dense_ffn_dim": 6144})
+    assert _moe_dispatch_s(replace(setup, arch=half_dense), plan) == pytest.approx(base / 2)
+    # Twice the tokens per data-parallel rank (batch), twice the cost per step.
+    doubled, _ = _moe_setup(global_batch=2 * setup.training.global_batch)
+    assert _moe_dispatch_s(doubled, plan) == pytest.approx(2 * base)
+    # Tensor parallelism splits the routed tokens: each rank routes its sequence shard.
+    tp2 = plan.model_copy(update={"tp": 2, "dp": 4})
+    assert _moe_dispatch_s(setup, tp2) == pytest.approx(base)  # 2× microbatches, ½ tokens each
+    # Twice the HBM bandwidth, half the time; no cost when the constant is zero.
+    fast = replace(
+        setup, gpu=setup.gpu.model_copy(update={"hbm_tb_per_s": 2 * setup.gpu.hbm_tb_per_s})
+    )
+    assert _moe_dispatch_s(fast, plan) == pytest.approx(base / 2)
+    free = replace(
+        setup,
+        consts=setup.consts.model_copy(update={"moe_dispatch_bytes_per_routed_element": 0.0}),
+    )
+    assert _moe_dispatch_s(free, plan) == 0.0

@@ -3,9 +3,10 @@
 For every case in ``workloads/validation/`` the model predicts the figure the source
 reported (step time, TFLOP/s per GPU counted the source's way, MFU or tokens/s per GPU) under
 the published plan. ``calibrations`` re-fits, by bisection, each GPU type's
-``matmul_efficiency`` on the case its hardware file names, and the global FP8 ratio on the
-case ``perf_model.yaml`` names; the data files store the results and the test suite checks
-that they still reproduce their cases.
+``matmul_efficiency`` on the case its hardware file names, and the two global constants on
+the cases ``perf_model.yaml`` names (the FP8 ratio, and the MoE token-path cost
+``moe_dispatch_bytes_per_routed_element``); the data files store the results and the test
+suite checks that they still reproduce their cases.
 """
 
 from __future__ import annotations
@@ -189,6 +190,34 @@ def fit_fp8_ratio(
     )
 
 
+def fit_moe_dispatch(
+    case: ValidationCase,
+    gpu: GpuSpec | None = None,
+    consts: PerfConstants | None = None,
+    *,
+    tolerance: float = 1e-5,
+) -> float:
+    """The ``moe_dispatch_bytes_per_routed_element`` that makes the model hit an MoE ``case``'s
+    figure, given that GPU's efficiency and the FP8 ratio (``gpu``, ``consts``: as stored).
+
+    Throughput falls monotonically as the cost rises, so bisection on [0, 10⁴] B converges.
+    """
+    gpu = gpu or load_gpu(case.hardware)
+    base_consts = consts or load_perf_constants()
+    return _bisect(
+        lambda beta: (
+            -_speed_gap(
+                case,
+                gpu,
+                base_consts.model_copy(update={"moe_dispatch_bytes_per_routed_element": beta}),
+            )
+        ),
+        0.0,
+        1e4,
+        tolerance,
+    )
+
+
 class Calibration(BaseModel):
     """A fitted constant: where it is stored, its stored value, and the value the data gives."""
 
@@ -204,7 +233,9 @@ def calibrations() -> list[Calibration]:
     """Re-fit every calibrated constant from its published case, in dependency order.
 
     First each GPU type's BF16-or-FP8 ``matmul_efficiency`` whose case is BF16, then the FP8
-    ratio (which needs its GPU's BF16 efficiency), then the GPU types calibrated on FP8 runs.
+    ratio (which needs its GPU's BF16 efficiency), then the GPU types calibrated on FP8 runs,
+    and last the MoE token-path cost (which needs its GPU's efficiency and the FP8 ratio; the
+    efficiencies are fitted on dense runs, which it does not touch).
     """
     cases = {c.name: c for c in load_validation_cases()}
     consts = load_perf_constants()
@@ -244,19 +275,36 @@ def calibrations() -> list[Calibration]:
     for gpu in gpus:
         case = cases[gpu.calibration_case]
         if case.training.precision is not Precision.BF16:
+            fitted_eta[gpu.name] = fit_matmul_efficiency(case, fitted_consts)
             out.append(
                 Calibration(
                     constant=f"{gpu.name}.matmul_efficiency",
                     case=case.name,
                     stored=gpu.matmul_efficiency,
-                    fitted=fit_matmul_efficiency(case, fitted_consts),
+                    fitted=fitted_eta[gpu.name],
                 )
             )
+    moe_case = cases[consts.moe_dispatch_calibration_case]
+    moe_gpu = load_gpu(moe_case.hardware)
+    out.append(
+        Calibration(
+            constant="perf_model.moe_dispatch_bytes_per_routed_element",
+            case=moe_case.name,
+            stored=consts.moe_dispatch_bytes_per_routed_element,
+            fitted=fit_moe_dispatch(
+                moe_case,
+                moe_gpu.model_copy(update={"matmul_efficiency": fitted_eta[moe_gpu.name]}),
+                fitted_consts,
+            ),
+        )
+    )
     return out
 
 
 def calibration_case_names() -> set[str]:
     """The cases the data files name as calibration cases (hardware files and perf_model)."""
+    consts = load_perf_constants()
     names = {load_gpu(name).calibration_case for name in gpu_names()}
-    names.add(load_perf_constants().fp8_calibration_case)
+    names.add(consts.fp8_calibration_case)
+    names.add(consts.moe_dispatch_calibration_case)
     return names

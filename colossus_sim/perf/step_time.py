@@ -15,7 +15,15 @@ device), the GPU spends
   attention ``U`` adds the unfused softmax path's traffic over the ``heads·S`` scores of
   each token (bytes per score forward, again when recomputed, and backward).
 
-``t_c = t_gemm + t_attn + t_elem``. Communication per microbatch: tensor-parallel
+* ``t_moe = β · k·h · (T/tp) · (3 + full) · λ_moe / HBM_bw`` on an MoE layer's token path
+  outside the GEMMs (router, permutation and unpermutation, expert-input quantisation,
+  dispatcher bookkeeping): ``k·h`` elements per routed token, ``T/tp`` tokens routed by each
+  GPU (each tensor-parallel rank routes its sequence-parallel shard; experts are not
+  tensor-parallel), forward + backward (2×) + recomputed forward, ``λ_moe`` the MoE layers
+  among the ``λ``; ``β`` is the one fitted ``moe_dispatch_bytes_per_routed_element``
+  (effective bytes per routed element and forward pass). Zero for a dense model.
+
+``t_c = t_gemm + t_attn + t_elem + t_moe``. Communication per microbatch: tensor-parallel
 all-gather/reduce-scatter pairs (2 per layer forward, 2 backward, 2 more with full
 recompute; hidden behind ``t_gemm`` when ``tp_overlap``), context-parallel ring passes of
 K/V (hidden behind ``t_attn`` when ``cp_overlap``) and expert all-to-all dispatch+combine
@@ -31,7 +39,9 @@ References
 ----------
 Narayanan et al., SC'21, arXiv 2104.04473 §2.2 (interleaved bubble (p−1)/(v·m)) and §3
 (communication volumes); Korthikanti et al., arXiv 2205.05198 (sequence parallelism);
-Rajbhandari et al., ZeRO (data-parallel volumes); Liu et al., Ring Attention (CP).
+Rajbhandari et al., ZeRO (data-parallel volumes); Liu et al., Ring Attention (CP); Megatron-Core
+``megatron/core/transformer/moe/token_dispatcher.py`` (each rank routes its ``S/TP·B`` local
+tokens; the MoE token path ``t_moe`` is fitted on ``perf_model.yaml``'s named case).
 """
 
 from __future__ import annotations
@@ -64,6 +74,7 @@ from colossus_sim.units import BYTES_PER_GB, FLOPS_PER_TFLOPS
 PART_NAMES = (
     "compute_s",
     "memory_bound_s",
+    "moe_dispatch_s",
     "tp_comm_s",
     "cp_comm_s",
     "ep_comm_s",
@@ -80,6 +91,7 @@ class StepArrays:
 
     compute_s: FloatArray
     memory_bound_s: FloatArray
+    moe_dispatch_s: FloatArray
     tp_comm_s: FloatArray
     cp_comm_s: FloatArray
     ep_comm_s: FloatArray
@@ -152,7 +164,21 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
         )
         score_traffic = per_score * arch.heads * seq / tp
     t_elem = (passes * act_bytes + score_traffic) * tokens_mb * lam / hbm_bytes_per_s
-    t_c = t_gemm + t_attn + t_elem
+
+    # --- MoE token path outside the GEMMs: HBM-bound, per routed element ------------------
+    moe_frac = getattr(arch, "moe_layers", 0) / layers
+    top_k = float(getattr(arch, "top_k", 0))
+    tokens_rank = tokens_mb / tp  # with sequence parallelism each TP rank routes its shard
+    routed_elements = tokens_rank * top_k * arch.d_model
+    t_moe = (
+        consts.moe_dispatch_bytes_per_routed_element
+        * routed_elements
+        * mm_passes
+        * moe_frac
+        * lam
+        / hbm_bytes_per_s
+    )
+    t_c = t_gemm + t_attn + t_elem + t_moe
 
     # --- tensor parallel: AG+RS pairs (or all-reduces) around attention and MLP ----------
     blocks = 2.0 + (1.0 if getattr(arch, "cross_attention", False) else 0.0)
@@ -171,9 +197,6 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     cp_exposed = np.maximum(cp_total - t_attn, 0.0) if sw.cp_overlap else cp_total
 
     # --- expert parallel: dispatch + combine all-to-all, forward and backward ------------
-    moe_frac = getattr(arch, "moe_layers", 0) / layers
-    top_k = float(getattr(arch, "top_k", 0))
-    tokens_rank = tokens_mb / tp  # with sequence parallelism each TP rank routes its shard
     dispatch_bytes = (
         consts.ep_dispatch_bytes
         if training.precision != Precision.BF16
@@ -223,6 +246,7 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     return StepArrays(
         compute_s=m * (t_gemm + t_attn),
         memory_bound_s=m * t_elem,
+        moe_dispatch_s=m * t_moe,
         tp_comm_s=m * tp_exposed,
         cp_comm_s=m * cp_exposed,
         ep_comm_s=m * ep_exposed,
