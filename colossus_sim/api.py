@@ -1,14 +1,17 @@
-"""The Python surface a notebook or the CLI uses: one job's step time, the seven-job table,
-the fidelity table. Everything returns typed results; bad input raises ``ScenarioError``.
+"""The Python surface a notebook or the CLI uses: scenarios and runs, one job's step time,
+the seven-job plan table, the fidelity table. Everything returns typed results; bad input
+raises ``ScenarioError``.
 """
 
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from colossus_sim import scenario as scenario_module
 from colossus_sim.config.hardware import GpuSpec
 from colossus_sim.config.load import (
     gpu_names,
@@ -22,9 +25,11 @@ from colossus_sim.config.workload import JobSpec, MoEArch, PlanFields
 from colossus_sim.config.yamlio import YamlDocument
 from colossus_sim.errors import Issue, ScenarioError
 from colossus_sim.perf.fidelity import FidelityRow, fidelity_table
-from colossus_sim.perf.plan_grid import RunSetup
+from colossus_sim.perf.plan_grid import job_setup
 from colossus_sim.perf.planner import plan_job
 from colossus_sim.perf.step_time import StepBreakdown
+from colossus_sim.results import RunResult
+from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.units import SECONDS_PER_DAY
 
 PLAN_OPTION = "--plan"
@@ -178,14 +183,14 @@ def job_step(
         fixed, prefix, locate = plan, "plan.", None
     try:
         _check_fixed_plan(job, fixed, domain, prefix)
-        setup = RunSetup(
+        setup = job_setup(
             arch=job.arch,
             training=job.training,
             software=job.software,
             gpu=gpu_spec,
             consts=load_perf_constants(),
-            gpus=n_racks * job.active_gpus_per_rack,
-            domain_gpus=domain,
+            racks=n_racks,
+            active_gpus_per_rack=job.active_gpus_per_rack,
         )
         search = plan_job(
             setup, fixed, field=RACKS_OPTION if racks is not None else "default_racks"
@@ -238,6 +243,28 @@ def jobs_frame(steps: list[JobStep]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def load_scenario(
+    path: str | Path | None = None, overrides: list[str] | None = None
+) -> ResolvedScenario:
+    """Read, override (``["jobs.grok5_10t.racks=+20%", ...]``) and validate a scenario."""
+    return scenario_module.load_scenario(path, overrides)
+
+
+def simulate(
+    scenario: ResolvedScenario | str | Path | None = None,
+    overrides: list[str] | None = None,
+    seed: int | None = None,
+) -> RunResult:
+    """Run a scenario (default: Colossus 2's) to the end of its jobs or its horizon."""
+    from colossus_sim.engine import Simulation
+
+    if not isinstance(scenario, ResolvedScenario):
+        scenario = load_scenario(scenario, overrides)
+    elif overrides:
+        raise ValueError("pass overrides with a path, not with an already loaded scenario")
+    return Simulation(scenario, seed=seed).run()
+
+
 def fidelity() -> list[FidelityRow]:
     """The published cases against the model (see ``perf/fidelity.py``)."""
     return fidelity_table()
@@ -250,11 +277,15 @@ def fidelity_frame(rows: list[FidelityRow]) -> pd.DataFrame:
 __all__ = [
     "Issue",
     "JobStep",
+    "ResolvedScenario",
+    "RunResult",
     "ScenarioError",
     "default_jobs",
     "fidelity",
     "fidelity_frame",
     "job_step",
     "jobs_frame",
+    "load_scenario",
     "parse_plan_option",
+    "simulate",
 ]

@@ -56,8 +56,8 @@ def test_validate_json_lists_every_case(cli_module: ModuleType) -> None:
         assert {"case", "metric", "measured", "predicted", "error_pct", "source"} <= set(row)
 
 
-def test_run_prints_all_seven_jobs(cli_module: ModuleType) -> None:
-    result = _run(cli_module, "run", "--json")
+def test_plan_prints_all_seven_jobs(cli_module: ModuleType) -> None:
+    result = _run(cli_module, "plan", "--json")
     assert result.exit_code == 0, result.output
     jobs = json.loads(result.stdout)["jobs"]
     assert len(jobs) == 7

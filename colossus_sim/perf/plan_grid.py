@@ -143,3 +143,25 @@ def device_params(setup: RunSetup, grid: PlanGrid) -> tuple[FloatArray, FloatArr
     nonexpert = (size.nonexpert_per_layer * layers + embed + size.extra) / grid.tp
     expert = size.expert_per_layer * layers / grid.ep
     return np.asarray(nonexpert, dtype=np.float64), np.asarray(expert, dtype=np.float64)
+
+
+def job_setup(
+    *,
+    arch: ArchT,
+    training: TrainingSpec,
+    software: SoftwareSpec,
+    gpu: GpuSpec,
+    consts: PerfConstants,
+    racks: int,
+    active_gpus_per_rack: int,
+) -> RunSetup:
+    """The setup of a job on ``racks`` whole racks, using ``active_gpus_per_rack`` of each."""
+    return RunSetup(
+        arch=arch,
+        training=training,
+        software=software,
+        gpu=gpu,
+        consts=consts,
+        gpus=racks * active_gpus_per_rack,
+        domain_gpus=min(gpu.nvlink_domain_gpus, active_gpus_per_rack),
+    )

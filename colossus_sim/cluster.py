@@ -1,0 +1,120 @@
+"""Cluster state in numpy: per rack its GPU type, pod, owner job, spare flag and healthy GPUs.
+
+One array element per NVL72 rack; no per-GPU arrays. A rack belongs to at most one job by
+construction (``owner`` holds one job index or ``FREE``); the methods below are the only
+writers: they check that invariant and keep the counts the engine charges time to (racks
+per job; unowned racks idle, spare or under repair) up to date incrementally, so an event
+costs O(racks it touches), not O(racks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from colossus_sim.config.cluster import ClusterSpec
+
+FREE = -1
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+IDLE, SPARE, REPAIR = 0, 1, 2
+_OWNED = 3
+
+
+class ClusterState:
+    """Mutable per-rack state of one simulation run."""
+
+    def __init__(self, spec: ClusterSpec, jobs: int) -> None:
+        self.spec = spec
+        self.gpus_per_rack = spec.gpus_per_rack
+        self.type_names: list[str] = list(spec.rack_mix)
+        counts = [spec.rack_mix[name] for name in self.type_names]
+        self.gpu_type: IntArray = np.repeat(np.arange(len(counts)), counts).astype(np.int64)
+        self.racks = int(self.gpu_type.shape[0])
+        self.pod: IntArray = (np.arange(self.racks) // spec.racks_per_pod).astype(np.int64)
+        self.owner: IntArray = np.full(self.racks, FREE, dtype=np.int64)
+        self.spare: BoolArray = np.zeros(self.racks, dtype=bool)
+        self.healthy: IntArray = np.full(self.racks, spec.gpus_per_rack, dtype=np.int64)
+        self.owned_count: IntArray = np.zeros(jobs, dtype=np.int64)
+        self.unowned_counts: IntArray = np.array([self.racks, 0, 0], dtype=np.int64)
+
+    # -- queries ------------------------------------------------------------------------
+    def type_index(self, gpu: str) -> int:
+        return self.type_names.index(gpu)
+
+    def free_racks(self, gpu: str, min_healthy: int | None = None) -> IntArray:
+        """Racks of ``gpu`` type that no job owns, not held as spares, fully healthy by default."""
+        need = self.gpus_per_rack if min_healthy is None else min_healthy
+        mask = (
+            (self.gpu_type == self.type_index(gpu))
+            & (self.owner == FREE)
+            & ~self.spare
+            & (self.healthy >= need)
+        )
+        return np.flatnonzero(mask)
+
+    def spare_racks(self, gpu: str, min_healthy: int) -> IntArray:
+        mask = (self.gpu_type == self.type_index(gpu)) & self.spare & (self.healthy >= min_healthy)
+        mask &= self.owner == FREE
+        return np.flatnonzero(mask)
+
+    def racks_of(self, job: int) -> IntArray:
+        return np.flatnonzero(self.owner == job)
+
+    def state_counts(self) -> tuple[int, int, int]:
+        """Racks no job owns, split into (idle healthy, spare healthy, under repair)."""
+        counts = self.unowned_counts.tolist()
+        return counts[0], counts[1], counts[2]
+
+    # -- writers ------------------------------------------------------------------------
+    def _classes(self, racks: IntArray) -> IntArray:
+        cls = np.where(self.spare[racks], SPARE, IDLE)
+        cls = np.where(self.healthy[racks] < self.gpus_per_rack, REPAIR, cls)
+        return np.where(self.owner[racks] != FREE, _OWNED, cls).astype(np.int64)
+
+    def _recount(self, racks: IntArray, before: IntArray) -> None:
+        after = self._classes(racks)
+        self.unowned_counts -= np.bincount(before, minlength=4)[:3]
+        self.unowned_counts += np.bincount(after, minlength=4)[:3]
+
+    def take(self, job: int, racks: IntArray) -> None:
+        if np.any(self.owner[racks] != FREE):
+            raise RuntimeError(f"rack already owned: {racks[self.owner[racks] != FREE][:3]}")
+        before = self._classes(racks)
+        self.owner[racks] = job
+        self.spare[racks] = False
+        self.owned_count[job] += len(racks)
+        self._recount(racks, before)
+
+    def release(self, job: int, racks: IntArray) -> None:
+        if np.any(self.owner[racks] != job):
+            raise RuntimeError(f"job {job} releasing racks it does not own")
+        before = self._classes(racks)
+        self.owner[racks] = FREE
+        self.owned_count[job] -= len(racks)
+        self._recount(racks, before)
+
+    def set_spare(self, racks: IntArray) -> None:
+        before = self._classes(racks)
+        self.spare[racks] = True
+        self._recount(racks, before)
+
+    def _class_of(self, rack: int) -> int:
+        if self.owner[rack] != FREE:
+            return _OWNED
+        if self.healthy[rack] < self.gpus_per_rack:
+            return REPAIR
+        return SPARE if self.spare[rack] else IDLE
+
+    def change_health(self, rack: int, delta: int) -> None:
+        """Lose (``delta < 0``) or regain GPUs of one rack."""
+        before = self._class_of(rack)
+        healthy = int(self.healthy[rack]) + delta
+        self.healthy[rack] = min(max(healthy, 0), self.gpus_per_rack)
+        after = self._class_of(rack)
+        if before != after:
+            if before != _OWNED:
+                self.unowned_counts[before] -= 1
+            if after != _OWNED:
+                self.unowned_counts[after] += 1

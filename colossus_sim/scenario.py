@@ -1,0 +1,315 @@
+"""Loading a scenario: the file, ``--set`` overrides, and the checks that need other files.
+
+``load_scenario`` reads ``scenarios/<name>.yaml`` (or a path), applies ``PATH=VALUE``
+overrides to the raw data before validation — so an override is checked exactly like the
+file — and resolves every job's workload, GPU type and the cluster. Problems are
+``ScenarioError``s naming the file and line, or the ``--set`` argument.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from colossus_sim import paths
+from colossus_sim.config.cluster import ClusterSpec
+from colossus_sim.config.hardware import GpuSpec
+from colossus_sim.config.load import (
+    _display,
+    gpu_names,
+    job_names,
+    load_cluster,
+    load_file,
+    load_gpu,
+    load_job,
+    load_perf_constants,
+)
+from colossus_sim.config.perf_constants import PerfConstants
+from colossus_sim.config.reliability import ReliabilitySpec
+from colossus_sim.config.scenario import Scenario
+from colossus_sim.config.workload import JobSpec
+from colossus_sim.config.yamlio import YamlDocument, dotted, issues_from_validation, read_yaml
+from colossus_sim.errors import Issue, ScenarioError
+
+SET_OPTION = "--set"
+
+
+def scenarios_dir() -> Path:
+    return paths.data_root() / "scenarios"
+
+
+def default_scenario_path() -> Path:
+    return scenarios_dir() / "colossus2.yaml"
+
+
+@dataclass(frozen=True)
+class Override:
+    """One ``--set PATH=VALUE``: a dotted path and a value (``+20%`` scales the current one)."""
+
+    text: str
+    path: tuple[str, ...]
+    value: Any
+    relative_pct: float | None
+
+
+def parse_override(text: str) -> Override:
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ScenarioError.at(
+            f"{SET_OPTION} {text}",
+            "expected PATH=VALUE",
+            expected="e.g. failures.rate_multiplier=2",
+        )
+    raw = raw.strip()
+    if raw.endswith("%") and raw[:1] in "+-":
+        try:
+            pct = float(raw[:-1])
+        except ValueError:
+            raise ScenarioError.at(
+                f"{SET_OPTION} {key}", "not a relative change", got=repr(raw), expected="e.g. +20%"
+            ) from None
+        return Override(text=text, path=tuple(key.split(".")), value=None, relative_pct=pct)
+    try:
+        value = YAML(typ="safe").load(raw) if raw else ""
+    except YAMLError:
+        value = raw
+    return Override(text=text, path=tuple(key.split(".")), value=value, relative_pct=None)
+
+
+def _apply(data: dict[str, Any], override: Override, model: type[BaseModel]) -> None:
+    """Write one override into the raw scenario data, naming the first key that does not exist."""
+    node: Any = data
+    where = f"{SET_OPTION} {'.'.join(override.path)}"
+    for depth, key in enumerate(override.path):
+        last = depth == len(override.path) - 1
+        allowed = _keys_at(model, data, override.path[:depth])
+        if isinstance(node, dict) and key not in node and key not in allowed:
+            close = difflib.get_close_matches(
+                key, sorted(set(allowed) | set(node)), n=1, cutoff=0.5
+            )
+            raise ScenarioError.at(
+                where,
+                f"'{key}' is not a key of {'.'.join(override.path[:depth]) or 'the scenario'}",
+                expected="one of " + ", ".join(sorted(set(allowed) | set(node))),
+                suggestion=close[0] if close else None,
+            )
+        if not isinstance(node, dict):
+            raise ScenarioError.at(where, f"'{'.'.join(override.path[:depth])}' has no keys")
+        if last:
+            if override.relative_pct is not None:
+                current = node.get(key)
+                if isinstance(current, bool) or not isinstance(current, (int, float)):
+                    raise ScenarioError.at(
+                        where, "a relative change needs a number to change", got=repr(current)
+                    )
+                scaled = current * (1.0 + override.relative_pct / 100.0)
+                node[key] = round(scaled) if isinstance(current, int) else scaled
+            else:
+                node[key] = override.value
+        else:
+            node = node.setdefault(key, {})
+
+
+def _keys_at(model: type[BaseModel], data: dict[str, Any], prefix: tuple[str, ...]) -> list[str]:
+    """Keys the schema accepts under ``prefix`` (for mapping fields: the keys present)."""
+    from colossus_sim.config.yamlio import _allowed_keys
+
+    node: Any = data
+    for key in prefix:
+        node = node.get(key, {}) if isinstance(node, dict) else {}
+    present = list(node) if isinstance(node, dict) else []
+    if prefix and prefix[0] == "jobs" and len(prefix) == 1:
+        return present  # job names: only those in the file
+    return _allowed_keys(model, prefix) or present
+
+
+@dataclass(frozen=True)
+class ResolvedJob:
+    name: str
+    spec: JobSpec
+    gpu: GpuSpec
+
+
+@dataclass(frozen=True)
+class ResolvedScenario:
+    """A validated scenario with every file it refers to loaded."""
+
+    scenario: Scenario
+    cluster: ClusterSpec
+    jobs: list[ResolvedJob]
+    reliability: ReliabilitySpec
+    consts: PerfConstants
+    source: str
+
+
+def load_scenario(
+    path: str | Path | None = None, overrides: list[str] | None = None
+) -> ResolvedScenario:
+    """Read, override, validate and resolve a scenario (default: ``scenarios/colossus2.yaml``)."""
+    file = _resolve_path(path)
+    doc = read_yaml(file, _display(file))
+    data = copy.deepcopy(doc.data)
+    parsed = [parse_override(text) for text in overrides or []]
+    for override in parsed:
+        _apply(data, override, Scenario)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        issues = issues_from_validation(exc, Scenario, doc)
+        raise ScenarioError([_blame_override(issue, parsed) for issue in issues]) from None
+    return _resolve(scenario, doc, parsed)
+
+
+def _resolve_path(path: str | Path | None) -> Path:
+    if path is None:
+        return default_scenario_path()
+    candidate = Path(path)
+    if candidate.suffix in {".yaml", ".yml"} or candidate.parent != Path("."):
+        return candidate
+    named = scenarios_dir() / f"{candidate}.yaml"
+    if named.is_file():
+        return named
+    names = sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
+    close = difflib.get_close_matches(str(candidate), names, n=1, cutoff=0.5)
+    raise ScenarioError(
+        [
+            Issue(
+                message="unknown scenario",
+                field="scenario",
+                got=repr(str(path)),
+                expected="a YAML path or one of " + ", ".join(names),
+                suggestion=close[0] if close else None,
+            )
+        ]
+    )
+
+
+def _blame_override(issue: Issue, overrides: list[Override]) -> Issue:
+    """An issue at a path an override wrote (or at the same job) names the ``--set`` argument."""
+    field = tuple(issue.field.split("."))
+    for override in overrides:
+        joined = ".".join(override.path)
+        same_job = field[:1] == ("jobs",) and field[:2] == override.path[:2]
+        if issue.field == joined or issue.field.startswith(joined + ".") or same_job:
+            return Issue(
+                message=issue.message,
+                field=f"{SET_OPTION} {override.text}",
+                got=issue.got,
+                expected=issue.expected,
+                suggestion=issue.suggestion,
+            )
+    return issue
+
+
+def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -> ResolvedScenario:
+    def fail(
+        field: str,
+        message: str,
+        got: str | None = None,
+        expected: str | None = None,
+        suggestion: str | None = None,
+    ) -> ScenarioError:
+        issue = Issue(message, field, got=got, expected=expected, suggestion=suggestion)
+        blamed = _blame_override(issue, overrides)
+        if blamed is not issue:
+            return ScenarioError([blamed])
+        return ScenarioError([issue]).with_location(doc.locate)
+
+    try:
+        cluster = load_cluster(scenario.cluster)
+    except ScenarioError as exc:
+        raise fail(
+            "cluster", "unknown cluster", got=repr(scenario.cluster), suggestion=exc.suggestion
+        ) from None
+    if not scenario.jobs:
+        raise fail("jobs", "a scenario needs at least one job")
+    jobs: list[ResolvedJob] = []
+    for name, job in scenario.jobs.items():
+        workload = job.workload or name
+        try:
+            spec = load_job(workload)
+        except ScenarioError as exc:
+            field = f"jobs.{name}.workload" if job.workload else f"jobs.{name}"
+            raise fail(
+                field,
+                "unknown workload",
+                got=repr(workload),
+                expected="one of " + ", ".join(job_names()),
+                suggestion=exc.suggestion,
+            ) from None
+        gpu_name = job.gpu or spec.default_gpu
+        try:
+            gpu = load_gpu(gpu_name)
+        except ScenarioError as exc:
+            raise fail(
+                f"jobs.{name}.gpu",
+                "unknown GPU type",
+                got=repr(gpu_name),
+                expected="one of " + ", ".join(gpu_names()),
+                suggestion=exc.suggestion,
+            ) from None
+        if gpu.name not in cluster.rack_mix:
+            raise fail(
+                f"jobs.{name}.gpu",
+                f"{cluster.title} has no {gpu.name} racks",
+                expected="one of " + ", ".join(cluster.rack_mix),
+            )
+        if job.max_racks is not None and job.max_racks < job.racks:
+            raise fail(f"jobs.{name}.max_racks", "must be at least racks", got=str(job.max_racks))
+        jobs.append(ResolvedJob(name=name, spec=spec, gpu=gpu))
+    for gpu_name, spare in scenario.scheduler.spare_racks.items():
+        if gpu_name not in cluster.rack_mix:
+            raise fail(
+                f"scheduler.spare_racks.{gpu_name}",
+                "no such GPU type on this cluster",
+                expected="one of " + ", ".join(cluster.rack_mix),
+            )
+        if spare > cluster.rack_mix[gpu_name]:
+            raise fail(
+                f"scheduler.spare_racks.{gpu_name}",
+                "more spares than racks",
+                got=f"{spare:,}",
+                expected=f"at most {cluster.rack_mix[gpu_name]:,}",
+            )
+    for resolved in jobs:
+        job = scenario.jobs[resolved.name]
+        usable = cluster.rack_mix[resolved.gpu.name] - scenario.scheduler.spare_racks.get(
+            resolved.gpu.name, 0
+        )
+        if job.racks > usable:
+            gpu_name = resolved.gpu.name
+            spares = scenario.scheduler.spare_racks.get(gpu_name, 0)
+            raise fail(
+                f"jobs.{resolved.name}.racks",
+                f"more racks than {cluster.title} has for jobs: "
+                f"{cluster.rack_mix[gpu_name]:,} {gpu_name} racks less {spares:,} spares",
+                got=f"{job.racks:,}",
+                expected=f"at most {usable:,}",
+            )
+    model_path = paths.topologies_dir() / f"{scenario.failures.model}.yaml"
+    if not model_path.is_file():
+        raise fail(
+            "failures.model",
+            "no such failure model in topologies/",
+            got=repr(scenario.failures.model),
+        )
+    reliability = load_file(ReliabilitySpec, model_path)
+    return ResolvedScenario(
+        scenario=scenario,
+        cluster=cluster,
+        jobs=jobs,
+        reliability=reliability,
+        consts=load_perf_constants(),
+        source=doc.file,
+    )
+
+
+__all__ = ["ResolvedScenario", "dotted", "load_scenario", "parse_override"]

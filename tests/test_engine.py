@@ -1,0 +1,200 @@
+"""The cluster engine: invariants over random small runs, what-ifs in the physical direction,
+published rates reproduced, determinism."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from colossus_sim import api
+from colossus_sim.cluster import FREE
+from colossus_sim.engine import Simulation
+from colossus_sim.results import JOB_STATES
+
+SMALL_CLUSTER = """\
+name: small
+title: A small test cluster
+racks: 100
+gpus_per_rack: 72
+rack_mix: {gb200: 60, gb300: 40}
+racks_per_pod: 16
+power: {facility_mw: 20, pue: 1.1}
+provenance:
+  racks: {assumption: test}
+  gpus_per_rack: {assumption: test}
+  rack_mix: {assumption: test}
+  racks_per_pod: {assumption: test}
+  power: {assumption: test}
+"""
+
+
+def small_scenario(tmp_path: Path, **fields: str) -> Path:
+    cluster = tmp_path / "small.yaml"
+    cluster.write_text(SMALL_CLUSTER)
+    values = {
+        "seed": "1",
+        "horizon_days": "6",
+        "policy": "pack",
+        "rate": "300",
+        "spares": "{gb200: 3, gb300: 2}",
+        "mode": "async",
+        "a_racks": "24",
+        "b_racks": "24",
+        "c_racks": "30",
+        "a_policy": "spare_or_shrink",
+    } | fields
+    text = f"""\
+name: small
+title: small
+cluster: {cluster}
+seed: {values["seed"]}
+horizon_days: {values["horizon_days"]}
+jobs:
+  a: {{workload: grok44_1t_a, racks: {values["a_racks"]}, priority: 2,
+       on_rack_loss: {values["a_policy"]}}}
+  b: {{workload: grok44_1t_b, racks: {values["b_racks"]}, priority: 1, on_rack_loss: spare_or_wait}}
+  c: {{workload: grok45_15t_a, racks: {values["c_racks"]}, priority: 3}}
+scheduler: {{policy: {values["policy"]}, spare_racks: {values["spares"]}}}
+failures: {{enabled: true, rate_multiplier: {values["rate"]}}}
+checkpoint: {{mode: {values["mode"]}, storage_tb_per_s: 1, host_copy_gb_per_s: 200,
+             max_interval_minutes: 60, restart_minutes: 5}}
+provenance:
+  cluster: {{assumption: test}}
+  seed: {{assumption: test}}
+  horizon_days: {{assumption: test}}
+  jobs: {{assumption: test}}
+  scheduler: {{assumption: test}}
+  failures: {{assumption: test}}
+  checkpoint: {{assumption: test}}
+"""
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text)
+    return path
+
+
+class CheckedSimulation(Simulation):
+    """Checks the rack invariants after every logged event."""
+
+    def _log(self, kind, job=None, rack=-1, detail=""):  # type: ignore[no-untyped-def]
+        super()._log(kind, job, rack, detail)
+        owner = self.cluster.owner
+        counts = np.bincount(owner[owner != FREE], minlength=len(self.jobs))
+        assert np.array_equal(counts, self.cluster.owned_count), "owned counts drifted"
+        assert not np.any(self.cluster.spare & (owner != FREE)), "a spare rack is also owned"
+        assert list(self.cluster.unowned_counts) == list(self.cluster_recount()), (
+            "idle/spare/repair"
+        )
+
+    def cluster_recount(self) -> tuple[int, int, int]:
+        c = self.cluster
+        unowned = c.owner == FREE
+        broken = c.healthy < c.gpus_per_rack
+        return (
+            int(np.count_nonzero(unowned & ~broken & ~c.spare)),
+            int(np.count_nonzero(unowned & ~broken & c.spare)),
+            int(np.count_nonzero(unowned & broken)),
+        )
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 2**31),
+    policy=st.sampled_from(["pack", "spread", "priority"]),
+    a_policy=st.sampled_from(["spare_or_shrink", "spare_or_wait", "shrink", "wait"]),
+    mode=st.sampled_from(["sync", "async"]),
+)
+def test_invariants_hold_over_random_runs(
+    tmp_path: Path, seed: int, policy: str, a_policy: str, mode: str
+) -> None:
+    resolved = api.load_scenario(
+        small_scenario(tmp_path, seed=str(seed), policy=policy, a_policy=a_policy, mode=mode)
+    )
+    sim = CheckedSimulation(resolved)
+    result = sim.run()
+    c = result.cluster
+    # Every rack's 72 GPUs are in exactly one state at every instant.
+    assert sum(c.gpu_hours.values()) == pytest.approx(c.gpus * c.hours, rel=1e-9)
+    for job in result.jobs:
+        held = sum(job.gpu_hours[k] for k in JOB_STATES)
+        assert 0.0 <= job.goodput <= 1.0
+        assert job.gpu_hours["productive"] <= held + 1e-6
+        assert 0.0 <= job.tokens <= job.tokens_budget * (1 + 1e-12)
+    assert 0.0 <= c.productive_frac <= c.allocated_frac <= 1.0 + 1e-12
+
+
+def test_failure_count_matches_the_rate(tmp_path: Path) -> None:
+    # Accepted failures are Poisson with mean rate × GPU-hours (of healthy GPUs; repairs keep
+    # the broken share below 1e-3 here, well inside the 4σ band).
+    resolved = api.load_scenario(small_scenario(tmp_path, rate="100", horizon_days="4"))
+    result = Simulation(resolved).run()
+    rate = resolved.reliability.rate_per_gpu_hour * 100
+    expected = rate * result.cluster.gpus * result.cluster.hours
+    assert abs(result.cluster.failures - expected) <= 4 * math.sqrt(expected)
+
+
+@pytest.fixture(scope="module")
+def default_run() -> api.RunResult:
+    return api.simulate()
+
+
+def _job(result: api.RunResult, name: str):  # type: ignore[no-untyped-def]
+    return next(j for j in result.jobs if j.name == name)
+
+
+def test_default_run_finishes_all_seven_jobs(default_run: api.RunResult) -> None:
+    assert len(default_run.jobs) == 7
+    assert all(j.finished for j in default_run.jobs)
+    assert default_run.cluster.failures > 1000  # ~550k GPUs × 2e-5 /GPU-h × ~800 h
+    ten_t = _job(default_run, "grok5_10t")
+    assert ten_t.time_to_train_days is not None and 10 < ten_t.time_to_train_days < 120
+
+
+def test_more_racks_shorten_the_10t_jobs_time_to_train(default_run: api.RunResult) -> None:
+    more = api.simulate(overrides=["jobs.grok5_10t.racks=+20%"])
+    assert _job(more, "grok5_10t").racks == round(3400 * 1.2)
+    assert (
+        _job(more, "grok5_10t").time_to_train_days
+        < _job(default_run, "grok5_10t").time_to_train_days
+    )  # type: ignore[operator]
+
+
+def test_doubling_failure_rates_lowers_goodput(default_run: api.RunResult) -> None:
+    doubled = api.simulate(overrides=["failures.rate_multiplier=2"])
+    assert doubled.cluster.failures > 1.6 * default_run.cluster.failures
+    for name in ("grok5_10t", "grok5_6t"):
+        assert _job(doubled, name).goodput < _job(default_run, name).goodput
+
+
+def test_without_failures_goodput_is_one_minus_checkpoint_overhead() -> None:
+    result = api.simulate(
+        overrides=[
+            "failures.enabled=false",
+            "checkpoint.mode=sync",
+            "checkpoint.max_interval_minutes=30",
+        ]
+    )
+    for job in result.jobs:
+        held = sum(job.gpu_hours.values())
+        assert job.failures == 0 and job.gpu_hours["rework"] == 0 and job.gpu_hours["restart"] == 0
+        assert job.goodput == pytest.approx(1 - job.gpu_hours["checkpoint"] / held, rel=1e-12)
+        assert job.goodput < 1.0  # synchronous writes cost something
+        # ... and that overhead is the checkpoint cycle's: τ / (τ + δ) up to one partial cycle.
+        tau = job.checkpoint_interval_min * 60
+        blocked_per_ckpt = job.gpu_hours["checkpoint"] * 3600 / job.gpus / max(job.checkpoints, 1)
+        assert job.goodput == pytest.approx(tau / (tau + blocked_per_ckpt), abs=2e-3)
+
+
+def test_same_scenario_and_seed_give_identical_results(tmp_path: Path) -> None:
+    path = small_scenario(tmp_path)
+    a = api.simulate(path)
+    b = api.simulate(path)
+    assert a.model_dump_json() == b.model_dump_json()
+    c = api.simulate(path, seed=2)
+    assert c.model_dump_json() != a.model_dump_json()

@@ -1,0 +1,133 @@
+"""``colossus-sim run``: the JSON contract, bad scenarios → exit 2, byte-identical outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from typer.testing import CliRunner
+
+from colossus_sim import paths
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def _bad(cli: ModuleType, *args: str, expect: tuple[str, ...]) -> None:
+    result = runner.invoke(cli.app, list(args))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for fragment in expect:
+        assert fragment in result.output, result.output
+
+
+def test_run_json_has_the_documented_shape(cli_module: ModuleType) -> None:
+    result = runner.invoke(cli_module.app, ["run", "--json", "--set", "horizon_days=3"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"scenario", "seed", "jobs", "cluster"} <= set(data)
+    assert len(data["jobs"]) == 7
+    for job in data["jobs"]:
+        assert {
+            "name",
+            "racks",
+            "gpus",
+            "plan",
+            "step_s",
+            "mfu",
+            "goodput",
+            "failures",
+            "time_to_train_days",
+        } <= set(job)
+    assert {"gpus", "allocated_frac", "productive_frac", "failures", "events"} <= set(
+        data["cluster"]
+    )
+
+
+def _scenario_copy(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
+    text = (paths.data_root() / "scenarios" / "colossus2.yaml").read_text()
+    assert old in text
+    text = text.replace(old, new, 1)
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if new.strip() in t)
+    return path, line
+
+
+def test_unknown_job_workload(cli_module: ModuleType, tmp_path: Path) -> None:
+    path, line = _scenario_copy(
+        tmp_path, "  grok5_6t:      {racks: 2000", "  grok5_6x:      {racks: 2000"
+    )
+    _bad(
+        cli_module,
+        "run",
+        str(path),
+        expect=(f"bad.yaml:{line}:", "jobs.grok5_6x", "did you mean 'grok5_6t'"),
+    )
+
+
+def test_negative_racks(cli_module: ModuleType, tmp_path: Path) -> None:
+    path, line = _scenario_copy(tmp_path, "{racks: 128,", "{racks: -4,")
+    _bad(cli_module, "run", str(path), expect=(f"bad.yaml:{line}:", "jobs.imagine_v2.racks"))
+
+
+def test_more_racks_than_exist(cli_module: ModuleType, tmp_path: Path) -> None:
+    path, line = _scenario_copy(tmp_path, "{racks: 3400,", "{racks: 9000,")
+    _bad(
+        cli_module,
+        "run",
+        str(path),
+        expect=(f"bad.yaml:{line}:", "jobs.grok5_10t.racks", "more racks than"),
+    )
+
+
+def test_override_path_that_does_not_exist(cli_module: ModuleType) -> None:
+    _bad(
+        cli_module,
+        "run",
+        "--set",
+        "failures.rate_multipler=2",
+        expect=("--set failures.rate_multipler", "did you mean 'rate_multiplier'"),
+    )
+    _bad(
+        cli_module,
+        "run",
+        "--set",
+        "jobs.grok5_10x.racks=+20%",
+        expect=("--set jobs.grok5_10x.racks", "did you mean 'grok5_10t'"),
+    )
+    _bad(cli_module, "run", "--set", "scheduler.policy=spraed", expect=("--set scheduler.policy",))
+    _bad(
+        cli_module,
+        "run",
+        "--set",
+        "jobs.grok5_10t.racks=+900%",
+        expect=("--set jobs.grok5_10t.racks", "more racks than"),
+    )
+
+
+def test_two_processes_write_byte_identical_files(tmp_path: Path) -> None:
+    outs = []
+    for name in ("one", "two"):
+        out = tmp_path / name
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "cli.py"),
+                "run",
+                "--set",
+                "horizon_days=5",
+                "--out",
+                str(out),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        outs.append(out)
+    files = sorted(p.name for p in outs[0].iterdir())
+    assert files == ["cluster.parquet", "jobs.parquet", "result.json", "timeline.parquet"]
+    for name in files:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
