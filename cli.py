@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from colossus_sim import api
+from colossus_sim import api, regression
 from colossus_sim.config.workload import CaseRole
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf.fidelity import FidelityRow, calibrations, median_abs_error_pct
@@ -94,7 +94,8 @@ def _run_table(result: RunResult) -> Table:
         title=f"{result.scenario}: {len(result.jobs)} jobs, seed {result.seed}, "
         f"{result.cluster.hours / 24:.1f} days simulated"
     )
-    for name, justify in (
+    throttled = any(j.throttled_hours > 0 for j in result.jobs)
+    columns = [
         ("job", "left"),
         ("gpu", "left"),
         ("racks", "right"),
@@ -103,16 +104,20 @@ def _run_table(result: RunResult) -> Table:
         ("MFU", "right"),
         ("goodput", "right"),
         ("failures", "right"),
-        ("ckpt min", "right"),
+        ("MW", "right"),
+        ("start d", "right"),
         ("time to train d", "right"),
-    ):
+    ]
+    if throttled:
+        columns[5:5] = [("min clock", "right"), ("throttled h", "right")]
+    for name, justify in columns:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for j in result.jobs:
         p = j.plan
         ttt = "—" if j.time_to_train_days is None else f"{j.time_to_train_days:.1f}"
         if not j.finished and j.time_to_train_days is not None:
             ttt += " (projected)"
-        table.add_row(
+        cells = [
             j.name,
             j.gpu,
             f"{j.racks:,}",
@@ -121,22 +126,42 @@ def _run_table(result: RunResult) -> Table:
             f"{j.mfu:.1%}",
             f"{j.goodput:.1%}",
             f"{j.failures:,}",
-            f"{j.checkpoint_interval_min:.1f}",
+            f"{j.mean_power_mw:,.0f}",
+            "—" if j.start_days is None else f"{j.start_days:.1f}",
             ttt,
-        )
+        ]
+        if throttled:
+            cells[5:5] = [f"{j.min_clock:.3f}", f"{j.throttled_hours:,.0f}"]
+        table.add_row(*cells)
     return table
 
 
-def _cluster_line(result: RunResult) -> str:
+def _cluster_lines(result: RunResult) -> list[str]:
     c = result.cluster
     hours = c.gpu_hours
     lost = hours["rework"] + hours["restart"] + hours["checkpoint"] + hours["stalled"]
-    return (
+    lines = [
         f"cluster: {c.gpus:,} GPUs · allocated {c.allocated_frac:.1%} · productive "
         f"{c.productive_frac:.1%} · {c.failures:,} failures, {c.repairs:,} repairs · "
         f"{lost / 1e6:,.1f}M GPU-h lost to restart/rework/checkpoint/stall · "
-        f"{c.events:,} events"
-    )
+        f"{c.events:,} events",
+        f"power: facility peak {c.peak_facility_mw:,.0f} MW of a {c.power_cap_mw:,.0f} MW cap "
+        f"(IT peak {c.peak_it_mw:,.0f} MW) · mean {c.mean_facility_mw:,.0f} MW · "
+        f"{c.energy_mwh / 1e3:,.1f} GWh · synchronous compute/communication swing up to "
+        f"{c.power_swing_mw:,.0f} MW",
+    ]
+    for j in result.jobs:
+        if j.throttled_hours <= 0:
+            continue
+        compute = j.breakdown_s.get("compute_s", 0.0)
+        lines.append(
+            f"  {j.name}: cap held its clock down to {j.min_clock:.3f} for "
+            f"{j.throttled_hours:,.0f} h; its compute-bound {compute:.2f} s of a "
+            f"{j.step_s:.2f} s step stretches to {compute / j.min_clock:.2f} s, so the step "
+            f"takes {j.step_s_at_min_clock:.2f} s (+{j.step_s_at_min_clock / j.step_s - 1:.1%}); "
+            "communication and HBM-bound parts keep their time"
+        )
+    return lines
 
 
 @app.command()
@@ -174,7 +199,8 @@ def run(
         _print_json(result.summary())
         return
     out.print(_run_table(result))
-    out.print(_cluster_line(result))
+    for line in _cluster_lines(result):
+        out.print(line, markup=False)
 
 
 @app.command()
@@ -312,6 +338,51 @@ def validate(
         "(calibration cases fit one matmul efficiency per GPU type, the FP8 ratio and the "
         "MoE token-path cost; tracked cases are named gaps, not held to ±15%)"
     )
+
+
+@app.command()
+@reports_bad_input
+def check(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="PATHS", help="Scenario files or folders (default: the scenarios folder)."
+        ),
+    ] = None,
+    junit: Annotated[
+        Path | None,
+        typer.Option("--junit", help="Also write JUnit XML here (one case per figure)."),
+    ] = None,
+    update: Annotated[
+        bool,
+        typer.Option("--update", help="Accept the moves: rewrite the expected values in place."),
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Scenarios run at once (default: 2, or 1 on 1 core)."
+        ),
+    ] = None,
+) -> None:
+    """Run the scenarios with an expect: block and compare their figures with the expected
+    values: exit 0 when all hold, 1 when any drifts, 2 on bad input."""
+    report = regression.check(paths or None, workers=workers, update=update)
+    for name in report.skipped:
+        out.print(f"skipped {name}: no expect: block", markup=False)
+    if report.checks:
+        out.print(regression.drift_table(report))
+    for move in report.moves:
+        out.print(
+            f"updated {move.scenario}: {move.figure} {move.old:.6g} → {move.new:.6g}",
+            markup=False,
+        )
+    if update and not report.moves:
+        out.print("nothing moved: no expected value rewritten")
+    if junit is not None:
+        regression.write_junit(report, junit)
+        err.print(f"wrote {junit}", markup=False)
+    out.print(regression.summary_line(report), markup=False)
+    raise typer.Exit(report.exit_code)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ def bigger_cluster(factor: int, folder: Path) -> Path:
     text = text.replace("racks: 7639", f"racks: {7639 * factor}")
     text = text.replace("gb200: 1528", f"gb200: {1528 * factor}")
     text = text.replace("gb300: 6111", f"gb300: {6111 * factor}")
+    text = text.replace("facility_cap_mw: 1100", f"facility_cap_mw: {1100 * factor}")
     path = folder / f"colossus2_x{factor}.yaml"
     path.write_text(text)
     return path

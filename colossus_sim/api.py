@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from colossus_sim import scenario as scenario_module
@@ -31,6 +31,9 @@ from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.results import RunResult
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.units import SECONDS_PER_DAY
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PLAN_OPTION = "--plan"
 RACKS_OPTION = "--racks"
@@ -220,6 +223,8 @@ def default_jobs() -> list[JobStep]:
 
 def jobs_frame(steps: list[JobStep]) -> pd.DataFrame:
     """One row per job, units in the column names."""
+    import pandas as pd
+
     rows = []
     for s in steps:
         rows.append(
@@ -271,6 +276,8 @@ def fidelity() -> list[FidelityRow]:
 
 
 def fidelity_frame(rows: list[FidelityRow]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame([r.model_dump(mode="json") for r in rows])
 
 

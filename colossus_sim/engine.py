@@ -21,14 +21,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
+import numpy.typing as npt
 import simpy
 
 from colossus_sim.cluster import FREE, ClusterState, IntArray
 from colossus_sim.config.hardware import GpuSpec
+from colossus_sim.config.load import load_gpu
 from colossus_sim.config.reliability import FailureDomain
 from colossus_sim.config.scenario import PlacementPolicy, RecoveryPolicy, ScenarioJob
 from colossus_sim.config.workload import JobSpec, PlanFields
 from colossus_sim.errors import ScenarioError
+from colossus_sim.perf import power
 from colossus_sim.perf import reliability as rel
 from colossus_sim.perf.model_size import model_size
 from colossus_sim.perf.plan_grid import job_setup
@@ -83,6 +86,27 @@ class JobRun:
     start_s: float | None = None
     finish_s: float | None = None
     gpu_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(JOB_STATES, 0.0))
+    # Power: relative compute clock set by the controller, and what the job's racks draw.
+    clock: float = 1.0
+    min_clock: float = 1.0
+    phases: power.StepPhases | None = None
+    curve_w: npt.NDArray[np.float64] | None = None
+    stretch_tokens: float = 0.0
+    rate_mark_s: float = 0.0
+    throttled_s: float = 0.0
+    power_mark_s: float = 0.0
+    throttled: bool = False
+    it_w: float = 0.0
+    racks_idle_w: float = 0.0
+    full_extra_w: float = 0.0
+    full_swing_w: float = 0.0
+    peak_it_w: float = 0.0
+    energy_j: float = 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        assert self.step is not None and self.phases is not None
+        return self.step.tokens_per_step / self.phases.step_s(self.clock)
 
     @property
     def active_gpus(self) -> int:
@@ -135,6 +159,30 @@ class Simulation:
             for i, r in enumerate(resolved.jobs)
         ]
         self.done = self.env.event()
+        site_power = resolved.cluster.power
+        self.pue = site_power.pue
+        self.network_w = site_power.network_w_per_gpu
+        cap_mw = sc.power.facility_cap_mw or site_power.facility_cap_mw
+        self.cap_mw = cap_mw
+        self.cap_it_w = cap_mw * 1e6 / self.pue
+        self.power_by_priority = sc.power.policy.value == "priority"
+        self.rack_idle_w = {
+            name: self.cluster.gpus_per_rack
+            * (g.power.idle_w + g.power.host_overhead_w_per_gpu + self.network_w)
+            for name, g in ((n, load_gpu(n)) for n in self.cluster.type_names)
+        }
+        self.type_racks = {
+            name: int(np.count_nonzero(self.cluster.gpu_type == i))
+            for i, name in enumerate(self.cluster.type_names)
+        }
+        self.idle_baseline_w = sum(
+            count * self.rack_idle_w[name] for name, count in self.type_racks.items()
+        )
+        self.site_it_w = 0.0
+        self.power_dirty = True
+        self.energy_it_j = 0.0
+        self.power_samples: list[tuple[float, float, float]] = []
+        self.peak_swing_w = 0.0
 
     # ------------------------------------------------------------------ bookkeeping
     def _log(self, kind: str, job: JobRun | None = None, rack: int = -1, detail: str = "") -> None:
@@ -143,7 +191,8 @@ class Simulation:
         )
 
     def _advance_cluster(self) -> None:
-        """Charge the racks no job owns for the time since the last event."""
+        """Charge the time since the last event: racks no job owns, and energy at the power
+        drawn since then (constant between events)."""
         dt = self.env.now - self.cluster_clock_s
         if dt > 0:
             idle, spare, repair = self.cluster.state_counts()
@@ -151,6 +200,7 @@ class Simulation:
             self.cluster_gpu_s["idle"] += idle * gpus * dt
             self.cluster_gpu_s["spare"] += spare * gpus * dt
             self.cluster_gpu_s["repair"] += repair * gpus * dt
+            self.energy_it_j += self.site_it_w * dt
         self.cluster_clock_s = self.env.now
 
     def _close(self, job: JobRun, *, lose_work: bool) -> None:
@@ -169,9 +219,11 @@ class Simulation:
             job.gpu_s["rework"] += lost * gpus
             job.gpu_s["checkpoint"] += split.blocked_s * gpus
             job.checkpoints += split.checkpoints
-            tokens_per_s = job.step.tokens_per_step / job.step.step_s
+            earned = self._stretch_tokens(job)
+            # Lost compute is valued at the current rate (clock changes inside the lost
+            # window, at most one checkpoint interval, are not tracked apart).
             job.tokens = min(
-                job.tokens + (split.compute_s - lost) * tokens_per_s, job.budget_tokens
+                job.tokens + max(earned - lost * job.tokens_per_s, 0.0), job.budget_tokens
             )
         elif job.status is JobStatus.RESTARTING:
             job.gpu_s["restart"] += dur * gpus
@@ -179,6 +231,118 @@ class Simulation:
             job.gpu_s["stalled"] += dur * gpus
         job.since_s = now
         job.version += 1  # any event scheduled for the old status is now stale
+        self.power_dirty = True  # its status (and so its draw) is about to change
+
+    def _stretch_tokens(self, job: JobRun) -> float:
+        """Tokens the current running stretch has earned so far (its rate changes with the
+        clock; the checkpoint cycle runs on regardless)."""
+        now_c = rel.cycle_split(self.env.now - job.since_s, job.interval_s, job.blocking_s)
+        mark_c = rel.cycle_split(job.rate_mark_s - job.since_s, job.interval_s, job.blocking_s)
+        return job.stretch_tokens + (now_c.compute_s - mark_c.compute_s) * job.tokens_per_s
+
+    def _schedule_finish(self, job: JobRun) -> None:
+        """(Re)schedule the end of the token budget at the current rate."""
+        remaining = max(job.budget_tokens - job.tokens - job.stretch_tokens, 0.0)
+        mark_c = rel.cycle_split(job.rate_mark_s - job.since_s, job.interval_s, job.blocking_s)
+        target = mark_c.compute_s + remaining / job.tokens_per_s
+        wall = rel.wall_time_for_compute(target, job.interval_s, job.blocking_s)
+        self._schedule(job.since_s + wall - self.env.now, job, self._finish)
+
+    # ------------------------------------------------------------------ power
+    def _job_curve(self, job: JobRun) -> npt.NDArray[np.float64]:
+        """The job's IT watts vs clock on its current racks and plan (cached until they change),
+        with its racks' idle draw and its full-clock extra over idle."""
+        assert job.step is not None and job.phases is not None
+        if job.curve_w is None:
+            racks = int(self.cluster.owned_count[job.index])
+            job.curve_w = power.job_it_curve_w(
+                job.gpu,
+                job.phases,
+                gpus_in_racks=racks * self.cluster.gpus_per_rack,
+                training_gpus=job.step.gpus_used,
+                network_w_per_gpu=self.network_w,
+            )
+            job.racks_idle_w = racks * self.rack_idle_w[job.gpu.name]
+            job.full_extra_w = float(job.curve_w[-1]) - job.racks_idle_w
+            job.full_swing_w = job.step.gpus_used * power.swing_w_per_gpu(job.gpu, 1.0)
+        return job.curve_w
+
+    def _rebalance(self) -> None:
+        """After an event: choose clocks under the facility cap, re-time jobs whose clock
+        moved, and record the site's power from now on. O(jobs) per event.
+
+        Every rack draws its idle power unless a running job trains on it, so the site's IT
+        draw is a constant idle baseline plus, per running job, its curve at its clock less
+        its racks' idle draw.
+        """
+        if not self.power_dirty:
+            return  # no job changed status or racks since the last balance
+        self.power_dirty = False
+        owned = self.cluster.owned_count.tolist()
+        running = [j for j in self.jobs if j.status is JobStatus.RUNNING]
+        curves = [self._job_curve(j) for j in running]
+        full = self.idle_baseline_w
+        for job in running:
+            full += job.full_extra_w
+        if full <= self.cap_it_w:
+            clocks = [1.0] * len(running)
+        else:
+            clocks = power.solve_clocks(
+                self.cap_it_w,
+                self.idle_baseline_w - sum(j.racks_idle_w for j in running),
+                curves,
+                [j.setup.priority for j in running],
+                by_priority=self.power_by_priority,
+            )
+        for job in self.jobs:
+            if job.status is not JobStatus.RUNNING:
+                new_w = owned[job.index] * self.rack_idle_w[job.gpu.name]
+                if new_w != job.it_w or job.throttled:
+                    self._bank_power(job)
+                    job.it_w = new_w
+        site = self.idle_baseline_w
+        swing = 0.0
+        for job, curve, clock in zip(running, curves, clocks, strict=True):
+            if clock != job.clock:
+                self._retime(job, clock)
+            if clock == 1.0:
+                new_w = float(curve[-1])
+                swing += job.full_swing_w
+            else:
+                new_w = float(curve[int(np.searchsorted(power.CLOCK_GRID, clock))])
+                assert job.step is not None
+                swing += job.step.gpus_used * power.swing_w_per_gpu(job.gpu, clock)
+            if new_w != job.it_w or job.throttled != (clock < 1.0):
+                self._bank_power(job)
+                job.it_w = new_w
+                job.throttled = clock < 1.0
+                job.peak_it_w = max(job.peak_it_w, new_w)
+            site += new_w - job.racks_idle_w
+        self.peak_swing_w = max(self.peak_swing_w, swing)
+        self.site_it_w = site
+        if not self.power_samples or self.power_samples[-1][1] != site / 1e6:
+            self.power_samples.append(
+                (self.env.now / SECONDS_PER_HOUR, site / 1e6, site * self.pue / 1e6)
+            )
+
+    def _bank_power(self, job: JobRun) -> None:
+        """Charge ``job`` the energy (and throttled time) of its draw since the last change."""
+        dt = self.env.now - job.power_mark_s
+        if dt > 0:
+            job.energy_j += job.it_w * dt
+            if job.throttled:
+                job.throttled_s += dt
+        job.power_mark_s = self.env.now
+        job.throttled = False
+
+    def _retime(self, job: JobRun, clock: float) -> None:
+        """A new clock for a running job: bank its tokens so far, then move its finish."""
+        job.stretch_tokens = self._stretch_tokens(job)
+        job.rate_mark_s = self.env.now
+        job.clock = clock
+        job.min_clock = min(job.min_clock, clock)
+        job.version += 1
+        self._schedule_finish(job)
 
     # ------------------------------------------------------------------ planning
     def _plan(self, job: JobRun, racks: int) -> StepBreakdown | None:
@@ -254,17 +418,18 @@ class Simulation:
         if job.version == version:
             self._advance_cluster()
             action(job)
+            self._rebalance()
 
     def _run(self, job: JobRun) -> None:
         """Start (or resume) training: schedule the finish at the analytic completion time."""
         assert job.step is not None
         job.status = JobStatus.RUNNING
         job.since_s = self.env.now
+        self.power_dirty = True
+        job.rate_mark_s = self.env.now
+        job.stretch_tokens = 0.0
         self._checkpoint_params(job)
-        remaining = max(job.budget_tokens - job.tokens, 0.0)
-        compute_s = remaining / (job.step.tokens_per_step / job.step.step_s)
-        wall = rel.wall_time_for_compute(compute_s, job.interval_s, job.blocking_s)
-        self._schedule(wall, job, self._finish)
+        self._schedule_finish(job)
 
     def _restart(self, job: JobRun, reason: str) -> None:
         job.status = JobStatus.RESTARTING
@@ -297,6 +462,8 @@ class Simulation:
         if job.step is not None and step.plan != job.step.plan:
             job.replans += 1
         job.step = step
+        job.phases = power.StepPhases.of(step.breakdown_s)
+        job.curve_w = None  # racks or plan changed: recompute the power curve when needed
         return True
 
     # ------------------------------------------------------------------ admission and racks
@@ -328,14 +495,19 @@ class Simulation:
             (j for j in self.jobs if j.gpu.name == gpu),
             key=lambda j: (-j.setup.priority, j.index),
         )
-        for job in by_priority:
-            if job.status in (JobStatus.RUNNING, JobStatus.RESTARTING):
-                owned = int(self.cluster.owned_count[job.index])
-                limit = max(job.want_racks, job.setup.max_racks or 0)
-                if owned < limit:
-                    self._grow(job, limit - owned)
-            elif job.status is JobStatus.PENDING:
+        active = (JobStatus.RUNNING, JobStatus.RESTARTING)
+        for job in by_priority:  # 1. shrunk jobs back to the racks they asked for
+            owned = int(self.cluster.owned_count[job.index])
+            if job.status in active and owned < job.want_racks:
+                self._grow(job, job.want_racks - owned)
+        for job in by_priority:  # 2. pending jobs, when their racks are all free
+            if job.status is JobStatus.PENDING:
                 self._admit(job)
+        for job in by_priority:  # 3. jobs allowed to grow beyond what they asked for
+            owned = int(self.cluster.owned_count[job.index])
+            limit = job.setup.max_racks or 0
+            if job.status in active and owned < limit:
+                self._grow(job, limit - owned)
 
     def _grow(self, job: JobRun, count: int) -> None:
         free = self.cluster.free_racks(job.gpu.name)
@@ -378,6 +550,7 @@ class Simulation:
                     continue  # thinning: the drawn GPU is already broken
                 self._advance_cluster()
                 self._fail(rack, int(causes[i]), float(repairs[i]))
+                self._rebalance()
 
     def _fail(self, rack: int, cause: int, repair_h: float) -> None:
         self.failures += 1
@@ -463,6 +636,7 @@ class Simulation:
 
     def _repair_event(self, rack: int, gpus: int, _event: simpy.Event) -> None:
         self._repair(rack, gpus)
+        self._rebalance()
 
     def _repair(self, rack: int, gpus: int) -> None:
         self._advance_cluster()
@@ -487,16 +661,54 @@ class Simulation:
             free = self.cluster.free_racks(gpu)
             # Spares sit at the end of their GPU type's racks, after the jobs' blocks.
             self.cluster.set_spare(free[len(free) - min(target, len(free)) :])
+        self._check_power_cap()
         for job in sorted(self.jobs, key=lambda j: (-j.setup.priority, j.index)):
             self._admit(job)
+        self._rebalance()
         self.env.process(self._failure_process())
         horizon = self.env.timeout(self.horizon_s)
         self.env.run(until=self.done | horizon)
         self._advance_cluster()
         for job in self.jobs:
+            self._bank_power(job)
             if job.status is not JobStatus.FINISHED:
                 self._close(job, lose_work=False)
         return self._results()
+
+    def _check_power_cap(self) -> None:
+        """Refuse a cap the site cannot meet even with every job running at its lowest clock."""
+        worst_w = 0.0
+        racks_used = 0
+        for job in self.jobs:
+            racks = max(job.want_racks, job.setup.max_racks or 0)
+            step = self._plan(job, racks)
+            if step is None:
+                continue
+            racks_used += racks
+            curve = power.job_it_curve_w(
+                job.gpu,
+                power.StepPhases.of(step.breakdown_s),
+                gpus_in_racks=racks * self.cluster.gpus_per_rack,
+                training_gpus=step.gpus_used,
+                network_w_per_gpu=self.network_w,
+            )
+            worst_w += float(curve[0])
+        idle_racks = max(self.cluster.racks - racks_used, 0)
+        worst_w += idle_racks * min(self.rack_idle_w.values())
+        floor_mw = power.facility_w(worst_w, self.pue) / 1e6
+        if floor_mw > self.cap_mw:
+            whose = (
+                "the cap"
+                if self.resolved.scenario.power.facility_cap_mw is not None
+                else f"the cluster's cap (power.facility_cap_mw of {self.resolved.cluster.name})"
+            )
+            raise self.resolved.error_at(
+                "power.facility_cap_mw",
+                f"{whose} is below the {floor_mw:,.0f} MW the site draws with every job running "
+                "at the lowest clock the controller may set",
+                got=f"{self.cap_mw:,.0f} MW",
+                expected=f"at least {floor_mw:,.0f} MW, or fewer racks in the jobs",
+            )
 
     def _results(self) -> RunResult:
         from colossus_sim.results import build_results

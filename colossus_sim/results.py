@@ -14,13 +14,15 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from colossus_sim.config.workload import ParallelPlan
+from colossus_sim.perf import power
 from colossus_sim.units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from colossus_sim.engine import Simulation
 
 JOB_STATES = ("productive", "checkpoint", "rework", "restart", "stalled")
@@ -28,14 +30,34 @@ CLUSTER_STATES = ("idle", "spare", "repair")
 SECONDS_PER_HOUR = 3600.0
 
 
-class TimelineEvent(BaseModel):
+class Timeline(BaseModel):
+    """The event-stamped timeline, one column per field (row ``i`` is one event): compact in
+    JSON and built in one validation instead of one per event."""
+
     model_config = ConfigDict(frozen=True)
 
-    time_h: float
-    kind: str
-    job: str
-    rack: int
-    detail: str
+    time_h: list[float]
+    kind: list[str]
+    job: list[str]
+    rack: list[int]
+    detail: list[str]
+
+    def __len__(self) -> int:
+        return len(self.time_h)
+
+
+class PowerSeries(BaseModel):
+    """Site power over time, one column per field: row ``i`` holds from ``time_h[i]`` until
+    ``time_h[i+1]`` (piecewise constant, a row per change)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    time_h: list[float]
+    it_mw: list[float]
+    facility_mw: list[float]
+
+    def __len__(self) -> int:
+        return len(self.time_h)
 
 
 class JobResult(BaseModel):
@@ -50,6 +72,8 @@ class JobResult(BaseModel):
     gpus: int
     plan: ParallelPlan
     step_s: float
+    breakdown_s: dict[str, float]
+    """The step's parts at full clock (``perf/step_time.py``)."""
     mfu: float
     tokens_per_step: int
     tokens: float
@@ -68,6 +92,18 @@ class JobResult(BaseModel):
     time_to_train_days: float | None
     """Days from start to the end of its token budget (projected at its average rate if the
     horizon ended first; ``finished`` says which)."""
+    energy_mwh: float
+    """Facility energy of its racks (IT × PUE), including idle and restart time."""
+    mean_power_mw: float
+    peak_power_mw: float
+    mwh_per_trillion_tokens: float
+    throttled_hours: float
+    """Hours it ran below full clock because of the facility cap."""
+    min_clock: float
+    step_s_at_min_clock: float
+    """Its step at the lowest clock the cap forced: only the compute-bound part stretches."""
+    power_swing_mw: float
+    """Facility MW between its communication and compute phases at full clock (synchronous)."""
 
 
 class ClusterResult(BaseModel):
@@ -82,6 +118,13 @@ class ClusterResult(BaseModel):
     failures: int
     repairs: int
     events: int
+    power_cap_mw: float
+    peak_it_mw: float
+    peak_facility_mw: float
+    mean_facility_mw: float
+    energy_mwh: float
+    power_swing_mw: float
+    """Largest simultaneous compute/communication swing of all running jobs (facility MW)."""
 
 
 class RunResult(BaseModel):
@@ -93,13 +136,16 @@ class RunResult(BaseModel):
     seed: int
     jobs: list[JobResult]
     cluster: ClusterResult
-    timeline: list[TimelineEvent]
+    timeline: Timeline
+    power: PowerSeries
 
     def summary(self) -> dict[str, Any]:
-        """The ``run --json`` object: everything but the timeline."""
-        return self.model_dump(mode="json", exclude={"timeline"})
+        """The ``run --json`` object: everything but the timeline and power samples."""
+        return self.model_dump(mode="json", exclude={"timeline", "power"})
 
     def jobs_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         rows = []
         for j in self.jobs:
             row = j.model_dump(mode="json", exclude={"plan", "gpu_hours"})
@@ -109,13 +155,22 @@ class RunResult(BaseModel):
         return pd.DataFrame(rows)
 
     def cluster_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         row = self.cluster.model_dump(mode="json", exclude={"gpu_hours"})
         row.update({f"gpu_hours_{k}": v for k, v in self.cluster.gpu_hours.items()})
         return pd.DataFrame([row])
 
     def timeline_frame(self) -> pd.DataFrame:
-        columns = list(TimelineEvent.model_fields)
-        return pd.DataFrame([e.model_dump() for e in self.timeline], columns=columns)
+        import pandas as pd
+
+        return pd.DataFrame(self.timeline.model_dump(), columns=list(Timeline.model_fields))
+
+    def power_frame(self) -> pd.DataFrame:
+        """Site power over time: one row per change, valid until the next row."""
+        import pandas as pd
+
+        return pd.DataFrame(self.power.model_dump(), columns=list(PowerSeries.model_fields))
 
 
 def build_results(sim: Simulation) -> RunResult:
@@ -136,6 +191,10 @@ def build_results(sim: Simulation) -> RunResult:
         else:
             ttt_s = None
         elapsed_days = max(((job.finish_s or end_s) - started) / SECONDS_PER_DAY, 1e-12)
+        pue = sim.pue
+        energy_mwh = job.energy_j * pue / 3.6e9
+        life_s = max((job.finish_s or end_s) - started, 1e-12)
+        swing_w = step.gpus_used * power.swing_w_per_gpu(job.gpu, 1.0)
         jobs.append(
             JobResult(
                 name=job.name,
@@ -145,6 +204,7 @@ def build_results(sim: Simulation) -> RunResult:
                 gpus=job.first_racks * gpus_per_rack,
                 plan=step.plan,
                 step_s=step.step_s,
+                breakdown_s=step.breakdown_s,
                 mfu=step.mfu,
                 tokens_per_step=step.tokens_per_step,
                 tokens=job.tokens,
@@ -160,6 +220,14 @@ def build_results(sim: Simulation) -> RunResult:
                 start_days=started / SECONDS_PER_DAY,
                 finished=job.finish_s is not None,
                 time_to_train_days=None if ttt_s is None else ttt_s / SECONDS_PER_DAY,
+                energy_mwh=energy_mwh,
+                mean_power_mw=energy_mwh * 3600.0 / life_s,
+                peak_power_mw=job.peak_it_w * pue / 1e6,
+                mwh_per_trillion_tokens=energy_mwh / (job.tokens / 1e12) if job.tokens else 0.0,
+                throttled_hours=job.throttled_s / SECONDS_PER_HOUR,
+                min_clock=job.min_clock,
+                step_s_at_min_clock=power.StepPhases.of(step.breakdown_s).step_s(job.min_clock),
+                power_swing_mw=swing_w * pue / 1e6,
             )
         )
     total_gpu_s = sim.cluster.racks * gpus_per_rack * end_s
@@ -180,17 +248,30 @@ def build_results(sim: Simulation) -> RunResult:
         failures=sim.failures,
         repairs=sim.repairs,
         events=len(sim.timeline),
+        power_cap_mw=sim.cap_mw,
+        peak_it_mw=max((p[1] for p in sim.power_samples), default=0.0),
+        peak_facility_mw=max((p[2] for p in sim.power_samples), default=0.0),
+        mean_facility_mw=sim.energy_it_j * sim.pue / end_s / 1e6 if end_s else 0.0,
+        energy_mwh=sim.energy_it_j * sim.pue / 3.6e9,
+        power_swing_mw=sim.peak_swing_w * sim.pue / 1e6,
     )
     return RunResult(
         scenario=sim.resolved.scenario.name,
         seed=sim.seed,
         jobs=jobs,
         cluster=cluster,
-        timeline=[
-            TimelineEvent(time_h=t, kind=kind, job=job, rack=rack, detail=detail)
-            for t, kind, job, rack, detail in sim.timeline
-        ],
+        timeline=Timeline(
+            **dict(zip(Timeline.model_fields, _columns(sim.timeline, 5), strict=True))
+        ),
+        power=PowerSeries(
+            **dict(zip(PowerSeries.model_fields, _columns(sim.power_samples, 3), strict=True))
+        ),
     )
+
+
+def _columns(rows: list[Any], width: int) -> list[list[Any]]:
+    """Rows of tuples → one list per column (``width`` columns even when there are no rows)."""
+    return [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -232,6 +313,7 @@ def write_run(result: RunResult, out_dir: Path) -> list[Path]:
         ("jobs", result.jobs_frame()),
         ("cluster", result.cluster_frame()),
         ("timeline", result.timeline_frame()),
+        ("power", result.power_frame()),
     ):
         target = out_dir / f"{name}.parquet"
         write_atomic(target, parquet_bytes(frame))

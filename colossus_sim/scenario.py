@@ -1,8 +1,9 @@
 """Loading a scenario: the file, ``--set`` overrides, and the checks that need other files.
 
-``load_scenario`` reads ``scenarios/<name>.yaml`` (or a path), applies ``PATH=VALUE``
-overrides to the raw data before validation — so an override is checked exactly like the
-file — and resolves every job's workload, GPU type and the cluster. Problems are
+``load_scenario`` reads ``scenarios/<name>.yaml`` (or a path) with its ``extends:`` parents
+merged (``config/extends.py``), applies ``PATH=VALUE`` overrides to the raw data before
+validation — so an override is checked exactly like the file — checks its ``expect:`` figure
+paths (``regression.py``) and resolves every job's workload, GPU type and the cluster. Problems are
 ``ScenarioError``s naming the file and line, or the ``--set`` argument.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from ruamel.yaml.error import YAMLError
 
 from colossus_sim import paths
 from colossus_sim.config.cluster import ClusterSpec
+from colossus_sim.config.extends import own_provenance_issues, read_layered
 from colossus_sim.config.hardware import GpuSpec
 from colossus_sim.config.load import (
     _display,
@@ -35,7 +38,7 @@ from colossus_sim.config.perf_constants import PerfConstants
 from colossus_sim.config.reliability import ReliabilitySpec
 from colossus_sim.config.scenario import Scenario
 from colossus_sim.config.workload import JobSpec
-from colossus_sim.config.yamlio import YamlDocument, dotted, issues_from_validation, read_yaml
+from colossus_sim.config.yamlio import YamlDocument, dotted, issues_from_validation
 from colossus_sim.errors import Issue, ScenarioError
 
 SET_OPTION = "--set"
@@ -118,6 +121,18 @@ def _apply(data: dict[str, Any], override: Override, model: type[BaseModel]) -> 
             node = node.setdefault(key, {})
 
 
+def _label_as_what_if(data: dict[str, Any], override: Override) -> None:
+    """A value set on the command line is the user's what-if: label it so in ``provenance``
+    (the provenance rule then holds without the user writing a reason for an experiment)."""
+    node: Any = data
+    for key in override.path:
+        node = node.get(key) if isinstance(node, dict) else None
+    provenance = data.get("provenance")
+    if node is None or isinstance(node, dict) or not isinstance(provenance, dict):
+        return
+    provenance[".".join(override.path)] = {"assumption": f"what-if: --set {override.text}"}
+
+
 def _keys_at(model: type[BaseModel], data: dict[str, Any], prefix: tuple[str, ...]) -> list[str]:
     """Keys the schema accepts under ``prefix`` (for mapping fields: the keys present)."""
     from colossus_sim.config.yamlio import _allowed_keys
@@ -148,6 +163,9 @@ class ResolvedScenario:
     reliability: ReliabilitySpec
     consts: PerfConstants
     source: str
+    error_at: Callable[..., ScenarioError] = ScenarioError.at
+    """Builds a ScenarioError at a field, located in the file or blamed on its ``--set``:
+    for checks that can only be made once the run is set up (e.g. a power cap too low)."""
 
 
 def load_scenario(
@@ -155,16 +173,26 @@ def load_scenario(
 ) -> ResolvedScenario:
     """Read, override, validate and resolve a scenario (default: ``scenarios/colossus2.yaml``)."""
     file = _resolve_path(path)
-    doc = read_yaml(file, _display(file))
+    doc = read_layered(file, _display, scenarios_dir())  # with its extends: ancestors, merged
     data = copy.deepcopy(doc.data)
     parsed = [parse_override(text) for text in overrides or []]
     for override in parsed:
         _apply(data, override, Scenario)
+        _label_as_what_if(data, override)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         issues = issues_from_validation(exc, Scenario, doc)
         raise ScenarioError([_blame_override(issue, parsed) for issue in issues]) from None
+    own = own_provenance_issues(doc)
+    if own:
+        raise ScenarioError(own)
+    if scenario.expect:
+        from colossus_sim.regression import expect_issues  # (it imports this module)
+
+        bad = expect_issues(scenario, doc.locate)
+        if bad:
+            raise ScenarioError(bad)
     return _resolve(scenario, doc, parsed)
 
 
@@ -303,6 +331,7 @@ def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -
         )
     reliability = load_file(ReliabilitySpec, model_path)
     return ResolvedScenario(
+        error_at=fail,
         scenario=scenario,
         cluster=cluster,
         jobs=jobs,

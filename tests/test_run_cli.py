@@ -128,6 +128,12 @@ def test_two_processes_write_byte_identical_files(tmp_path: Path) -> None:
         )
         outs.append(out)
     files = sorted(p.name for p in outs[0].iterdir())
-    assert files == ["cluster.parquet", "jobs.parquet", "result.json", "timeline.parquet"]
+    assert files == [
+        "cluster.parquet",
+        "jobs.parquet",
+        "power.parquet",
+        "result.json",
+        "timeline.parquet",
+    ]
     for name in files:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name

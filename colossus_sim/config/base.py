@@ -40,9 +40,21 @@ class Provenance(StrictModel):
         return self.assumption is not None
 
 
-#: Leaf keys that are identity or bookkeeping, not claims about the world.
+#: Leaf keys that are identity or bookkeeping, not claims about the world. A scenario's
+#: ``extends`` (its parent) and ``expect`` (regression baselines) are bookkeeping too.
 _UNSOURCED_KEYS = frozenset(
-    {"name", "title", "description", "kind", "provenance", "source", "role", "gap"}
+    {
+        "name",
+        "title",
+        "description",
+        "kind",
+        "provenance",
+        "source",
+        "role",
+        "gap",
+        "extends",
+        "expect",
+    }
 )
 
 

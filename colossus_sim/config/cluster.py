@@ -11,8 +11,11 @@ from colossus_sim.errors import FieldValueError
 
 
 class PowerBudget(StrictModel):
-    facility_mw: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    """The site's power: the facility cap, cooling/conversion overhead (PUE), the fabric."""
+
+    facility_cap_mw: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     pue: Annotated[float, Field(ge=1, allow_inf_nan=False)]
+    network_w_per_gpu: Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class ClusterSpec(Sourced):

@@ -30,6 +30,24 @@ class PeakDenseTflops(StrictModel):
     fp4: Positive | None = None
 
 
+class GpuPower(StrictModel):
+    """Watts of one GPU by phase, its DVFS curve, and the host power that comes with it.
+
+    ``idle_w``: powered, nothing running. ``comm_phase_w``: waiting on communication or a
+    pipeline bubble. Compute-bound at relative clock ``f``:
+    ``idle_w + (tdp_w − idle_w)·f^dvfs_exponent``, so ``tdp_w`` at full clock.
+    ``host_overhead_w_per_gpu``: everything else in its server/rack (CPUs, NICs, NVLink
+    switches, fans and pumps, conversion), per GPU.
+    """
+
+    idle_w: Positive
+    comm_phase_w: Positive
+    dvfs_exponent: Positive
+    min_clock_frac: Fraction
+    tdp_tolerance_frac: Fraction
+    host_overhead_w_per_gpu: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
 class GpuSpec(Sourced):
     """An accelerator: compute peaks, HBM, links, power, and its one efficiency calibration.
 
@@ -52,6 +70,7 @@ class GpuSpec(Sourced):
     nvlink_latency_us: Positive
     nic_latency_us: Positive
     tdp_w: Positive
+    power: GpuPower
     matmul_efficiency: Fraction
     calibration_case: str
 
@@ -59,6 +78,8 @@ class GpuSpec(Sourced):
     def _reserve_below_capacity(self) -> Self:
         if self.hbm_reserved_gb >= self.hbm_gb:
             raise FieldValueError("hbm_reserved_gb", "must be smaller than hbm_gb")
+        if not self.power.idle_w < self.power.comm_phase_w < self.tdp_w:
+            raise FieldValueError("power", "needs idle_w < comm_phase_w < tdp_w")
         return self
 
     def peak_tflops(self, precision: Precision) -> float:

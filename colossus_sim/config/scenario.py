@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from colossus_sim.config.base import Sourced, StrictModel
 
@@ -76,11 +77,52 @@ class CheckpointSpec(StrictModel):
     restart_minutes: NonNegativeFloat
 
 
+class PowerPolicy(StrEnum):
+    """How the power controller meets a facility cap: ``uniform`` lowers every running job's
+    clock alike; ``priority`` lowers the lowest-priority jobs' clocks first."""
+
+    UNIFORM = "uniform"
+    PRIORITY = "priority"
+
+
+class PowerSpec(StrictModel):
+    """The scenario's facility cap (default: the topology's) and how it is met."""
+
+    facility_cap_mw: PositiveFloat | None = None
+    policy: PowerPolicy = PowerPolicy.UNIFORM
+
+
+class Expectation(StrictModel):
+    """An expected figure of a run (``expect:``): it holds when
+    ``|got − value| ≤ max(rel_tol·|value|, abs_tol)``. A regression baseline, not a claim about
+    the world, so it needs no provenance; ``colossus-sim check --update`` rewrites ``value``."""
+
+    value: Annotated[float, Field(allow_inf_nan=False)]
+    rel_tol: NonNegativeFloat | None = None
+    abs_tol: NonNegativeFloat | None = None
+
+    @model_validator(mode="after")
+    def _has_tolerance(self) -> Self:
+        if self.rel_tol is None and self.abs_tol is None:
+            raise ValueError("give rel_tol, abs_tol or both")
+        return self
+
+    def holds(self, got: float | None) -> bool:
+        if got is None or not math.isfinite(got):
+            return False
+        allowed = max((self.rel_tol or 0.0) * abs(self.value), self.abs_tol or 0.0)
+        return abs(got - self.value) <= allowed
+
+
 class Scenario(Sourced):
     """A what-if: the cluster, the jobs and their racks, the policies, failures, seed, horizon."""
 
     name: str
     title: str
+    extends: str | None = None
+    """A parent scenario this file's keys deep-merge over (merged by the loader, ``extends.py``)."""
+    expect: dict[str, Expectation] = Field(default_factory=dict)
+    """Figure path (``jobs.grok5_10t.goodput``) → expected value; this file's own, not inherited."""
     cluster: str = "colossus2"
     seed: int = 0
     horizon_days: PositiveFloat
@@ -88,3 +130,4 @@ class Scenario(Sourced):
     scheduler: SchedulerSpec = SchedulerSpec()
     failures: FailureSpec = FailureSpec()
     checkpoint: CheckpointSpec
+    power: PowerSpec = PowerSpec()

@@ -1,0 +1,106 @@
+"""Power: the DVFS curve, TDP at full load, energy = ∫P dt, the cap held, and a lower cap
+never speeding a job up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from small_cluster import small_scenario
+
+from colossus_sim import api
+from colossus_sim.config.load import gpu_names, load_gpu
+from colossus_sim.perf import power
+
+
+@pytest.mark.parametrize("name", gpu_names())
+def test_a_gpu_at_full_load_draws_its_tdp(name: str) -> None:
+    gpu = load_gpu(name)
+    all_compute = power.StepPhases(clocked_s=1.0, busy_s=0.0, wait_s=0.0)
+    drawn = power.training_gpu_w(gpu, all_compute, 1.0)
+    assert abs(drawn - gpu.tdp_w) <= gpu.power.tdp_tolerance_frac * gpu.tdp_w
+
+
+@pytest.mark.parametrize("name", gpu_names())
+def test_power_at_a_lower_clock_follows_the_dvfs_curve(name: str) -> None:
+    gpu = load_gpu(name)
+    p = gpu.power
+    clocks = np.linspace(p.min_clock_frac, 1.0, 11)
+    watts = np.array([power.compute_phase_w(gpu, f) for f in clocks])
+    expected = p.idle_w + (gpu.tdp_w - p.idle_w) * clocks**p.dvfs_exponent
+    assert np.allclose(watts, expected)
+    assert np.all(np.diff(watts) > 0)
+    # Halving the clock of a compute-bound GPU saves (1 − 0.5³) of its dynamic power.
+    assert power.compute_phase_w(gpu, 0.5) - p.idle_w == pytest.approx((gpu.tdp_w - p.idle_w) / 8)
+
+
+def test_waiting_phases_draw_less_than_computing_ones() -> None:
+    gpu = load_gpu("gb300")
+    busy = power.StepPhases(clocked_s=1.0, busy_s=0.0, wait_s=0.0)
+    waiting = power.StepPhases(clocked_s=0.5, busy_s=0.0, wait_s=0.5)
+    assert power.training_gpu_w(gpu, waiting, 1.0) < power.training_gpu_w(gpu, busy, 1.0)
+    assert power.swing_w_per_gpu(gpu, 1.0) == gpu.tdp_w - gpu.power.comm_phase_w
+
+
+@pytest.fixture(scope="module")
+def default_run() -> api.RunResult:
+    return api.simulate(overrides=["failures.enabled=false"])
+
+
+def test_default_site_is_about_a_gigawatt(default_run: api.RunResult) -> None:
+    # Published envelope for ~550k Blackwell GPUs: ~1 GW facility (hardware.md §4:
+    # 0.92-1.07 GW IT, 1.0-1.28 GW facility); the model must land inside it on its own.
+    c = default_run.cluster
+    assert 920 <= c.peak_it_mw <= 1070
+    assert 1000 <= c.peak_facility_mw <= 1280
+
+
+def test_energy_is_the_integral_of_power(default_run: api.RunResult) -> None:
+    series = default_run.power
+    ends = [*series.time_h[1:], default_run.cluster.hours]
+    integral = sum(
+        mw * (t1 - t0) for mw, t0, t1 in zip(series.facility_mw, series.time_h, ends, strict=True)
+    )
+    assert integral == pytest.approx(default_run.cluster.energy_mwh, rel=1e-9)
+    jobs = sum(j.energy_mwh for j in default_run.jobs)
+    assert jobs < default_run.cluster.energy_mwh  # idle racks draw too
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cap_frac=st.floats(0.55, 1.1),
+    seed=st.integers(0, 1000),
+    policy=st.sampled_from(["uniform", "priority"]),
+)
+def test_facility_power_never_exceeds_the_cap(
+    tmp_path: Path, cap_frac: float, seed: int, policy: str
+) -> None:
+    path = small_scenario(tmp_path, seed=str(seed), rate="50", horizon_days="4")
+    free = api.simulate(path, overrides=["power.facility_cap_mw=1000"])
+    demand = free.cluster.peak_facility_mw
+    cap = max(demand * cap_frac, 1e-3)
+    try:
+        capped = api.simulate(
+            path, overrides=[f"power.facility_cap_mw={cap}", f"power.policy={policy}"]
+        )
+    except api.ScenarioError as exc:  # below what the site draws at the lowest clock
+        assert "lowest clock" in str(exc)
+        return
+    assert max(capped.power.facility_mw) <= cap * (1 + 1e-9)
+
+
+def test_a_lower_cap_never_speeds_a_job_up() -> None:
+    previous: dict[str, float] | None = None
+    for cap in (1100, 950, 850, 750):
+        run = api.simulate(overrides=["failures.enabled=false", f"power.facility_cap_mw={cap}"])
+        days = {j.name: j.time_to_train_days or 0.0 for j in run.jobs}
+        if previous is not None:
+            for name, value in days.items():
+                assert value >= previous[name] * (1 - 1e-9), (cap, name)
+        previous = days
+    assert previous is not None
