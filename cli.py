@@ -180,7 +180,7 @@ def run(
         ),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Override the scenario's seed.")
+        int | None, typer.Option("--seed", min=0, help="Override the scenario's seed.")
     ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (scenario, seed, jobs, cluster).")

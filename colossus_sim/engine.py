@@ -47,6 +47,10 @@ from colossus_sim.scheduler import placement_for
 from colossus_sim.units import SECONDS_PER_DAY
 
 SECONDS_PER_HOUR = 3600.0
+#: A run with more failures (or candidate draws, most of them thinned) than this is refused as
+#: bad input rather than left to grind: the default scenario has ~10k failures in ~60 days.
+MAX_FAILURES = 100_000
+MAX_FAILURE_DRAWS = 1_000_000
 
 
 class JobStatus(StrEnum):
@@ -144,6 +148,7 @@ class Simulation:
         self.cluster_gpu_s = dict.fromkeys(CLUSTER_STATES, 0.0)
         self.cluster_clock_s = 0.0
         self.failures = 0
+        self.failure_draws = 0
         self.repairs = 0
         self.jobs = [
             JobRun(
@@ -543,6 +548,15 @@ class Simulation:
                 len(cumulative) - 1,
             )
             repairs = self.rng.exponential(1.0, batch) * mean_repair_h[causes]
+            self.failure_draws += batch
+            if self.failures > MAX_FAILURES or self.failure_draws > MAX_FAILURE_DRAWS:
+                raise self.resolved.error_at(
+                    "failures.rate_multiplier",
+                    f"more than {MAX_FAILURES:,} failures before the jobs finish or the horizon "
+                    "ends: too many events to simulate",
+                    got=f"{self.resolved.scenario.failures.rate_multiplier:g}",
+                    expected="a lower rate_multiplier or a shorter horizon_days",
+                )
             for i in range(batch):
                 yield self.env.timeout(float(gaps[i]))
                 rack = int(racks[i])

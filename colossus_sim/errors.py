@@ -59,7 +59,12 @@ class ScenarioError(Exception):
         if not issues:
             raise ValueError("ScenarioError needs at least one issue")
         self.issues = list(issues)
-        super().__init__("\n".join(issue.render() for issue in self.issues))
+        # ``args`` holds the issues so that code rebuilding an exception as
+        # ``type(exc)(*exc.args)`` (simpy, when a process raises; pickling) gets them back.
+        super().__init__(self.issues)
+
+    def __str__(self) -> str:
+        return "\n".join(issue.render() for issue in self.issues)
 
     @classmethod
     def at(

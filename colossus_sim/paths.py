@@ -38,3 +38,11 @@ def validation_dir() -> Path:
 
 def cli_script() -> Path:
     return data_root() / "cli.py"
+
+
+def is_file(path: Path) -> bool:
+    """``path.is_file()``, but False for names the OS cannot even look up (too long, a NUL)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False

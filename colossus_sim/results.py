@@ -181,8 +181,16 @@ def build_results(sim: Simulation) -> RunResult:
     for job in sim.jobs:
         held = sum(job.gpu_s.values())
         step = job.first_step
-        if step is None:  # never started
-            raise RuntimeError(f"{job.name} never started within the horizon")
+        if step is None:
+            # It waited for racks the whole horizon: report the plan it would run on the racks
+            # it asked for, with no racks held, no tokens and no start.
+            step = sim._plan(job, job.want_racks)
+            if step is None:
+                raise sim.resolved.error_at(
+                    f"jobs.{job.name}.racks",
+                    "no plan of the model fits on these racks",
+                    got=f"{job.want_racks:,}",
+                )
         started = job.start_s if job.start_s is not None else 0.0
         if job.finish_s is not None:
             ttt_s: float | None = job.finish_s - started
@@ -217,7 +225,7 @@ def build_results(sim: Simulation) -> RunResult:
                 checkpoint_interval_min=job.interval_s / 60.0,
                 replans=job.replans,
                 gpu_hours={k: v / SECONDS_PER_HOUR for k, v in job.gpu_s.items()},
-                start_days=started / SECONDS_PER_DAY,
+                start_days=None if job.start_s is None else started / SECONDS_PER_DAY,
                 finished=job.finish_s is not None,
                 time_to_train_days=None if ttt_s is None else ttt_s / SECONDS_PER_DAY,
                 energy_mwh=energy_mwh,
@@ -304,7 +312,11 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def write_run(result: RunResult, out_dir: Path) -> list[Path]:
-    """``result.json`` (everything), and ``jobs``, ``cluster``, ``timeline`` as Parquet."""
+    """``result.json`` (everything), and ``jobs``, ``cluster``, ``timeline``, ``power`` as
+    Parquet. Temporary files a killed earlier run left behind are removed first."""
+    if out_dir.is_dir():
+        for stale in out_dir.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
     written = []
     target = out_dir / "result.json"
     write_atomic(target, json_bytes(result.model_dump(mode="json")))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,8 @@ def parse_override(text: str) -> Override:
     if raw.endswith("%") and raw[:1] in "+-":
         try:
             pct = float(raw[:-1])
+            if not math.isfinite(pct):
+                raise ValueError(raw)
         except ValueError:
             raise ScenarioError.at(
                 f"{SET_OPTION} {key}", "not a relative change", got=repr(raw), expected="e.g. +20%"
@@ -114,11 +117,21 @@ def _apply(data: dict[str, Any], override: Override, model: type[BaseModel]) -> 
                         where, "a relative change needs a number to change", got=repr(current)
                     )
                 scaled = current * (1.0 + override.relative_pct / 100.0)
+                if not math.isfinite(scaled):
+                    raise ScenarioError.at(
+                        where,
+                        "the relative change overflows",
+                        got=f"{current!r} {raw_pct(override)}",
+                    )
                 node[key] = round(scaled) if isinstance(current, int) else scaled
             else:
                 node[key] = override.value
         else:
             node = node.setdefault(key, {})
+
+
+def raw_pct(override: Override) -> str:
+    return override.text.partition("=")[2].strip()
 
 
 def _label_as_what_if(data: dict[str, Any], override: Override) -> None:
@@ -203,7 +216,7 @@ def _resolve_path(path: str | Path | None) -> Path:
     if candidate.suffix in {".yaml", ".yml"} or candidate.parent != Path("."):
         return candidate
     named = scenarios_dir() / f"{candidate}.yaml"
-    if named.is_file():
+    if paths.is_file(named):
         return named
     names = sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
     close = difflib.get_close_matches(str(candidate), names, n=1, cutoff=0.5)
@@ -323,7 +336,7 @@ def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -
                 expected=f"at most {usable:,}",
             )
     model_path = paths.topologies_dir() / f"{scenario.failures.model}.yaml"
-    if not model_path.is_file():
+    if not paths.is_file(model_path):
         raise fail(
             "failures.model",
             "no such failure model in topologies/",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from colossus_sim import paths
 from colossus_sim.config.base import _covered, leaf_paths
 from colossus_sim.config.yamlio import PathKey, YamlDocument, parse_dotted, read_yaml
 from colossus_sim.errors import Issue, ScenarioError
@@ -109,7 +110,7 @@ def _parent_path(child: Path, name: Any, doc: YamlDocument, scenarios_dir: Path)
     candidate = Path(name)
     if candidate.suffix in {".yaml", ".yml"} or candidate.parent != Path("."):
         path = candidate if candidate.is_absolute() else child.parent / candidate
-        if path.is_file():
+        if paths.is_file(path):
             return path
         raise ScenarioError(
             [
@@ -124,7 +125,7 @@ def _parent_path(child: Path, name: Any, doc: YamlDocument, scenarios_dir: Path)
         )
     for folder in (child.parent, scenarios_dir):
         path = folder / f"{name}.yaml"
-        if path.is_file():
+        if paths.is_file(path):
             return path
     names = sorted(
         {p.stem for folder in (child.parent, scenarios_dir) for p in folder.glob("*.yaml")}

@@ -54,7 +54,7 @@ def _resolve(name_or_path: str, folder: Path, what: str, field: str) -> Path:
     if candidate.suffix in {".yaml", ".yml"} or candidate.parent != Path("."):
         return candidate
     path = folder / f"{name_or_path}.yaml"
-    if path.is_file():
+    if paths.is_file(path):
         return path
     names = _names_in(folder)
     close = difflib.get_close_matches(name_or_path, names, n=1, cutoff=0.5)

@@ -57,8 +57,10 @@ class SchedulerSpec(StrictModel):
 class FailureSpec(StrictModel):
     enabled: bool = True
     model: str = "reliability"
-    rate_multiplier: NonNegativeFloat = 1.0
-    repair_multiplier: PositiveFloat = 1.0
+    rate_multiplier: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)] = 1.0
+    """At most 10,000× Llama 3's rate (the engine also refuses a run
+    with more than 100k failures)."""
+    repair_multiplier: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] = 1.0
 
 
 class CheckpointSpec(StrictModel):
@@ -70,7 +72,7 @@ class CheckpointSpec(StrictModel):
     """
 
     mode: Literal["sync", "async"] = "async"
-    bytes_per_param: PositiveFloat = 14.0
+    bytes_per_param: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 14.0
     storage_tb_per_s: PositiveFloat
     host_copy_gb_per_s: PositiveFloat
     max_interval_minutes: PositiveFloat
@@ -124,7 +126,7 @@ class Scenario(Sourced):
     expect: dict[str, Expectation] = Field(default_factory=dict)
     """Figure path (``jobs.grok5_10t.goodput``) → expected value; this file's own, not inherited."""
     cluster: str = "colossus2"
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     horizon_days: PositiveFloat
     jobs: dict[str, ScenarioJob]
     scheduler: SchedulerSpec = SchedulerSpec()

@@ -17,8 +17,11 @@ from colossus_sim.config.base import Sourced, StrictModel
 from colossus_sim.config.hardware import Precision
 from colossus_sim.errors import FieldValueError
 
-PositiveInt = Annotated[int, Field(ge=1)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
+# Counts (layers, widths, batch, racks) fit in 32 bits: the planner's numpy arrays are int64 and
+# their products must not overflow.
+MAX_COUNT = 2**31 - 1
+PositiveInt = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 class _ArchBase(StrictModel):

@@ -69,6 +69,8 @@ def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
         raise ScenarioError(
             [Issue(message=f"cannot read file: {exc.strerror}", file=name)]
         ) from None
+    except ValueError as exc:  # a NUL in the name
+        raise ScenarioError([Issue(message=f"cannot read file: {exc}", file=name)]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
