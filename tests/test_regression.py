@@ -82,7 +82,8 @@ def test_a_nudged_value_drifts_exit_1_with_its_row_and_junit(
     assert "DRIFT" in row and "±2%" in row and "42.2092" in row and "spread.yaml" in row
     assert "-9.0" in row  # got is ~9% below the nudged value
     assert "ok" in _row(output, "cluster.productive_frac")
-    assert "1 drifted" in output and "wall" in output
+    assert "1 drifted" in output
+    assert re.search(r"\d+\.\d s on \d+ worker", output)  # the check reports its timing
 
     suites = ET.parse(junit).getroot()
     assert suites.tag == "testsuites"

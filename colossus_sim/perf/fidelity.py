@@ -242,18 +242,23 @@ def calibrations() -> list[Calibration]:
     gpus = [load_gpu(name) for name in gpu_names()]
     out: list[Calibration] = []
     fitted_eta: dict[str, float] = {}
-    for gpu in gpus:
-        case = cases[gpu.calibration_case]
-        if case.training.precision is Precision.BF16:
-            fitted_eta[gpu.name] = fit_matmul_efficiency(case)
-            out.append(
-                Calibration(
-                    constant=f"{gpu.name}.matmul_efficiency",
-                    case=case.name,
-                    stored=gpu.matmul_efficiency,
-                    fitted=fitted_eta[gpu.name],
+
+    def fit_gpus(bf16: bool, fit_consts: PerfConstants) -> None:
+        """Fit the efficiency of each GPU type whose calibration case is (not) BF16."""
+        for gpu in gpus:
+            case = cases[gpu.calibration_case]
+            if (case.training.precision is Precision.BF16) == bf16:
+                fitted_eta[gpu.name] = fit_matmul_efficiency(case, fit_consts)
+                out.append(
+                    Calibration(
+                        constant=f"{gpu.name}.matmul_efficiency",
+                        case=case.name,
+                        stored=gpu.matmul_efficiency,
+                        fitted=fitted_eta[gpu.name],
+                    )
                 )
-            )
+
+    fit_gpus(True, consts)
     fp8_case = cases[consts.fp8_calibration_case]
     fp8_gpu = load_gpu(fp8_case.hardware)
     if fp8_gpu.name not in fitted_eta:
@@ -272,18 +277,7 @@ def calibrations() -> list[Calibration]:
         )
     )
     fitted_consts = consts.model_copy(update={"fp8_matmul_efficiency_ratio": ratio})
-    for gpu in gpus:
-        case = cases[gpu.calibration_case]
-        if case.training.precision is not Precision.BF16:
-            fitted_eta[gpu.name] = fit_matmul_efficiency(case, fitted_consts)
-            out.append(
-                Calibration(
-                    constant=f"{gpu.name}.matmul_efficiency",
-                    case=case.name,
-                    stored=gpu.matmul_efficiency,
-                    fitted=fitted_eta[gpu.name],
-                )
-            )
+    fit_gpus(False, fitted_consts)
     moe_case = cases[consts.moe_dispatch_calibration_case]
     moe_gpu = load_gpu(moe_case.hardware)
     out.append(
