@@ -143,21 +143,14 @@ def _gpu_for(job: JobSpec, gpu: str | None, doc: YamlDocument) -> GpuSpec:
     try:
         return load_gpu(name)
     except ScenarioError as exc:
-        if gpu is None:  # the workload file named it
-            raise ScenarioError.at(
-                "default_gpu",
-                "unknown GPU type",
-                got=repr(name),
-                expected="one of " + ", ".join(gpu_names()),
-                suggestion=exc.suggestion,
-            ).with_location(doc.locate) from None
+        # Blame the workload file's default_gpu line, or the --gpu option (not in any file).
         raise ScenarioError.at(
-            "--gpu",
+            "default_gpu" if gpu is None else "--gpu",
             "unknown GPU type",
             got=repr(name),
             expected="one of " + ", ".join(gpu_names()),
             suggestion=exc.suggestion,
-        ) from None
+        ).with_location(doc.locate) from None
 
 
 def job_step(

@@ -355,16 +355,7 @@ class Simulation:
         re-plan data parallelism; search afresh if that no longer fits. None if nothing does."""
         fixed = PlanFields()
         if job.step is not None:
-            p = job.step.plan
-            fixed = PlanFields(
-                tp=p.tp,
-                pp=p.pp,
-                cp=p.cp,
-                ep=p.ep,
-                vp=p.vp,
-                microbatch=p.microbatch,
-                recompute=p.recompute,
-            )
+            fixed = PlanFields(**job.step.plan.model_dump(exclude={"dp"}))
         key = (job.name, racks, fixed.model_dump_json())
         if key in self.plan_cache:
             return self.plan_cache[key]

@@ -13,6 +13,7 @@ than 0/2, or "Traceback" in the output).
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 import random
@@ -189,15 +190,7 @@ def _get(node: Any, path: tuple[Any, ...]) -> Any:
 
 def _extreme(rng: random.Random) -> Any:
     value = rng.choice(EXTREMES)
-    return _copy(value)
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
+    return copy.deepcopy(value)
 
 
 def _mutate_tree(data: Any, rng: random.Random) -> None:
@@ -277,7 +270,7 @@ def _damage_bytes(raw: bytes, rng: random.Random) -> bytes:
 def file_case(rng: random.Random) -> Case:
     """A real scenario or workload file, mutated."""
     path = rng.choice(base_files())
-    data = _copy(_base_data(path))
+    data = copy.deepcopy(_base_data(path))
     for _ in range(rng.randint(1, 3)):
         _mutate_tree(data, rng)
     raw = _dump(data) if not isinstance(data, str) else data.encode()

@@ -18,6 +18,7 @@ the parent's line for one it inherited.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,15 +187,7 @@ def _merge_into(
             if sub[: len(here)] == here and sub != here:
                 positions[sub] = where
                 files[sub] = doc.file
-        base[key] = _copy(value)
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
+        base[key] = copy.deepcopy(value)
 
 
 def own_provenance_issues(doc: LayeredDocument) -> list[Issue]:

@@ -123,7 +123,7 @@ def stored_activation_bytes_per_token_layer(setup: RunSetup, grid: PlanGrid) -> 
     shape = _shape(setup)
     tp = grid.tp.astype(np.float64)
     seq_split = tp if setup.software.sequence_parallel else np.ones_like(tp)
-    none = shape.outside_tp_bytes / seq_split + (shape.inside_tp_bytes + shape.scores_bytes) / tp
+    none = full_activation_bytes_per_token_layer(setup, grid)
     selective = none - shape.scores_bytes / tp
     full = shape.layer_input_bytes / seq_split
     return np.select([grid.rc == _RC_FULL, grid.rc == _RC_SELECTIVE], [full, selective], none)
