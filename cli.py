@@ -187,7 +187,10 @@ def run(
     ] = False,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Write result.json and jobs/cluster/timeline Parquet here."),
+        typer.Option(
+            "--out",
+            help="Write result.json and jobs/cluster/timeline/power/job_series Parquet here.",
+        ),
     ] = None,
 ) -> None:
     """Run a scenario: the jobs share the cluster over time, with failures and checkpoints."""

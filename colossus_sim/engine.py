@@ -187,6 +187,8 @@ class Simulation:
         self.power_dirty = True
         self.energy_it_j = 0.0
         self.power_samples: list[tuple[float, float, float]] = []
+        self.job_samples: list[tuple[float, str, str, int, float]] = []
+        self.job_last_sample: list[tuple[str, int, float] | None] = [None] * len(self.jobs)
         self.peak_swing_w = 0.0
 
     # ------------------------------------------------------------------ bookkeeping
@@ -325,10 +327,22 @@ class Simulation:
             site += new_w - job.racks_idle_w
         self.peak_swing_w = max(self.peak_swing_w, swing)
         self.site_it_w = site
+        self._sample_jobs(owned)
         if not self.power_samples or self.power_samples[-1][1] != site / 1e6:
             self.power_samples.append(
                 (self.env.now / SECONDS_PER_HOUR, site / 1e6, site * self.pue / 1e6)
             )
+
+    def _sample_jobs(self, owned: list[int]) -> None:
+        """Record each job whose status, racks or step time changed since its last row."""
+        now_h = self.env.now / SECONDS_PER_HOUR
+        for job in self.jobs:
+            running = job.status is JobStatus.RUNNING and job.phases is not None
+            step_s = job.phases.step_s(job.clock) if running and job.phases else 0.0
+            state = (job.status.value, owned[job.index], step_s)
+            if state != self.job_last_sample[job.index]:
+                self.job_last_sample[job.index] = state
+                self.job_samples.append((now_h, job.name, *state))
 
     def _bank_power(self, job: JobRun) -> None:
         """Charge ``job`` the energy (and throttled time) of its draw since the last change."""

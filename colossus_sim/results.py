@@ -60,6 +60,23 @@ class PowerSeries(BaseModel):
         return len(self.time_h)
 
 
+class JobSeries(BaseModel):
+    """Each job's state over time, one column per field: a row whenever a job's status, racks
+    or step time changes, valid until that job's next row (piecewise constant)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    time_h: list[float]
+    job: list[str]
+    status: list[str]
+    racks: list[int]
+    step_s: list[float]
+    """Seconds per step at the job's current clock and bandwidth (0 when it is not running)."""
+
+    def __len__(self) -> int:
+        return len(self.time_h)
+
+
 class JobResult(BaseModel):
     """One job over the run. GPU-hours count every GPU of the racks it held."""
 
@@ -138,10 +155,11 @@ class RunResult(BaseModel):
     cluster: ClusterResult
     timeline: Timeline
     power: PowerSeries
+    job_series: JobSeries
 
     def summary(self) -> dict[str, Any]:
         """The ``run --json`` object: everything but the timeline and power samples."""
-        return self.model_dump(mode="json", exclude={"timeline", "power"})
+        return self.model_dump(mode="json", exclude={"timeline", "power", "job_series"})
 
     def jobs_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -171,6 +189,13 @@ class RunResult(BaseModel):
         import pandas as pd
 
         return pd.DataFrame(self.power.model_dump(), columns=list(PowerSeries.model_fields))
+
+    def job_series_frame(self) -> pd.DataFrame:
+        """Each job's status, racks and step time: one row per change, valid until that job's
+        next row."""
+        import pandas as pd
+
+        return pd.DataFrame(self.job_series.model_dump(), columns=list(JobSeries.model_fields))
 
 
 def build_results(sim: Simulation) -> RunResult:
@@ -274,6 +299,9 @@ def build_results(sim: Simulation) -> RunResult:
         power=PowerSeries(
             **dict(zip(PowerSeries.model_fields, _columns(sim.power_samples, 3), strict=True))
         ),
+        job_series=JobSeries(
+            **dict(zip(JobSeries.model_fields, _columns(sim.job_samples, 5), strict=True))
+        ),
     )
 
 
@@ -312,8 +340,9 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def write_run(result: RunResult, out_dir: Path) -> list[Path]:
-    """``result.json`` (everything), and ``jobs``, ``cluster``, ``timeline``, ``power`` as
-    Parquet. Temporary files a killed earlier run left behind are removed first."""
+    """``result.json`` (everything), and ``jobs``, ``cluster``, ``timeline``, ``power``,
+    ``job_series`` as Parquet. Temporary files a killed earlier run left behind are removed
+    first."""
     if out_dir.is_dir():
         for stale in out_dir.glob(".*.tmp"):
             stale.unlink(missing_ok=True)
@@ -326,6 +355,7 @@ def write_run(result: RunResult, out_dir: Path) -> list[Path]:
         ("cluster", result.cluster_frame()),
         ("timeline", result.timeline_frame()),
         ("power", result.power_frame()),
+        ("job_series", result.job_series_frame()),
     ):
         target = out_dir / f"{name}.parquet"
         write_atomic(target, parquet_bytes(frame))

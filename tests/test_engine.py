@@ -97,6 +97,22 @@ def test_default_run_finishes_all_seven_jobs(default_run: api.RunResult) -> None
     assert ten_t.time_to_train_days is not None and 10 < ten_t.time_to_train_days < 120
 
 
+def test_job_series_accounts_for_every_gpu_hour_a_job_held(default_run: api.RunResult) -> None:
+    """Integrating the per-job series (racks × 72 over each row's span) gives the ledger's
+    GPU-hours: running rows are productive + checkpoint + rework, all rows the total held."""
+    series = default_run.job_series_frame()
+    end_h = default_run.cluster.hours
+    for job in default_run.jobs:
+        rows = series[series.job == job.name]
+        span_h = np.diff(np.append(rows.time_h.to_numpy(), end_h))
+        gpu_h = span_h * rows.racks.to_numpy() * 72
+        running = (rows.status == "running").to_numpy()
+        ledger_running = sum(job.gpu_hours[k] for k in ("productive", "checkpoint", "rework"))
+        assert gpu_h[running].sum() == pytest.approx(ledger_running, rel=1e-9)
+        assert gpu_h.sum() == pytest.approx(sum(job.gpu_hours.values()), rel=1e-9)
+        assert (rows.step_s.to_numpy()[running] > 0).all()
+
+
 def test_more_racks_shorten_the_10t_jobs_time_to_train(default_run: api.RunResult) -> None:
     more = api.simulate(overrides=["jobs.grok5_10t.racks=+20%"])
     assert _job(more, "grok5_10t").racks == round(3400 * 1.2)

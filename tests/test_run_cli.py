@@ -130,6 +130,7 @@ def test_two_processes_write_byte_identical_files(tmp_path: Path) -> None:
     files = sorted(p.name for p in outs[0].iterdir())
     assert files == [
         "cluster.parquet",
+        "job_series.parquet",
         "jobs.parquet",
         "power.parquet",
         "result.json",
