@@ -37,6 +37,12 @@ class ClusterState:
         self.spare: BoolArray = np.zeros(self.racks, dtype=bool)
         self.healthy: IntArray = np.full(self.racks, spec.gpus_per_rack, dtype=np.int64)
         self.owned_count: IntArray = np.zeros(jobs, dtype=np.int64)
+        # A job numbers its ranks in the order it was given its racks (a replacement rack takes
+        # the rank of the one it replaces): the fabric's rings follow this order.
+        self.rank_key: IntArray = np.zeros(self.racks, dtype=np.int64)
+        self._next_key = 0
+        self.allocation_changes = 0
+        """Counts every take and release, so a consumer knows when racks moved."""
         self.unowned_counts: IntArray = np.array([self.racks, 0, 0], dtype=np.int64)
 
     # -- queries ------------------------------------------------------------------------
@@ -78,13 +84,20 @@ class ClusterState:
         self.unowned_counts -= np.bincount(before, minlength=4)[:3]
         self.unowned_counts += np.bincount(after, minlength=4)[:3]
 
-    def take(self, job: int, racks: IntArray) -> None:
+    def take(self, job: int, racks: IntArray, rank_keys: IntArray | None = None) -> None:
+        """Give ``racks`` to ``job``, ranked in the order given (or with ``rank_keys``, the
+        ranks of racks they replace)."""
         if np.any(self.owner[racks] != FREE):
             raise RuntimeError(f"rack already owned: {racks[self.owner[racks] != FREE][:3]}")
+        if rank_keys is None:
+            rank_keys = self._next_key + np.arange(len(racks), dtype=np.int64)
+            self._next_key += len(racks)
+        self.rank_key[racks] = rank_keys
         before = self._classes(racks)
         self.owner[racks] = job
         self.spare[racks] = False
         self.owned_count[job] += len(racks)
+        self.allocation_changes += 1
         self._recount(racks, before)
 
     def release(self, job: int, racks: IntArray) -> None:
@@ -93,6 +106,7 @@ class ClusterState:
         before = self._classes(racks)
         self.owner[racks] = FREE
         self.owned_count[job] -= len(racks)
+        self.allocation_changes += 1
         self._recount(racks, before)
 
     def set_spare(self, racks: IntArray) -> None:

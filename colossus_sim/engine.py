@@ -7,6 +7,12 @@ its running stretch splits into compute and checkpoint blocking (``perf/reliabil
 and its tokens follow from its step time, re-planned only when its racks change. Pending
 jobs wait in priority order for racks; finished jobs free theirs.
 
+The fabric (``fabric.py``): after an event that moved racks or broke a fabric switch, each
+job's share of its NIC bandwidth is recomputed from where its racks are (O(racks) numpy);
+a job whose share changed is re-timed with its step at that share. Switch faults are their
+own Poisson process with their own random stream, so turning them off leaves the rack
+failures of a seed unchanged.
+
 Accounting: at every instant each rack's 72 GPUs are in exactly one state — a job's
 (productive, checkpoint, rework, restart, stalled) or the cluster's (idle, spare, repair) —
 so GPU-hours by state add up to racks × 72 × hours.
@@ -24,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
+from colossus_sim import fabric
 from colossus_sim.cluster import FREE, ClusterState, IntArray
 from colossus_sim.config.hardware import GpuSpec
 from colossus_sim.config.load import load_gpu
@@ -36,7 +43,7 @@ from colossus_sim.perf import reliability as rel
 from colossus_sim.perf.model_size import model_size
 from colossus_sim.perf.plan_grid import job_setup
 from colossus_sim.perf.planner import plan_job
-from colossus_sim.perf.step_time import StepBreakdown
+from colossus_sim.perf.step_time import StepBreakdown, step_breakdown
 from colossus_sim.results import (
     CLUSTER_STATES,
     JOB_STATES,
@@ -77,6 +84,14 @@ class JobRun:
     since_s: float = 0.0
     step: StepBreakdown | None = None
     first_step: StepBreakdown | None = None
+    flat_step: StepBreakdown | None = None
+    first_flat_step: StepBreakdown | None = None
+    """Its plan's step at full NIC bandwidth; ``step`` is at the fabric's share."""
+    fabric_frac: float = 1.0
+    step_frac_of: StepBreakdown | None = None
+    """The full-bandwidth step ``step`` was derived from at ``fabric_frac``."""
+    fabric_first: fabric.JobFabric | None = None
+    fabric_min_frac: float = 1.0
     first_racks: int = 0
     tokens: float = 0.0
     interval_s: float = math.inf
@@ -187,9 +202,28 @@ class Simulation:
         self.power_dirty = True
         self.energy_it_j = 0.0
         self.power_samples: list[tuple[float, float, float]] = []
-        self.job_samples: list[tuple[float, str, str, int, float]] = []
-        self.job_last_sample: list[tuple[str, int, float] | None] = [None] * len(self.jobs)
+        self.job_samples: list[tuple[float, str, str, int, float, float]] = []
+        self.job_last_sample: list[tuple[str, int, float, float] | None] = [None] * len(self.jobs)
         self.peak_swing_w = 0.0
+        self.fabric_dirty = True
+        self.fabric_seen_changes = -1
+        self.fabric_rings: fabric.Rings | None = None
+        self.fabric_faults = 0
+        self.fabric: fabric.FabricState | None = None
+        if sc.fabric.enabled:
+            spec = fabric.effective_fabric(resolved.cluster.fabric, sc.fabric)
+            nic = {n: load_gpu(n).nic_gbit_per_s for n in self.cluster.type_names}
+            self.fabric = fabric.FabricState(fabric.build_layout(resolved.cluster, spec, nic))
+        self.fabric_rng = np.random.default_rng([self.seed, 1])
+        self.fabric_fault_rate_per_h = 0.0
+        if self.fabric is not None and sc.fabric.faults and sc.failures.enabled:
+            switches = float(self.fabric.switches.sum())
+            self.fabric_fault_rate_per_h = (
+                switches
+                / self.fabric.layout.spec.switch_mtbf_hours
+                * sc.fabric.fault_rate_multiplier
+            )
+        self.step_cache: dict[tuple[str, int, str, float], StepBreakdown] = {}
 
     # ------------------------------------------------------------------ bookkeeping
     def _log(self, kind: str, job: JobRun | None = None, rack: int = -1, detail: str = "") -> None:
@@ -339,7 +373,7 @@ class Simulation:
         for job in self.jobs:
             running = job.status is JobStatus.RUNNING and job.phases is not None
             step_s = job.phases.step_s(job.clock) if running and job.phases else 0.0
-            state = (job.status.value, owned[job.index], step_s)
+            state = (job.status.value, owned[job.index], step_s, job.fabric_frac)
             if state != self.job_last_sample[job.index]:
                 self.job_last_sample[job.index] = state
                 self.job_samples.append((now_h, job.name, *state))
@@ -356,12 +390,131 @@ class Simulation:
 
     def _retime(self, job: JobRun, clock: float) -> None:
         """A new clock for a running job: bank its tokens so far, then move its finish."""
-        job.stretch_tokens = self._stretch_tokens(job)
-        job.rate_mark_s = self.env.now
+        self._bank_rate(job)
         job.clock = clock
         job.min_clock = min(job.min_clock, clock)
         job.version += 1
         self._schedule_finish(job)
+
+    def _bank_rate(self, job: JobRun) -> None:
+        """Bank the tokens of the running stretch so far before its rate changes."""
+        job.stretch_tokens = self._stretch_tokens(job)
+        job.rate_mark_s = self.env.now
+
+    # ------------------------------------------------------------------ fabric
+    def _settle(self) -> None:
+        """After an event: bandwidth shares first (they change step times), then power."""
+        self._refabric()
+        self._rebalance()
+
+    def _fabric_step(self, job: JobRun, frac: float) -> StepBreakdown:
+        """``job``'s plan on its racks with its NICs at ``frac`` of full bandwidth (cached)."""
+        assert job.flat_step is not None
+        if frac == 1.0:
+            return job.flat_step
+        plan = job.flat_step.plan
+        racks = job.flat_step.gpus // job.active_gpus
+        key = (job.name, racks, plan.model_dump_json(), frac)
+        step = self.step_cache.get(key)
+        if step is None:
+            setup = job_setup(
+                arch=job.spec.arch,
+                training=job.spec.training,
+                software=job.spec.software,
+                gpu=job.gpu,
+                consts=self.resolved.consts,
+                racks=racks,
+                active_gpus_per_rack=job.active_gpus,
+                scale_out_frac=frac,
+            )
+            step = step_breakdown(setup, plan)
+            self.step_cache[key] = step
+        return step
+
+    def _refabric(self) -> None:
+        """Recompute every job's bandwidth share if racks moved or a switch broke; re-time
+        the jobs whose share changed. O(racks) numpy plus O(jobs × links)."""
+        if self.fabric is None:
+            return
+        moved = self.cluster.allocation_changes != self.fabric_seen_changes
+        if not (self.fabric_dirty or moved):
+            return
+        self.fabric_dirty = False
+        if moved or self.fabric_rings is None:
+            self.fabric_seen_changes = self.cluster.allocation_changes
+            self.fabric_rings = self.fabric.rings(
+                self.cluster.owner, self.cluster.rank_key, len(self.jobs)
+            )
+        bw = self.fabric.bandwidth(self.fabric_rings)
+        for job in self.jobs:
+            if job.flat_step is None or self.cluster.owned_count[job.index] == 0:
+                continue
+            frac = float(bw.frac[job.index])
+            settled = job.fabric_first is not None or job.status is not JobStatus.RUNNING
+            if settled and frac == job.fabric_frac and job.step_frac_of is job.flat_step:
+                continue  # same plan, same share: its step stands
+            wanted = self._fabric_step(job, frac)
+            job.step_frac_of = job.flat_step
+            if job.fabric_first is None and job.status is JobStatus.RUNNING:
+                job.fabric_first = bw.of(job.index, self.fabric.layout.spec)
+                job.first_step, job.first_flat_step = wanted, job.flat_step
+            if wanted is job.step:
+                continue
+            if frac != job.fabric_frac:
+                self._log(
+                    "fabric",
+                    job,
+                    detail=f"bandwidth {job.fabric_frac:.1%} → {frac:.1%} "
+                    f"({fabric.LIMIT_NAMES[int(bw.limit[job.index])]})",
+                )
+            job.fabric_frac = frac
+            job.fabric_min_frac = min(job.fabric_min_frac, frac)
+            if job.status is JobStatus.RUNNING:
+                self._bank_rate(job)
+            job.step = wanted
+            job.phases = power.StepPhases.of(wanted.breakdown_s)
+            job.curve_w = None
+            self.power_dirty = True
+            if job.status is JobStatus.RUNNING:
+                job.version += 1
+                self._schedule_finish(job)
+
+    def _fabric_fault_process(self) -> Generator[simpy.Event, None, None]:
+        """Switch failures over the whole fabric (leaf, spine, core in proportion to their
+        counts); each is repaired after the topology's repair time."""
+        assert self.fabric is not None
+        rate_per_s = self.fabric_fault_rate_per_h / SECONDS_PER_HOUR
+        if rate_per_s <= 0:
+            return
+        share = self.fabric.switches / self.fabric.switches.sum()
+        layout = self.fabric.layout
+        positions = (layout.blocks, layout.pods, 1)
+        repair_s = layout.spec.switch_repair_hours * SECONDS_PER_HOUR
+        batch = 1024
+        while True:
+            gaps = self.fabric_rng.exponential(1.0 / rate_per_s, batch)
+            tiers = self.fabric_rng.choice(len(share), size=batch, p=share)
+            where = self.fabric_rng.random(batch)
+            for i in range(batch):
+                yield self.env.timeout(float(gaps[i]))
+                tier = fabric.SWITCH_TIERS[int(tiers[i])]
+                index = int(where[i] * positions[int(tiers[i])])
+                self._advance_cluster()
+                self.fabric.fail(tier, index)
+                self.fabric_faults += 1
+                self.fabric_dirty = True
+                self._log("fabric_fault", detail=f"{tier} switch {index}")
+                event = self.env.timeout(repair_s)
+                event.callbacks.append(functools.partial(self._fabric_repair, tier, index))
+                self._settle()
+
+    def _fabric_repair(self, tier: str, index: int, _event: simpy.Event) -> None:
+        assert self.fabric is not None
+        self._advance_cluster()
+        self.fabric.fail(tier, index, delta=-1)
+        self.fabric_dirty = True
+        self._log("fabric_repair", detail=f"{tier} switch {index}")
+        self._settle()
 
     # ------------------------------------------------------------------ planning
     def _plan(self, job: JobRun, racks: int) -> StepBreakdown | None:
@@ -428,7 +581,7 @@ class Simulation:
         if job.version == version:
             self._advance_cluster()
             action(job)
-            self._rebalance()
+            self._settle()
 
     def _run(self, job: JobRun) -> None:
         """Start (or resume) training: schedule the finish at the analytic completion time."""
@@ -471,8 +624,9 @@ class Simulation:
             return False
         if job.step is not None and step.plan != job.step.plan:
             job.replans += 1
-        job.step = step
-        job.phases = power.StepPhases.of(step.breakdown_s)
+        job.flat_step = step
+        job.step = self._fabric_step(job, job.fabric_frac)
+        job.phases = power.StepPhases.of(job.step.breakdown_s)
         job.curve_w = None  # racks or plan changed: recompute the power curve when needed
         return True
 
@@ -569,7 +723,7 @@ class Simulation:
                     continue  # thinning: the drawn GPU is already broken
                 self._advance_cluster()
                 self._fail(rack, int(causes[i]), float(repairs[i]))
-                self._rebalance()
+                self._settle()
 
     def _fail(self, rack: int, cause: int, repair_h: float) -> None:
         self.failures += 1
@@ -607,8 +761,9 @@ class Simulation:
             spares = self.cluster.spare_racks(gpu, job.active_gpus)
             if len(spares):
                 swap = self.placement.choose(self.cluster, spares, 1)
+                rank = self.cluster.rank_key[bad_racks]
                 self.cluster.release(job.index, bad_racks)
-                self.cluster.take(job.index, swap)
+                self.cluster.take(job.index, swap, rank_keys=rank)
                 self._log("swap", job, int(swap[0]), f"spare replaces rack {bad}")
                 self._restart(job, "spare swap")
                 return
@@ -647,15 +802,17 @@ class Simulation:
             self._set_racks(victim, len(owned) - 1)
             self._log("preempt", victim, int(taken[0]), f"rack given to {job.name}")
             self._restart(victim, "preempted")
-            self.cluster.release(job.index, np.array([bad], dtype=np.int64))
-            self.cluster.take(job.index, taken)
+            bad_racks = np.array([bad], dtype=np.int64)
+            rank = self.cluster.rank_key[bad_racks]
+            self.cluster.release(job.index, bad_racks)
+            self.cluster.take(job.index, taken, rank_keys=rank)
             self._restart(job, "rack from lower priority")
             return True
         return False
 
     def _repair_event(self, rack: int, gpus: int, _event: simpy.Event) -> None:
         self._repair(rack, gpus)
-        self._rebalance()
+        self._settle()
 
     def _repair(self, rack: int, gpus: int) -> None:
         self._advance_cluster()
@@ -683,8 +840,10 @@ class Simulation:
         self._check_power_cap()
         for job in sorted(self.jobs, key=lambda j: (-j.setup.priority, j.index)):
             self._admit(job)
-        self._rebalance()
+        self._settle()
         self.env.process(self._failure_process())
+        if self.fabric is not None:
+            self.env.process(self._fabric_fault_process())
         horizon = self.env.timeout(self.horizon_s)
         self.env.run(until=self.done | horizon)
         self._advance_cluster()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from colossus_sim.config.workload import ParallelPlan
+from colossus_sim.fabric import JobFabric
 from colossus_sim.perf import power
 from colossus_sim.units import SECONDS_PER_DAY
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from colossus_sim.engine import Simulation
+    from colossus_sim.perf.step_time import StepBreakdown
 
 JOB_STATES = ("productive", "checkpoint", "rework", "restart", "stalled")
 CLUSTER_STATES = ("idle", "spare", "repair")
@@ -72,6 +74,8 @@ class JobSeries(BaseModel):
     racks: list[int]
     step_s: list[float]
     """Seconds per step at the job's current clock and bandwidth (0 when it is not running)."""
+    fabric_bw_frac: list[float]
+    """Share of its NICs' bandwidth the fabric gives it (``fabric.py``)."""
 
     def __len__(self) -> int:
         return len(self.time_h)
@@ -90,7 +94,16 @@ class JobResult(BaseModel):
     plan: ParallelPlan
     step_s: float
     breakdown_s: dict[str, float]
-    """The step's parts at full clock (``perf/step_time.py``)."""
+    """The step's parts at full clock where it was first placed (``perf/step_time.py``)."""
+    step_s_full_bw: float
+    """Its step with every NIC at full bandwidth: ``step_s`` less the fabric's cost."""
+    fabric_cost_s: dict[str, float]
+    """Step parts the fabric's bandwidth share lengthened, and by how many seconds."""
+    fabric: JobFabric | None
+    """Where its racks were when it first ran and the bandwidth share that gave it (None
+    when the fabric is off or it never ran)."""
+    fabric_min_bw_frac: float
+    """Lowest bandwidth share it ran at (placement changes and switch faults)."""
     mfu: float
     tokens_per_step: int
     tokens: float
@@ -135,6 +148,7 @@ class ClusterResult(BaseModel):
     failures: int
     repairs: int
     events: int
+    fabric_faults: int
     power_cap_mw: float
     peak_it_mw: float
     peak_facility_mw: float
@@ -166,8 +180,12 @@ class RunResult(BaseModel):
 
         rows = []
         for j in self.jobs:
-            row = j.model_dump(mode="json", exclude={"plan", "gpu_hours"})
+            row = j.model_dump(
+                mode="json", exclude={"plan", "gpu_hours", "fabric", "fabric_cost_s"}
+            )
             row.update({f"plan_{k}": v for k, v in j.plan.model_dump(mode="json").items()})
+            fab = j.fabric.model_dump() if j.fabric else dict.fromkeys(JobFabric.model_fields)
+            row.update({f"fabric_{k}": v for k, v in fab.items()})
             row.update({f"gpu_hours_{k}": v for k, v in j.gpu_hours.items()})
             rows.append(row)
         return pd.DataFrame(rows)
@@ -238,6 +256,10 @@ def build_results(sim: Simulation) -> RunResult:
                 plan=step.plan,
                 step_s=step.step_s,
                 breakdown_s=step.breakdown_s,
+                step_s_full_bw=(job.first_flat_step or step).step_s,
+                fabric_cost_s=_fabric_cost(step, job.first_flat_step or step),
+                fabric=job.fabric_first,
+                fabric_min_bw_frac=job.fabric_min_frac,
                 mfu=step.mfu,
                 tokens_per_step=step.tokens_per_step,
                 tokens=job.tokens,
@@ -281,6 +303,7 @@ def build_results(sim: Simulation) -> RunResult:
         failures=sim.failures,
         repairs=sim.repairs,
         events=len(sim.timeline),
+        fabric_faults=sim.fabric_faults,
         power_cap_mw=sim.cap_mw,
         peak_it_mw=max((p[1] for p in sim.power_samples), default=0.0),
         peak_facility_mw=max((p[2] for p in sim.power_samples), default=0.0),
@@ -300,9 +323,14 @@ def build_results(sim: Simulation) -> RunResult:
             **dict(zip(PowerSeries.model_fields, _columns(sim.power_samples, 3), strict=True))
         ),
         job_series=JobSeries(
-            **dict(zip(JobSeries.model_fields, _columns(sim.job_samples, 5), strict=True))
+            **dict(zip(JobSeries.model_fields, _columns(sim.job_samples, 6), strict=True))
         ),
     )
+
+
+def _fabric_cost(step: StepBreakdown, flat: StepBreakdown) -> dict[str, float]:
+    cost = {k: step.breakdown_s[k] - flat.breakdown_s.get(k, 0.0) for k in step.breakdown_s}
+    return {k: v for k, v in cost.items() if abs(v) > 1e-12}
 
 
 def _columns(rows: list[Any], width: int) -> list[list[Any]]:

@@ -1,4 +1,5 @@
-"""``ClusterSpec``: the site, read from ``topologies/colossus2.yaml`` (racks, GPU mix, power)."""
+"""``ClusterSpec``: the site, read from ``topologies/colossus2.yaml`` (racks, GPU mix, power,
+scale-out fabric)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,30 @@ class PowerBudget(StrictModel):
     network_w_per_gpu: Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
+class FabricSpec(StrictModel):
+    """The scale-out network: a rail-optimised three-tier Clos, one plane per NIC of a rack.
+
+    Every rack has one NIC per GPU; NIC ``i`` of every rack joins plane ``i``, so a plane is a
+    Clos over the racks. Leaves serve ``racks_per_leaf`` racks (a *leaf block*), spines join
+    the leaves of a pod (``racks_per_pod`` racks), core switches join the pods. Oversubscription
+    is downlink ÷ uplink bandwidth at the leaf (leaf → spine) and at the spine (spine → core).
+    """
+
+    planes: Annotated[int, Field(ge=1, le=1024)]
+    switch_ports: Annotated[int, Field(ge=2, le=4096)]
+    port_gbps: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    leaf_oversubscription: Annotated[float, Field(ge=1, le=64, allow_inf_nan=False)]
+    core_oversubscription: Annotated[float, Field(ge=1, le=64, allow_inf_nan=False)]
+    switch_mtbf_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    switch_repair_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+    @property
+    def racks_per_leaf(self) -> int:
+        """Leaf downlinks: the share of ports facing racks at the leaf's oversubscription."""
+        o = self.leaf_oversubscription
+        return max(int(self.switch_ports * o / (1 + o)), 1)
+
+
 class ClusterSpec(Sourced):
     """Rack count, GPUs per rack, how many racks of each GPU type, pods and the power budget."""
 
@@ -28,6 +53,7 @@ class ClusterSpec(Sourced):
     rack_mix: dict[str, Annotated[int, Field(ge=0)]]
     racks_per_pod: Annotated[int, Field(ge=1)]
     power: PowerBudget
+    fabric: FabricSpec
 
     @model_validator(mode="after")
     def _mix_adds_up(self) -> Self:

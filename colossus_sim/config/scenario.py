@@ -29,11 +29,13 @@ class RecoveryPolicy(StrEnum):
 
 class PlacementPolicy(StrEnum):
     """How racks are chosen: ``pack`` fills pods in order, ``spread`` deals racks across pods,
-    ``priority`` packs and lets a higher-priority job take racks from a lower one on shortage."""
+    ``priority`` packs and lets a higher-priority job take racks from a lower one on shortage,
+    ``topology-aware`` puts each job into the pods it fills best, biggest job first."""
 
     PACK = "pack"
     SPREAD = "spread"
     PRIORITY = "priority"
+    TOPOLOGY_AWARE = "topology-aware"
 
 
 class ScenarioJob(StrictModel):
@@ -94,6 +96,17 @@ class PowerSpec(StrictModel):
     policy: PowerPolicy = PowerPolicy.UNIFORM
 
 
+class FabricScenarioSpec(StrictModel):
+    """The scenario's view of the scale-out fabric: on or off (every job at its NIC's full
+    bandwidth), the topology's oversubscription overridden, switch faults on or off."""
+
+    enabled: bool = True
+    leaf_oversubscription: Annotated[float, Field(ge=1, le=64, allow_inf_nan=False)] | None = None
+    core_oversubscription: Annotated[float, Field(ge=1, le=64, allow_inf_nan=False)] | None = None
+    faults: bool = True
+    fault_rate_multiplier: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] = 1.0
+
+
 class Expectation(StrictModel):
     """An expected figure of a run (``expect:``): it holds when
     ``|got − value| ≤ max(rel_tol·|value|, abs_tol)``. A regression baseline, not a claim about
@@ -133,3 +146,4 @@ class Scenario(Sourced):
     failures: FailureSpec = FailureSpec()
     checkpoint: CheckpointSpec
     power: PowerSpec = PowerSpec()
+    fabric: FabricScenarioSpec = FabricScenarioSpec()

@@ -15,7 +15,7 @@ consecutive inside a stage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +48,9 @@ class RunSetup:
     consts: PerfConstants
     gpus: int
     domain_gpus: int
+    scale_out_frac: float = 1.0
+    """Share of its NICs' bandwidth the fabric gives the job where it is placed (``fabric.py``;
+    1 when placement is not modelled, as in the planner and the published cases)."""
     size: ModelSize = field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,7 +58,10 @@ class RunSetup:
 
     @property
     def links(self) -> Links:
-        return Links.of(self.gpu, self.domain_gpus)
+        links = Links.of(self.gpu, self.domain_gpus)
+        if self.scale_out_frac == 1.0:
+            return links
+        return replace(links, nic_bytes_per_s=links.nic_bytes_per_s * self.scale_out_frac)
 
     @property
     def hbm_capacity_bytes(self) -> float:
@@ -154,8 +160,10 @@ def job_setup(
     consts: PerfConstants,
     racks: int,
     active_gpus_per_rack: int,
+    scale_out_frac: float = 1.0,
 ) -> RunSetup:
-    """The setup of a job on ``racks`` whole racks, using ``active_gpus_per_rack`` of each."""
+    """The setup of a job on ``racks`` whole racks, using ``active_gpus_per_rack`` of each,
+    its NICs at ``scale_out_frac`` of their bandwidth."""
     return RunSetup(
         arch=arch,
         training=training,
@@ -164,4 +172,5 @@ def job_setup(
         consts=consts,
         gpus=racks * active_gpus_per_rack,
         domain_gpus=min(gpu.nvlink_domain_gpus, active_gpus_per_rack),
+        scale_out_frac=scale_out_frac,
     )

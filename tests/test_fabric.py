@@ -1,0 +1,292 @@
+"""The scale-out fabric: the graph against closed forms, max-min sharing, placement, faults,
+and pack vs spread on the default scenario explained by the tier that limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from small_cluster import small_scenario
+
+from colossus_sim import api, fabric
+from colossus_sim.cluster import ClusterState
+from colossus_sim.config.cluster import ClusterSpec
+from colossus_sim.config.scenario import FabricScenarioSpec
+from colossus_sim.scheduler import Pack, Spread, TopologyAware
+
+NIC_GBPS = {"gb200": 400.0, "gb300": 800.0}
+
+
+def cluster_spec(
+    mix: dict[str, int], racks_per_pod: int = 16, core: float = 2.0, leaf: float = 1.0
+) -> ClusterSpec:
+    fields = {
+        "name": "t",
+        "title": "t",
+        "racks": sum(mix.values()),
+        "gpus_per_rack": 72,
+        "rack_mix": mix,
+        "racks_per_pod": racks_per_pod,
+        "power": {"facility_cap_mw": 100, "pue": 1.1, "network_w_per_gpu": 60},
+        "fabric": {
+            "planes": 72,
+            "switch_ports": 16,
+            "port_gbps": 800,
+            "leaf_oversubscription": leaf,
+            "core_oversubscription": core,
+            "switch_mtbf_hours": 40000,
+            "switch_repair_hours": 4,
+        },
+    }
+    prov = {k: {"assumption": "test"} for k in fields if k not in ("name", "title")}
+    return ClusterSpec.model_validate({**fields, "provenance": prov})
+
+
+def layout_of(spec: ClusterSpec) -> fabric.FabricLayout:
+    return fabric.build_layout(spec, spec.fabric, NIC_GBPS)
+
+
+# ------------------------------------------------------------------ the graph
+@pytest.mark.parametrize(
+    ("mix", "core", "leaf"),
+    [
+        ({"gb300": 64}, 2.0, 1.0),
+        ({"gb300": 64}, 1.0, 1.0),
+        ({"gb200": 24, "gb300": 40}, 3.0, 1.0),
+        ({"gb300": 56}, 2.0, 2.0),  # 3.5 pods, a partial pod and block
+    ],
+)
+def test_bisection_of_the_graph_equals_the_closed_form(
+    mix: dict[str, int], core: float, leaf: float
+) -> None:
+    spec = cluster_spec(mix, core=core, leaf=leaf)
+    layout = layout_of(spec)
+    graph = fabric.build_graph(layout)
+    closed = fabric.bisection_gbps(layout)
+    assert fabric.graph_bisection_gbps(graph, layout) == pytest.approx(closed, rel=1e-9)
+
+
+def test_bisection_of_a_uniform_site_is_half_its_injection_over_the_core_taper() -> None:
+    # 4 pods of 16 GB300 racks: each pod's 16 × 72 × 800 Gb/s climbs 1:1 to the spines and
+    # leaves for the core at 2:1; two pods on each side.
+    layout = layout_of(cluster_spec({"gb300": 64}, core=2.0))
+    assert fabric.bisection_gbps(layout) == pytest.approx(2 * 16 * 72 * 800 / 2.0)
+
+
+def test_switch_counts_follow_the_port_budget() -> None:
+    # 16-port switches: leaves take 8 racks down and 8 up; spines 8 down.
+    layout = layout_of(cluster_spec({"gb300": 64}))
+    assert layout.racks_per_leaf == 8
+    counts = layout.switch_counts()
+    assert counts["leaf"] == 8 * 72  # 2 blocks per pod × 4 pods, one leaf per plane
+    assert counts["spine"] == 4 * 2 * 72  # 2 blocks × 8 uplinks / 8 spine downlinks per pod
+    graph = fabric.build_graph(layout)
+    tiers = nx.get_node_attributes(graph, "tier")
+    assert sum(1 for t in tiers.values() if t == "rack") == 64
+
+
+def test_graphml_round_trips(tmp_path: Path) -> None:
+    graph = fabric.build_graph(layout_of(cluster_spec({"gb300": 32})))
+    path = tmp_path / "f.graphml"
+    path.write_bytes(fabric.graphml_bytes(graph))
+    back = nx.read_graphml(path)
+    assert back.number_of_edges() == graph.number_of_edges()
+
+
+# ------------------------------------------------------------------ max-min sharing
+def test_two_identical_jobs_crossing_one_oversubscribed_link_each_get_half() -> None:
+    demand = np.array([[10.0], [10.0]])
+    x = fabric.max_min_fractions(demand, np.array([10.0]), np.ones(2))
+    assert x == pytest.approx([0.5, 0.5])
+
+
+def test_a_slower_nic_keeps_its_full_rate_and_the_faster_one_takes_the_rest() -> None:
+    # 10 flows each: 400G-like flows (cap 0.4) and 800G-like (cap 0.8) on a link of 10.
+    # All rise to 0.4 (load 8); the slow job stops at its NICs, the fast one gets the rest.
+    demand = np.array([[10.0], [10.0]])
+    x = fabric.max_min_fractions(demand, np.array([10.0]), np.array([0.4, 0.8]))
+    assert x == pytest.approx([0.4, 0.6])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 5).flatmap(
+        lambda jobs: st.tuples(
+            st.lists(
+                st.lists(st.sampled_from([0.0, 1.0, 3.0, 7.5]), min_size=4, max_size=4),
+                min_size=jobs,
+                max_size=jobs,
+            ),
+            st.lists(st.floats(0.5, 20.0), min_size=4, max_size=4),
+            st.lists(st.floats(0.1, 1.0), min_size=jobs, max_size=jobs),
+        )
+    )
+)
+def test_max_min_never_overloads_a_link_and_every_limited_job_sees_a_full_one(
+    case: tuple[list[list[float]], list[float], list[float]],
+) -> None:
+    demand, capacity, cap = (np.array(v, dtype=float) for v in case)
+    x = fabric.max_min_fractions(demand, capacity, cap)
+    load = x @ demand
+    assert np.all(load <= capacity * (1 + 1e-9))
+    assert np.all(x <= cap + 1e-12) and np.all(x >= 0)
+    full = load >= capacity * (1 - 1e-9)
+    for j in range(len(x)):
+        if x[j] < cap[j] - 1e-9:  # limited by the network: it must use a full link
+            assert np.any(full & (demand[j] > 0))
+
+
+# ------------------------------------------------------------------ placement
+def owner_for(layout: fabric.FabricLayout, racks_by_job: list[list[int]]) -> tuple:
+    owner = np.full(layout.racks, -1, dtype=np.int64)
+    key = np.zeros(layout.racks, dtype=np.int64)
+    k = 0
+    for j, racks in enumerate(racks_by_job):
+        for r in racks:
+            owner[r] = j
+            key[r] = k
+            k += 1
+    return owner, key
+
+
+def test_a_job_confined_to_one_pod_sees_no_core_contention() -> None:
+    layout = layout_of(cluster_spec({"gb300": 64}))
+    state = fabric.FabricState(layout)
+    inside = list(range(0, 8))  # half of pod 0
+    # The other job alternates pods at every rank: every hop crosses the 2:1 core.
+    spread = [r for pair in zip(range(8, 16), range(16, 24), strict=True) for r in pair]
+    spread += [r for pair in zip(range(32, 48), range(48, 64), strict=True) for r in pair]
+    owner, key = owner_for(layout, [inside, spread])
+    bw = state.bandwidth(state.rings(owner, key, 2))
+    assert bw.frac[0] == 1.0 and bw.cross_pod_frac[0] == 0.0
+    assert bw.frac[1] < 1.0
+    assert fabric.LIMIT_NAMES[int(bw.limit[1])] == "pod uplinks to core"
+
+
+def test_two_identical_spread_jobs_share_the_pod_uplinks_evenly() -> None:
+    layout = layout_of(cluster_spec({"gb300": 32}))  # 2 pods
+    state = fabric.FabricState(layout)
+    a = [r for pair in zip(range(0, 8), range(16, 24), strict=True) for r in pair]
+    b = [r for pair in zip(range(8, 16), range(24, 32), strict=True) for r in pair]
+    owner, key = owner_for(layout, [a, b])
+    bw = state.bandwidth(state.rings(owner, key, 2))
+    # Each pod: 16 racks of ring hops leaving at full rate onto uplinks of 16 racks ÷ 2.
+    assert bw.frac == pytest.approx([0.5, 0.5])
+    assert list(bw.sharing) == [1, 1]
+
+
+def test_removing_a_spine_switch_lowers_bandwidth_by_its_share() -> None:
+    layout = layout_of(cluster_spec({"gb300": 32}))
+    state = fabric.FabricState(layout)
+    a = [r for pair in zip(range(0, 16), range(16, 32), strict=True) for r in pair]
+    owner, key = owner_for(layout, [a])
+    rings = state.rings(owner, key, 1)
+    before = state.bandwidth(rings).frac[0]
+    state.fail("spine", 0)
+    after = state.bandwidth(rings).frac[0]
+    share = 1 / (layout.spines_per_pod * layout.spec.planes)
+    assert after == pytest.approx(before * (1 - share))
+    state.fail("spine", 0, delta=-1)
+    assert state.bandwidth(rings).frac[0] == pytest.approx(before)
+
+
+def test_a_failed_leaf_costs_its_racks_one_plane() -> None:
+    layout = layout_of(cluster_spec({"gb300": 32}))
+    state = fabric.FabricState(layout)
+    owner, key = owner_for(layout, [list(range(8)), list(range(8, 16))])
+    rings = state.rings(owner, key, 2)
+    state.fail("leaf", int(layout.rack_block[0]))
+    bw = state.bandwidth(rings)
+    assert bw.frac[0] == pytest.approx(71 / 72)
+    assert fabric.LIMIT_NAMES[int(bw.limit[0])] == "nic"
+    assert bw.frac[1] == 1.0  # the next leaf block
+
+
+def test_policies_place_as_documented() -> None:
+    spec = cluster_spec({"gb300": 64})
+    cluster = ClusterState(spec, 2)
+    free = np.arange(64, dtype=np.int64)
+    packed = Pack().choose(cluster, free, 20)
+    assert list(packed) == list(range(20))
+    dealt = Spread().choose(cluster, free, 8)
+    assert len(set(cluster.pod[dealt[:4]].tolist())) == 4  # consecutive ranks, different pods
+    # Topology-aware: 20 racks into one whole pod (16) and the tightest pod for the other 4.
+    cluster.take(1, np.arange(16, 26, dtype=np.int64))  # pod 1 has 6 free racks left
+    free = np.flatnonzero(cluster.owner == -1)
+    chosen = TopologyAware().choose(cluster, free, 20)
+    pods = cluster.pod[chosen]
+    assert sorted(set(pods.tolist())) == [0, 1]
+
+
+# ------------------------------------------------------------------ the engine
+def test_fabric_faults_leave_rack_failures_of_a_seed_unchanged(tmp_path: Path) -> None:
+    path = small_scenario(tmp_path)
+    on = api.simulate(path, overrides=["fabric.fault_rate_multiplier=50"])
+    off = api.simulate(path, overrides=["fabric.faults=false"])
+    assert on.cluster.fabric_faults > 0 and off.cluster.fabric_faults == 0
+    assert on.cluster.failures == off.cluster.failures
+    failures = on.timeline_frame().query("kind == 'failure'")
+    assert list(failures.rack) == list(off.timeline_frame().query("kind == 'failure'").rack)
+
+
+def test_effective_fabric_applies_scenario_overrides() -> None:
+    spec = cluster_spec({"gb300": 16}).fabric
+    got = fabric.effective_fabric(spec, FabricScenarioSpec(core_oversubscription=7))
+    assert got.core_oversubscription == 7 and got.leaf_oversubscription == 1
+
+
+@pytest.fixture(scope="module")
+def placements() -> dict[str, api.RunResult]:
+    base = ["failures.enabled=false"]
+    return {
+        policy: api.simulate(overrides=[*base, f"scheduler.policy={policy}"])
+        for policy in ("pack", "spread", "topology-aware")
+    }
+
+
+def _job(result: api.RunResult, name: str) -> api.JobResult:  # type: ignore[name-defined]
+    return next(j for j in result.jobs if j.name == name)
+
+
+def test_spread_slows_the_10t_job_through_the_pod_uplinks(
+    placements: dict[str, api.RunResult],
+) -> None:
+    pack = _job(placements["pack"], "grok5_10t")
+    spread = _job(placements["spread"], "grok5_10t")
+    assert pack.fabric is not None and spread.fabric is not None
+    assert pack.fabric.bw_frac == 1.0 and pack.step_s == pack.step_s_full_bw
+    assert spread.fabric.limit == "pod uplinks to core"
+    assert spread.fabric.cross_pod_frac > 0.9
+    assert spread.fabric.bw_frac == pytest.approx(0.5, abs=0.01)  # the 2:1 core taper
+    assert spread.step_s > pack.step_s
+    # The whole difference is the scale-out parts the fabric lengthened.
+    assert spread.step_s - spread.step_s_full_bw == pytest.approx(
+        sum(spread.fabric_cost_s.values()), rel=1e-9
+    )
+    assert set(spread.fabric_cost_s) <= {"dp_sync_s", "pp_p2p_s", "ep_comm_s", "cp_comm_s"}
+    assert spread.time_to_train_days > pack.time_to_train_days
+
+
+def test_topology_aware_gives_the_biggest_jobs_the_fewest_pods(
+    placements: dict[str, api.RunResult],
+) -> None:
+    """Admitted biggest first, the 10T and 6T jobs take whole pods and touch fewer than
+    under pack; the last GB300 job takes the fragments they leave (it may touch more)."""
+    for name in ("grok5_10t", "grok5_6t", "imagine_v2"):
+        pack = _job(placements["pack"], name).fabric
+        aware = _job(placements["topology-aware"], name).fabric
+        assert pack is not None and aware is not None
+        assert aware.pods < pack.pods, name
+        assert aware.cross_pod_frac <= pack.cross_pod_frac, name
+    assert _job(placements["topology-aware"], "imagine_v2").fabric.pods == 1  # type: ignore[union-attr]
+
+
+def test_fabric_off_gives_every_job_its_full_bandwidth() -> None:
+    result = api.simulate(
+        overrides=["failures.enabled=false", "scheduler.policy=spread", "fabric.enabled=false"]
+    )
+    assert all(j.fabric is None and j.step_s == j.step_s_full_bw for j in result.jobs)
