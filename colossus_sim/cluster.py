@@ -43,6 +43,8 @@ class ClusterState:
         self._next_key = 0
         self.allocation_changes = 0
         """Counts every take and release, so a consumer knows when racks moved."""
+        self.changed_jobs: set[int] = set()
+        """Jobs whose racks moved since a consumer last cleared this."""
         self.unowned_counts: IntArray = np.array([self.racks, 0, 0], dtype=np.int64)
 
     # -- queries ------------------------------------------------------------------------
@@ -98,6 +100,7 @@ class ClusterState:
         self.spare[racks] = False
         self.owned_count[job] += len(racks)
         self.allocation_changes += 1
+        self.changed_jobs.add(job)
         self._recount(racks, before)
 
     def release(self, job: int, racks: IntArray) -> None:
@@ -107,6 +110,7 @@ class ClusterState:
         self.owner[racks] = FREE
         self.owned_count[job] -= len(racks)
         self.allocation_changes += 1
+        self.changed_jobs.add(job)
         self._recount(racks, before)
 
     def set_spare(self, racks: IntArray) -> None:

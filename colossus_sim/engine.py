@@ -204,6 +204,7 @@ class Simulation:
         self.power_samples: list[tuple[float, float, float]] = []
         self.job_samples: list[tuple[float, str, str, int, float, float]] = []
         self.job_last_sample: list[tuple[str, int, float, float] | None] = [None] * len(self.jobs)
+        self.job_last_mark: list[tuple[int, int, float, float] | None] = [None] * len(self.jobs)
         self.peak_swing_w = 0.0
         self.fabric_dirty = True
         self.fabric_seen_changes = -1
@@ -371,6 +372,10 @@ class Simulation:
         """Record each job whose status, racks or step time changed since its last row."""
         now_h = self.env.now / SECONDS_PER_HOUR
         for job in self.jobs:
+            mark = (job.version, owned[job.index], job.fabric_frac, job.clock)
+            if mark == self.job_last_mark[job.index]:
+                continue  # nothing that sets its row moved since it was last looked at
+            self.job_last_mark[job.index] = mark
             running = job.status is JobStatus.RUNNING and job.phases is not None
             step_s = job.phases.step_s(job.clock) if running and job.phases else 0.0
             state = (job.status.value, owned[job.index], step_s, job.fabric_frac)
@@ -442,8 +447,14 @@ class Simulation:
         self.fabric_dirty = False
         if moved or self.fabric_rings is None:
             self.fabric_seen_changes = self.cluster.allocation_changes
+            changed = np.array(sorted(self.cluster.changed_jobs), dtype=np.int64)
+            self.cluster.changed_jobs.clear()
             self.fabric_rings = self.fabric.rings(
-                self.cluster.owner, self.cluster.rank_key, len(self.jobs)
+                self.cluster.owner,
+                self.cluster.rank_key,
+                len(self.jobs),
+                changed=changed,
+                previous=self.fabric_rings,
             )
         bw = self.fabric.bandwidth(self.fabric_rings)
         for job in self.jobs:

@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from colossus_sim.config.cluster import ClusterSpec, FabricSpec
 from colossus_sim.config.scenario import FabricScenarioSpec
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -151,6 +154,8 @@ def build_graph(layout: FabricLayout) -> nx.Graph:
     ``core:c`` (a switch node stands for its ``planes`` per-plane switches); edge attribute
     ``capacity_gbps`` (each direction, all planes). Spine ``s`` of every pod connects to the
     core positions of group ``s``, as in a k-ary fat tree."""
+    import networkx as nx  # only graph users pay for it
+
     spec = layout.spec
     planes = spec.planes
     graph = nx.Graph(name="scale-out fabric", planes=planes)
@@ -214,6 +219,8 @@ def _half_injection_gbps(layout: FabricLayout) -> float:
 
 def graph_bisection_gbps(graph: nx.Graph, layout: FabricLayout) -> float:
     """The same cut by max-flow on the graph (for tests: slow on the full site)."""
+    import networkx as nx  # only graph users pay for it
+
     flow = nx.DiGraph()
     for u, v, data in graph.edges(data=True):
         flow.add_edge(u, v, capacity=data["capacity_gbps"])
@@ -346,15 +353,55 @@ class FabricState:
             self.failed_core += delta
 
     # -- bandwidth -------------------------------------------------------------------
-    def rings(self, owner: IntArray, rank_key: IntArray, jobs: int) -> Rings:
+    def rings(
+        self,
+        owner: IntArray,
+        rank_key: IntArray,
+        jobs: int,
+        changed: IntArray | None = None,
+        previous: Rings | None = None,
+    ) -> Rings:
         """Each job's ring over its racks (``owner``, ``-1`` = free) in ``rank_key`` order:
-        which links its hops cross and how much they want. Depends only on the placement."""
+        which links its hops cross and how much they want. Depends only on the placement.
+        With ``previous`` and ``changed``, only the ``changed`` jobs' rings are rebuilt."""
+        if previous is not None and changed is not None:
+            if len(changed) == 0:
+                return previous
+            fresh = self._rings(owner, rank_key, jobs, changed)
+            pick = np.zeros(jobs, dtype=bool)
+            pick[changed] = True
+            return Rings(
+                **{
+                    name: np.where(
+                        pick.reshape((-1,) + (1,) * (getattr(fresh, name).ndim - 1)),
+                        getattr(fresh, name),
+                        getattr(previous, name),
+                    )
+                    for name in Rings.__dataclass_fields__
+                }
+            )
+        return self._rings(owner, rank_key, jobs, None)
+
+    def _rings(
+        self, owner: IntArray, rank_key: IntArray, jobs: int, only: IntArray | None
+    ) -> Rings:
         lay = self.layout
-        held = np.flatnonzero(owner >= 0)
-        job_of = owner[held]
-        order = np.argsort(job_of * (int(rank_key.max(initial=0)) + 1) + rank_key[held])
-        racks = held[order]
-        job = job_of[order]
+        if only is None:
+            held = np.flatnonzero(owner >= 0)
+        else:
+            wanted = np.zeros(jobs + 1, dtype=bool)
+            wanted[only + 1] = True
+            held = np.flatnonzero(wanted[owner + 1])
+        # Held racks in rank-key order (keys are unique among held racks: a bucket pass, no
+        # comparison sort), then grouped by job with a stable radix sort on small job ids.
+        keys = rank_key[held]
+        slots = np.full(int(keys.max(initial=0)) + 1, -1, dtype=np.int64)
+        slots[keys] = held
+        by_key = slots[slots >= 0]
+        small = np.int16 if jobs < 2**15 else np.int64
+        by_job = np.argsort(owner[by_key].astype(small), kind="stable")
+        racks = by_key[by_job]
+        job = owner[racks]
         size = np.bincount(job, minlength=jobs)
         ends = np.cumsum(size)
         nxt = np.arange(1, len(racks) + 1)
@@ -543,4 +590,6 @@ def summarize(cluster: ClusterSpec, layout: FabricLayout, graph: nx.Graph) -> Fa
 
 def graphml_bytes(graph: nx.Graph) -> bytes:
     """The graph as GraphML (UTF-8)."""
+    import networkx as nx  # only graph users pay for it
+
     return "\n".join(nx.generate_graphml(graph)).encode() + b"\n"
