@@ -9,19 +9,24 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from colossus_sim import api, regression
+from colossus_sim import sweep as sweeps
 from colossus_sim.config.workload import CaseRole
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf.fidelity import FidelityRow, calibrations, median_abs_error_pct
-from colossus_sim.results import RunResult, write_run
+from colossus_sim.results import RunResult, json_bytes, parquet_bytes, write_atomic, write_run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(
     help="Simulate training jobs on xAI Colossus 2 scale clusters: step time, MFU, plans.",
@@ -161,6 +166,40 @@ def _cluster_lines(result: RunResult) -> list[str]:
             f"takes {j.step_s_at_min_clock:.2f} s (+{j.step_s_at_min_clock / j.step_s - 1:.1%}); "
             "communication and HBM-bound parts keep their time"
         )
+    return lines + _fabric_lines(result)
+
+
+def _fabric_lines(result: RunResult) -> list[str]:
+    """Where each job's racks sit in the fabric and what bandwidth that cost it."""
+    placed = [j for j in result.jobs if j.fabric is not None]
+    if not placed:
+        return ["fabric: off (every job at its NICs' full bandwidth)"]
+    c = result.cluster
+    lines = [f"fabric: {c.fabric_faults:,} switch faults (repaired in place); ring placement:"]
+    for j in placed:
+        f = j.fabric
+        assert f is not None
+        where = (
+            f"  {j.name}: {f.pods} pod{'s' if f.pods != 1 else ''}, "
+            f"{f.cross_pod_frac:.0%} of ring hops cross pods"
+        )
+        if f.bw_frac >= 1.0:
+            lines.append(f"{where}; full NIC bandwidth")
+            continue
+        cost = ", ".join(f"{k} +{v:.3f} s" for k, v in j.fabric_cost_s.items() if v > 0)
+        shared = f" shared with {f.sharing_jobs} other jobs" if f.sharing_jobs else ""
+        lines.append(
+            f"{where}; the {f.oversubscription:g}:1 {f.limit}{shared} give it "
+            f"{f.bw_frac:.0%} of its NIC bandwidth: {cost}, so the step takes "
+            f"{j.step_s:.2f} s instead of {j.step_s_full_bw:.2f} s "
+            f"(+{j.step_s / j.step_s_full_bw - 1:.1%})"
+        )
+    worst = min(placed, key=lambda j: j.fabric_min_bw_frac)
+    if worst.fabric_min_bw_frac < 1.0:
+        lines.append(
+            f"  lowest share during the run: {worst.name} at {worst.fabric_min_bw_frac:.1%} "
+            "(placement changes and switch faults; see job_series)"
+        )
     return lines
 
 
@@ -192,8 +231,20 @@ def run(
             help="Write result.json and jobs/cluster/timeline/power/job_series Parquet here.",
         ),
     ] = None,
+    replicas: Annotated[
+        int | None,
+        typer.Option(
+            "--replicas",
+            min=1,
+            help="Run N seeds (base, base+1, …; base = --seed or the scenario's) and print each "
+            "job's P10/P50/P90 time to train and goodput; --out writes replicas.json/.parquet.",
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario: the jobs share the cluster over time, with failures and checkpoints."""
+    if replicas is not None:
+        _run_replicas(scenario, set_ or [], seed, replicas, json_out, out_dir)
+        return
     result = api.simulate(scenario, overrides=set_ or [], seed=seed)
     if out_dir is not None:
         for path in write_run(result, out_dir):
@@ -281,6 +332,64 @@ def step(
     )
     parts = ", ".join(f"{k} {v:.1f}" for k, v in s.hbm_breakdown_gb.items())
     out.print(f"HBM {s.hbm_used_gb:.1f} of {s.hbm_capacity_gb:.1f} GB per GPU ({parts})")
+
+
+@app.command()
+@reports_bad_input
+def fabric(
+    scenario: Annotated[
+        str | None,
+        typer.Argument(help="A scenario in scenarios/ or a YAML path (default: colossus2)."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override PATH=VALUE, e.g. fabric.core_oversubscription=1."),
+    ] = None,
+    graphml: Annotated[
+        Path | None, typer.Option("--graphml", help="Write the fabric graph as GraphML here.")
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print JSON instead of a table.")
+    ] = False,
+) -> None:
+    """The scale-out fabric: switches per tier, capacities, oversubscription, bisection."""
+    summary, graph = api.fabric(scenario, overrides=set_ or [])
+    if graphml is not None:
+        write_atomic(graphml, api.graphml_bytes(graph))
+        err.print(f"wrote {graphml}")
+    if json_out:
+        _print_json(summary.model_dump(mode="json"))
+        return
+    table = Table(title=f"{summary.cluster}: scale-out fabric, {summary.planes} rail planes")
+    for name, justify in (
+        ("tier", "left"),
+        ("switches", "right"),
+        ("positions × planes", "right"),
+        ("down Tb/s", "right"),
+        ("up Tb/s", "right"),
+        ("oversubscription", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for t in summary.tiers:
+        table.add_row(
+            t.tier,
+            f"{t.switches:,}",
+            f"{t.positions:,} × {summary.planes}",
+            f"{t.down_tbps:,.1f}",
+            f"{t.up_tbps:,.1f}" if t.up_tbps is not None else "—",
+            f"{t.oversubscription:g}:1" if t.oversubscription is not None else "—",
+        )
+    out.print(table)
+    out.print(
+        f"{summary.racks:,} racks in {summary.pods} pods of {summary.racks_per_pod} racks, "
+        f"{summary.blocks} leaf blocks of {summary.racks_per_leaf} racks · "
+        f"{summary.switch_ports}-port {summary.port_gbps:g}G switches · "
+        f"bisection (half the pods to the other half) {summary.bisection_tbps:,.1f} Tb/s of "
+        f"the {summary.bisection_injection_tbps:,.1f} Tb/s the smaller half's NICs inject "
+        f"({summary.bisection_tbps / summary.bisection_injection_tbps:.0%}) · graph "
+        f"{summary.graph_nodes:,} nodes, {summary.graph_edges:,} edges",
+        markup=False,
+    )
 
 
 def _fidelity_table(rows: list[FidelityRow]) -> Table:
@@ -386,6 +495,272 @@ def check(
         err.print(f"wrote {junit}", markup=False)
     out.print(regression.summary_line(report), markup=False)
     raise typer.Exit(report.exit_code)
+
+
+# ---------------------------------------------------------------------------- sweeps
+def _band_text(band: api.Band, fmt: str) -> str:
+    if band.p50 is None or band.p10 is None or band.p90 is None:
+        return "—"
+    if band.p10 == band.p90:
+        return format(band.p50, fmt)
+    return f"{band.p50:{fmt}} [{band.p10:{fmt}}–{band.p90:{fmt}}]"
+
+
+def _replicas_table(summary: api.ReplicaSummary) -> Table:
+    seeds = summary.seeds
+    table = Table(
+        title=f"{summary.scenario}: {len(seeds)} replicas, seeds {seeds[0]}–{seeds[-1]} "
+        "(replica i runs seed base + i)"
+    )
+    for name in (
+        "job",
+        "finished",
+        "time to train d P10",
+        "P50",
+        "P90",
+        "goodput P10",
+        "P50",
+        "P90",
+    ):
+        table.add_column(name, justify="left" if name == "job" else "right")
+    for j in summary.jobs:
+        ttt, good = j.time_to_train_days, j.goodput
+        table.add_row(
+            j.job,
+            f"{j.finished}/{j.runs}",
+            *("—" if v is None else f"{v:.2f}" for v in (ttt.p10, ttt.p50, ttt.p90)),
+            *("—" if v is None else f"{v:.1%}" for v in (good.p10, good.p50, good.p90)),
+        )
+    return table
+
+
+def _run_replicas(
+    scenario: str | None,
+    overrides: list[str],
+    seed: int | None,
+    replicas: int,
+    json_out: bool,
+    out_dir: Path | None,
+    workers: int | None = None,
+) -> None:
+    """``run --replicas N``: the scenario over N seeds, each job's P10/P50/P90 band."""
+    base = [*overrides, f"seed={seed}"] if seed is not None else overrides
+    result = sweeps.run(scenario, overrides=base, replicas=replicas, workers=workers, progress=True)
+    frame = result.frame
+    summary = api.replica_summary(frame, name=result.scenario)
+    if out_dir is not None:
+        for file, data in (
+            ("replicas.json", json_bytes(summary.model_dump(mode="json"))),
+            ("replicas.parquet", parquet_bytes(frame)),
+        ):
+            write_atomic(out_dir / file, data)
+            err.print(f"wrote {out_dir / file}", markup=False)
+    if json_out:
+        _print_json(summary.model_dump(mode="json"))
+        return
+    out.print(_replicas_table(summary))
+
+
+def _sweep_table(frame: pd.DataFrame, grid_paths: list[str], jobs: list[str] | None) -> Table:
+    """One row per grid combination and job; with several seeds, P50 [P10–P90]."""
+    seeds = frame["seed"].nunique()
+    table = Table(
+        title=f"sweep: {frame['point'].nunique()} points"
+        + (f" ({seeds} seeds each; P50 [P10–P90])" if seeds > 1 else "")
+    )
+    for name in [*grid_paths, "job", "runs", "time to train d", "goodput", "step s", "failures"]:
+        table.add_column(name, justify="left" if name == "job" else "right")
+    groups = frame.groupby(grid_paths, sort=False, dropna=False) if grid_paths else [((), frame)]
+    for combo, rows in groups:
+        values = combo if isinstance(combo, tuple) else (combo,)
+        for job, job_rows in rows.groupby("name", sort=False):
+            if jobs and job not in jobs:
+                continue
+            band = api.replica_summary(job_rows).jobs[0]
+            table.add_row(
+                *(str(v) for v in values),
+                str(job),
+                str(band.runs),
+                _band_text(band.time_to_train_days, ".2f"),
+                _band_text(band.goodput, ".1%"),
+                f"{job_rows['step_s'].median():.2f}",
+                f"{job_rows['failures'].median():,.0f}",
+            )
+    return table
+
+
+@app.command()
+@reports_bad_input
+def sweep(
+    scenario: Annotated[
+        str | None,
+        typer.Argument(help="A scenario in scenarios/ or a YAML path (default: colossus2)."),
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grid",
+            help="PATH=V1,V2,... repeatable (the paths of --set): jobs.grok5_10t.racks=3400,+20%, "
+            "failures.rate_multiplier=0.5,1,2. Points are every combination × the seeds.",
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override PATH=VALUE for every point.")
+    ] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option("--seeds", help="Seeds for every point: 1,2,3 or 0-7 (default: its own)."),
+    ] = None,
+    replicas: Annotated[
+        int | None,
+        typer.Option("--replicas", min=1, help="Seeds s … s+N−1 for every point, s its own."),
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="Keep each point's result here; a re-run computes only missing points "
+            "(default: OUT/store with --out, else a temporary folder).",
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write the tidy table here as sweep.parquet.")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Local worker processes (default: CPU count)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Run on a dask.distributed scheduler: tcp://host:8786."),
+    ] = None,
+    job: Annotated[
+        list[str] | None,
+        typer.Option("--job", help="Show only these jobs in the table (the files keep all)."),
+    ] = None,
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help="Print one JSON object: points, computed, reused, rows."),
+    ] = False,
+) -> None:
+    """Run a scenario over a grid of overrides × seeds, each point once: a progress bar with
+    ETA on stderr, then a summary table. Interrupted, it resumes from its --store."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    if seeds is not None and replicas is not None:
+        raise ScenarioError.at("--seeds", "give --seeds or --replicas, not both")
+    if workers is not None and scheduler is not None:
+        raise ScenarioError.at("--workers", "give --workers or --scheduler, not both")
+    grid_values = sweeps.parse_grid_option(grid or [])
+    seed_list = sweeps.parse_seeds_option(seeds) if seeds is not None else None
+    if store is None and out_dir is not None:
+        store = out_dir / "store"
+    start = time.perf_counter()
+    try:
+        result = sweeps.run(
+            scenario,
+            grid_values,
+            overrides=set_ or [],
+            seeds=seed_list,
+            replicas=replicas,
+            store=store,
+            scheduler=scheduler,
+            workers=workers,
+            progress=not json_out,
+        )
+    except (KeyboardInterrupt, BrokenProcessPool) as exc:
+        kept = f"finished points are kept in {store}" if store else "no --store: nothing kept"
+        what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "a worker process died"
+        err.print(f"{what}: {kept}; run the same command again to resume", markup=False)
+        raise typer.Exit(130 if isinstance(exc, KeyboardInterrupt) else 1) from None
+    frame = result.frame
+    if out_dir is not None:
+        target = out_dir / "sweep.parquet"
+        write_atomic(target, parquet_bytes(frame))
+        err.print(f"wrote {target}", markup=False)
+    if json_out:
+        _print_json(
+            {
+                "points": result.points,
+                "computed": result.computed,
+                "reused": result.reused,
+                "store": None if result.store is None else str(result.store),
+                "rows": json.loads(frame.to_json(orient="records")),
+            }
+        )
+        return
+    out.print(_sweep_table(frame, list(grid_values), job))
+    out.print(
+        f"{result.points} points: {result.computed} computed, {result.reused} found in the store"
+        f"{f' {result.store}' if result.store else ''} · wall {time.perf_counter() - start:.1f} s",
+        markup=False,
+    )
+
+
+def _figure(value: float) -> str:
+    """A figure for a table: thousands separated, ~4 significant digits, "—" for NaN."""
+    if value != value:
+        return "—"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+COMPARE_METRICS = (
+    "time_to_train_days",
+    "goodput",
+    "step_s",
+    "mfu",
+    "racks",
+    "failures",
+    "start_days",
+    "energy_mwh",
+)
+
+
+@app.command()
+@reports_bad_input
+def compare(
+    a: Annotated[str, typer.Argument(help="Scenario A: a name in scenarios/ or a YAML path.")],
+    b: Annotated[str, typer.Argument(help="Scenario B, compared with A.")],
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override PATH=VALUE in both.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="Run both with this seed.")
+    ] = None,
+    all_metrics: Annotated[
+        bool, typer.Option("--all", help="Every numeric job figure, not the headline ones.")
+    ] = False,
+    job: Annotated[
+        list[str] | None, typer.Option("--job", help="Show only these jobs (repeatable).")
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list: job, metric, a, b, delta, rel.")
+    ] = False,
+) -> None:
+    """Run two scenarios and show each job's figures side by side: A, B, B − A, relative."""
+    first = api.load_scenario(a, set_ or [])
+    second = api.load_scenario(b, set_ or [])
+    delta = api.compare(api.simulate(first, seed=seed), api.simulate(second, seed=seed))
+    if not all_metrics:
+        delta = delta[delta["metric"].isin(COMPARE_METRICS)]
+    if job:
+        delta = delta[delta["job"].isin(job)]
+    if json_out:
+        _print_json(json.loads(delta.to_json(orient="records")))
+        return
+    table = Table(title=f"{first.scenario.name} (A) → {second.scenario.name} (B)")
+    for name in ("job", "metric", "A", "B", "B − A", "rel"):
+        table.add_column(name, justify="left" if name in {"job", "metric"} else "right")
+    for row in delta.itertuples(index=False):
+        table.add_row(
+            str(row.job),
+            str(row.metric),
+            *(_figure(v) for v in (row.a, row.b, row.delta)),
+            f"{row.rel:+.1%}" if row.rel == row.rel else "—",
+        )
+    out.print(table)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ raises ``ScenarioError``.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -33,7 +34,11 @@ from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
+    import networkx as nx
     import pandas as pd
+    from distributed import Client
+
+    from colossus_sim.fabric import FabricSummary
 
 PLAN_OPTION = "--plan"
 RACKS_OPTION = "--racks"
@@ -263,6 +268,30 @@ def simulate(
     return Simulation(scenario, seed=seed).run()
 
 
+def fabric(
+    scenario: ResolvedScenario | str | Path | None = None, overrides: list[str] | None = None
+) -> tuple[FabricSummary, nx.Graph]:
+    """The scenario's scale-out fabric (its topology with the scenario's overrides): the
+    summary ``colossus-sim fabric`` prints and the networkx graph."""
+    from colossus_sim import fabric as fabric_module
+
+    if not isinstance(scenario, ResolvedScenario):
+        scenario = load_scenario(scenario, overrides)
+    cluster = scenario.cluster
+    spec = fabric_module.effective_fabric(cluster.fabric, scenario.scenario.fabric)
+    nic = {name: load_gpu(name).nic_gbit_per_s for name in cluster.rack_mix}
+    layout = fabric_module.build_layout(cluster, spec, nic)
+    graph = fabric_module.build_graph(layout)
+    return fabric_module.summarize(cluster, layout, graph), graph
+
+
+def graphml_bytes(graph: nx.Graph) -> bytes:
+    """A fabric graph as GraphML, for Gephi/yEd or ``networkx.read_graphml``."""
+    from colossus_sim import fabric as fabric_module
+
+    return fabric_module.graphml_bytes(graph)
+
+
 def fidelity() -> list[FidelityRow]:
     """The published cases against the model (see ``perf/fidelity.py``)."""
     return fidelity_table()
@@ -274,18 +303,268 @@ def fidelity_frame(rows: list[FidelityRow]) -> pd.DataFrame:
     return pd.DataFrame([r.model_dump(mode="json") for r in rows])
 
 
+# ---------------------------------------------------------------------------- sweeps
+# Many points, each run once and stored once (``sweep.py``); a scenario over seeds; two runs
+# side by side.
+
+
+def sweep(
+    scenario: ResolvedScenario | str | Path | None = None,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    *,
+    overrides: list[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    replicas: int | None = None,
+    store: str | Path | None = None,
+    client: Client | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Run every point of ``grid`` (``{"jobs.grok5_10t.racks": [3400, "+20%"], ...}``, the
+    paths of ``--set``) × seeds and return one row per point and job: ``point``, one column per
+    grid path (named by the path), ``seed``, then the columns of ``RunResult.jobs_frame()``.
+
+    Points are the cartesian product of the grid's values in order (last path fastest), seeds
+    innermost. ``seeds`` lists them; ``replicas=N`` runs seeds ``s + 0 … s + N−1`` from each
+    point's own seed ``s``; neither runs each point once with its seed. ``overrides`` apply to
+    every point. Each point is stored once in ``store`` (default: a temporary folder) under a
+    key of its resolved scenario, seed and version: a re-run computes only missing points.
+    Runs on a local process pool (``workers``, default ``os.cpu_count()``) or on dask (a
+    ``client`` or a ``scheduler`` address). Bad input anywhere in the grid raises a located
+    ``ScenarioError`` before anything runs.
+    """
+    from colossus_sim import sweep as sweep_module
+
+    return sweep_module.run(
+        scenario,
+        grid,
+        overrides=overrides,
+        seeds=seeds,
+        replicas=replicas,
+        store=store,
+        client=client,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+    ).frame
+
+
+class Band(BaseModel):
+    """The 10th, 50th and 90th percentiles of a figure over replicas (linear interpolation;
+    None when no replica has the figure, e.g. a job that never started)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    p10: float | None
+    p50: float | None
+    p90: float | None
+
+    @property
+    def width(self) -> float | None:
+        """P90 − P10."""
+        return None if self.p10 is None or self.p90 is None else self.p90 - self.p10
+
+    @classmethod
+    def of(cls, values: Sequence[float | None]) -> Band:
+        import numpy as np
+
+        have = [float(v) for v in values if v is not None and v == v]  # drop None and NaN
+        if not have:
+            return cls(p10=None, p50=None, p90=None)
+        p10, p50, p90 = (float(x) for x in np.percentile(have, [10, 50, 90]))
+        return cls(p10=p10, p50=p50, p90=p90)
+
+
+class JobBand(BaseModel):
+    """One job over the replicas: its time-to-train and goodput bands."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job: str
+    runs: int
+    finished: int
+    """Replicas in which it finished its token budget within the horizon (the others'
+    time-to-train is projected at their average rate)."""
+    time_to_train_days: Band
+    goodput: Band
+
+
+class ReplicaSummary(BaseModel):
+    """A scenario run with ``len(seeds)`` seeds: each job's P10/P50/P90 band."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scenario: str
+    seeds: list[int]
+    jobs: list[JobBand]
+
+    def frame(self) -> pd.DataFrame:
+        """One row per job: ``runs``, ``finished``, ``time_to_train_days_p10`` … ``goodput_p90``."""
+        import pandas as pd
+
+        rows = []
+        for j in self.jobs:
+            row: dict[str, Any] = {"job": j.job, "runs": j.runs, "finished": j.finished}
+            for figure in ("time_to_train_days", "goodput"):
+                band: Band = getattr(j, figure)
+                row.update({f"{figure}_{p}": getattr(band, p) for p in ("p10", "p50", "p90")})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def replicas(
+    scenario: ResolvedScenario | str | Path | None = None,
+    n: int = 8,
+    *,
+    overrides: list[str] | None = None,
+    seed: int | None = None,
+    store: str | Path | None = None,
+    client: Client | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> ReplicaSummary:
+    """Run a scenario with ``n`` seeds and summarise each job's spread. Replica ``i`` runs
+    with seed ``base + i`` (``i`` = 0 … n−1), ``base`` being ``seed`` if given, else the
+    scenario's own seed — so replica 0 is the run ``simulate`` gives. Same machinery, store and
+    executors as ``sweep``."""
+    from colossus_sim import sweep as sweep_module
+
+    base = list(overrides or [])
+    if seed is not None:
+        base.append(f"seed={seed}")
+    result = sweep_module.run(
+        scenario,
+        None,
+        overrides=base,
+        replicas=n,
+        store=store,
+        client=client,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+    )
+    return replica_summary(result.frame, name=result.scenario)
+
+
+def replica_summary(frame: pd.DataFrame, name: str = "") -> ReplicaSummary:
+    """Each job's P10/P50/P90 over the seeds of a sweep table (one grid point)."""
+    jobs = []
+    for job, rows in frame.groupby("name", sort=False):
+        jobs.append(
+            JobBand(
+                job=str(job),
+                runs=len(rows),
+                finished=int(rows["finished"].sum()),
+                time_to_train_days=Band.of(rows["time_to_train_days"].tolist()),
+                goodput=Band.of(rows["goodput"].tolist()),
+            )
+        )
+    seeds = [int(s) for s in dict.fromkeys(frame["seed"].tolist())]
+    return ReplicaSummary(scenario=name, seeds=seeds, jobs=jobs)
+
+
+def compare(a: RunResult, b: RunResult) -> pd.DataFrame:
+    """Two runs side by side, one row per job and figure: ``job``, ``metric``, ``a``, ``b``,
+    ``delta`` (b − a) and ``rel`` (delta ÷ |a|; NaN where a is 0 or missing). Figures are
+    the numeric columns of ``jobs_frame()`` (not flags or names); jobs in a's order, then
+    b's extra ones."""
+    import math
+
+    import pandas as pd
+
+    frames = {"a": a.jobs_frame(), "b": b.jobs_frame()}
+    numeric: dict[str, None] = {}
+    for frame in frames.values():
+        for column in frame.columns:
+            dtype = frame[column].dtype
+            if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+                numeric.setdefault(str(column), None)
+    by_job = {side: {str(r["name"]): r for r in f.to_dict("records")} for side, f in frames.items()}
+    jobs = list(dict.fromkeys([*by_job["a"], *by_job["b"]]))
+    rows = []
+    nan = math.nan
+    for job in jobs:
+        for metric in numeric:
+            va = by_job["a"].get(job, {}).get(metric)
+            vb = by_job["b"].get(job, {}).get(metric)
+            fa = nan if va is None else float(va)
+            fb = nan if vb is None else float(vb)
+            delta = fb - fa
+            rel = delta / abs(fa) if fa == fa and fa != 0 else nan
+            rows.append(
+                {"job": job, "metric": metric, "a": fa, "b": fb, "delta": delta, "rel": rel}
+            )
+    return pd.DataFrame(rows, columns=["job", "metric", "a", "b", "delta", "rel"])
+
+
 __all__ = [
+    "Band",
     "Issue",
+    "JobBand",
     "JobStep",
+    "ReplicaSummary",
     "ResolvedScenario",
     "RunResult",
     "ScenarioError",
+    "compare",
     "default_jobs",
+    "fabric",
     "fidelity",
     "fidelity_frame",
+    "graphml_bytes",
     "job_step",
     "jobs_frame",
     "load_scenario",
     "parse_plan_option",
+    "replica_summary",
+    "replicas",
     "simulate",
+    "sweep",
 ]
+
+
+# ---------------------------------------------------------------------------- plots
+# Memo figures of a run and of a sweep table (``plots.py``). matplotlib is imported on the
+# first call, so importing the API stays cheap.
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def plot_allocation(result: RunResult, path: str | Path | None = None) -> Figure:
+    """Racks per job over time and the cluster's utilisation (``plots.plot_allocation``)."""
+    from colossus_sim import plots
+
+    return plots.plot_allocation(result, path)
+
+
+def plot_power(result: RunResult, path: str | Path | None = None) -> Figure:
+    """Site facility and IT power against the cap (``plots.plot_power``)."""
+    from colossus_sim import plots
+
+    return plots.plot_power(result, path)
+
+
+def plot_gantt(result: RunResult, path: str | Path | None = None) -> Figure:
+    """Jobs by status over time, with their failures (``plots.plot_gantt``)."""
+    from colossus_sim import plots
+
+    return plots.plot_gantt(result, path)
+
+
+def plot_sweep(
+    frame: pd.DataFrame,
+    x: str,
+    y: str = "time_to_train_days",
+    path: str | Path | None = None,
+    hue: str = "job",
+) -> Figure:
+    """A sweep table's response curve, ``y`` against grid path ``x`` (``plots.plot_sweep``)."""
+    from colossus_sim import plots
+
+    return plots.plot_sweep(frame, x, y, path, hue)
+
+
+__all__ += ["plot_allocation", "plot_gantt", "plot_power", "plot_sweep"]

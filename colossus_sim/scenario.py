@@ -234,19 +234,27 @@ def _resolve_path(path: str | Path | None) -> Path:
 
 
 def _blame_override(issue: Issue, overrides: list[Override]) -> Issue:
-    """An issue at a path an override wrote (or at the same job) names the ``--set`` argument."""
+    """An issue at a path an override wrote (or at the same job) names the ``--set`` argument:
+    the last override that wrote the path (the one in effect), else the last at the same job."""
     field = tuple(issue.field.split("."))
-    for override in overrides:
+
+    def wrote(override: Override) -> bool:
         joined = ".".join(override.path)
-        same_job = field[:1] == ("jobs",) and field[:2] == override.path[:2]
-        if issue.field == joined or issue.field.startswith(joined + ".") or same_job:
-            return Issue(
-                message=issue.message,
-                field=f"{SET_OPTION} {override.text}",
-                got=issue.got,
-                expected=issue.expected,
-                suggestion=issue.suggestion,
-            )
+        return issue.field == joined or issue.field.startswith(joined + ".")
+
+    def same_job(override: Override) -> bool:
+        return field[:1] == ("jobs",) and field[:2] == override.path[:2]
+
+    for matches in (wrote, same_job):
+        for override in reversed(overrides):
+            if matches(override):
+                return Issue(
+                    message=issue.message,
+                    field=f"{SET_OPTION} {override.text}",
+                    got=issue.got,
+                    expected=issue.expected,
+                    suggestion=issue.suggestion,
+                )
     return issue
 
 

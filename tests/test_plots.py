@@ -1,0 +1,278 @@
+"""The figures of ``colossus_sim.plots``: real PNGs of the expected size that are not blank,
+axis labels with units, the facility cap drawn and respected, few artists for many rows,
+sweep curves with seed bands, and no crash on the edge cases (a job that never starts,
+failures off, an empty power series, an empty sweep)."""
+
+from __future__ import annotations
+
+import math
+import struct
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import EventCollection, PolyCollection
+from matplotlib.figure import Figure
+from small_cluster import small_scenario
+
+from colossus_sim import api, plots
+from colossus_sim.results import JobSeries, PowerSeries, RunResult, Timeline
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the IHDR chunk, after checking the signature."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)
+
+
+def assert_real_png(path: Path, fig: Figure, coloured: float = 0.005) -> None:
+    """A PNG of the figure's size in pixels, not blank, with data drawn in colour: at least
+    ``coloured`` of the pixels saturated (text, grid and frame are grey; an empty figure of
+    these has < 0.3% — a line plot ~1%, an area plot 20–50%)."""
+    width, height = png_size(path)
+    fig_w, fig_h = fig.get_size_inches()
+    assert (width, height) == (round(fig_w * plots.DPI), round(fig_h * plots.DPI))
+    pixels = mpimg.imread(path)[..., :3]
+    assert pixels.shape == (height, width, 3)
+    assert float(pixels.std()) > 0.08, "the image is (nearly) uniform"
+    non_white = float(np.mean(np.any(pixels < 0.95, axis=-1)))
+    assert non_white > 0.02, f"only {non_white:.1%} of the pixels are drawn"
+    saturated = float(np.mean(pixels.max(axis=-1) - pixels.min(axis=-1) > 0.2))
+    assert saturated > coloured, f"only {saturated:.2%} of the pixels are coloured"
+    assert not list(path.parent.glob(".*.tmp")), "a temporary file was left behind"
+
+
+def labels(fig: Figure) -> list[str]:
+    return [label for ax in fig.axes for label in (ax.get_xlabel(), ax.get_ylabel()) if label]
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    """Three jobs on 100 racks for 6 days, failures at 300× (hundreds of them)."""
+    return api.simulate(small_scenario(tmp_path_factory.mktemp("small")))
+
+
+@pytest.fixture(scope="module")
+def waiting_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    """Job b asks for more GB200 racks than a leaves free and waits the whole horizon."""
+    return api.simulate(small_scenario(tmp_path_factory.mktemp("waiting"), b_racks="40"))
+
+
+@pytest.fixture(scope="module")
+def capped_run() -> RunResult:
+    """The default scenario under an 800 MW facility cap (the clocks drop to meet it)."""
+    return api.simulate(overrides=["power.facility_cap_mw=800"])
+
+
+def test_allocation_png(small_run: RunResult, tmp_path: Path) -> None:
+    path = tmp_path / "allocation.png"
+    fig = plots.plot_allocation(small_run, path)
+    assert_real_png(path, fig, coloured=0.1)
+    racks_ax, util_ax = fig.axes[:2]
+    assert "(racks)" in racks_ax.get_ylabel()
+    assert "(%)" in util_ax.get_ylabel()
+    assert "(days)" in util_ax.get_xlabel()
+    legend_text = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert {j.name for j in small_run.jobs} <= set(legend_text)
+    # The utilisation never exceeds 100% and the days axis ends with the run.
+    for line in util_ax.get_lines():
+        assert float(np.max(np.asarray(line.get_ydata(), dtype=float))) <= 100.0 + 1e-9
+    assert util_ax.get_xlim()[1] == pytest.approx(small_run.cluster.hours / 24)
+
+
+def test_power_png_draws_the_cap_and_stays_under_it(capped_run: RunResult, tmp_path: Path) -> None:
+    path = tmp_path / "power.png"
+    fig = plots.plot_power(capped_run, path)
+    assert_real_png(path, fig)
+    ax = fig.axes[0]
+    assert "(MW)" in ax.get_ylabel()
+    assert "(days)" in ax.get_xlabel()
+    cap = capped_run.cluster.power_cap_mw
+    assert cap == 800.0
+    lines = {line.get_gid(): line for line in ax.get_lines()}
+    cap_y = np.asarray(lines["cap"].get_ydata(), dtype=float)
+    assert np.allclose(cap_y, cap)
+    facility = np.asarray(lines["facility_mw"].get_ydata(), dtype=float)
+    assert facility.size == len(capped_run.power) + 1  # a step per sample, held to the end
+    assert float(facility.max()) <= cap + 1e-6
+    assert float(facility.max()) > 0.9 * cap, "the cap should bind in this scenario"
+
+
+def test_gantt_png_rows_failures_and_few_artists(small_run: RunResult, tmp_path: Path) -> None:
+    path = tmp_path / "gantt.png"
+    fig = plots.plot_gantt(small_run, path)
+    assert_real_png(path, fig, coloured=0.1)
+    ax = fig.axes[0]
+    assert "(days)" in ax.get_xlabel()
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert [t.split("\n")[0] for t in ticks] == [j.name for j in small_run.jobs]
+    # One tick per failure that hit a job, drawn as one collection per job.
+    timeline = small_run.timeline_frame()
+    hit = timeline[(timeline["kind"] == "failure") & (timeline["job"] != "")]
+    assert len(hit) > 50
+    events = [c for c in ax.collections if isinstance(c, EventCollection)]
+    assert len(events) <= len(small_run.jobs)
+    assert sum(len(c.get_positions()) for c in events) == len(hit)
+    # Bars: at most one collection per job and status (plus each job's running base).
+    bars = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bars) <= len(small_run.jobs) * 5
+    assert len(small_run.job_series) > len(bars) * 5
+
+
+def test_gantt_of_a_job_that_never_started(waiting_run: RunResult, tmp_path: Path) -> None:
+    waiting = [j for j in waiting_run.jobs if j.start_days is None]
+    assert [j.name for j in waiting] == ["b"]
+    for plot in (plots.plot_gantt, plots.plot_allocation, plots.plot_power):
+        path = tmp_path / f"{plot.__name__}.png"
+        assert_real_png(path, plot(waiting_run, path))
+    fig = plots.plot_gantt(waiting_run)
+    notes = [t.get_text() for t in fig.axes[0].child_axes[0].get_yticklabels()]
+    assert any("never started" in n for n in notes)
+
+
+def test_plots_with_failures_off(tmp_path: Path) -> None:
+    scenario = api.load_scenario(small_scenario(tmp_path), ["failures.enabled=false"])
+    run = api.simulate(scenario)
+    assert run.cluster.failures == 0
+    for plot in (plots.plot_allocation, plots.plot_power, plots.plot_gantt):
+        path = tmp_path / f"{plot.__name__}.png"
+        assert_real_png(path, plot(run, path))
+    gantt = plots.plot_gantt(run)
+    assert not [c for c in gantt.axes[0].collections if isinstance(c, EventCollection)]
+
+
+def test_empty_series_do_not_crash(small_run: RunResult, tmp_path: Path) -> None:
+    empty = small_run.model_copy(
+        update={
+            "power": PowerSeries(**{key: [] for key in PowerSeries.model_fields}),
+            "job_series": JobSeries(**{key: [] for key in JobSeries.model_fields}),
+            "timeline": Timeline(**{key: [] for key in Timeline.model_fields}),
+        }
+    )
+    for plot in (plots.plot_allocation, plots.plot_power, plots.plot_gantt):
+        path = tmp_path / f"{plot.__name__}.png"
+        fig = plot(empty, path)
+        width, height = fig.get_size_inches() * plots.DPI
+        assert png_size(path) == (round(width), round(height))
+        assert all("(" in label for label in labels(fig))
+    power = plots.plot_power(empty)
+    assert [line.get_gid() for line in power.axes[0].get_lines()] == ["cap"]
+
+
+def test_same_figure_same_bytes(small_run: RunResult, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    plots.plot_gantt(small_run, first)
+    plots.plot_gantt(small_run, second)
+    assert first.read_bytes() == second.read_bytes()
+    assert b"Software" not in first.read_bytes()
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+
+def sweep_frame(seeds: int = 5, job_column: str = "job") -> pd.DataFrame:
+    """A table shaped like ``api.sweep``'s: point × seed × job rows, grid paths as columns."""
+    rng = np.random.default_rng(7)
+    rows = []
+    point = 0
+    for racks in (2720, 3400, 4080):
+        for multiplier in (1.0, 2.0):
+            for seed in range(seeds):
+                for i, job in enumerate(("grok5_6t", "grok5_10t", "late")):
+                    never = job == "late" and racks == 4080
+                    rows.append(
+                        {
+                            "point": point,
+                            "jobs.grok5_10t.racks": racks,
+                            "failures.rate_multiplier": multiplier,
+                            "seed": seed,
+                            job_column: job,
+                            "time_to_train_days": math.nan
+                            if never
+                            else 20 + 10 * i + 3400 / racks * 5 * multiplier + rng.normal(0, 1),
+                            "goodput": math.nan
+                            if never
+                            else 0.9 - 0.1 * multiplier + rng.normal(0, 0.02),
+                        }
+                    )
+                point += 1
+    return pd.DataFrame(rows)
+
+
+def test_sweep_curve_with_seed_bands(tmp_path: Path) -> None:
+    frame = sweep_frame()
+    tenth = frame[frame["job"] == "grok5_10t"]
+    path = tmp_path / "sweep.png"
+    fig = plots.plot_sweep(
+        tenth, x="jobs.grok5_10t.racks", hue="failures.rate_multiplier", path=path
+    )
+    assert_real_png(path, fig)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "racks of grok5_10t (racks)"
+    assert ax.get_ylabel() == "time to train (days)"
+    lines = ax.get_lines()
+    assert len(lines) == 2  # one per failure multiplier
+    for line, multiplier in zip(lines, (1.0, 2.0), strict=True):
+        assert list(line.get_xdata()) == [2720.0, 3400.0, 4080.0]
+        rows = tenth[tenth["failures.rate_multiplier"] == multiplier]
+        expected = rows.groupby("jobs.grok5_10t.racks")["time_to_train_days"].median()
+        assert np.allclose(np.asarray(line.get_ydata(), dtype=float), expected.to_numpy())
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2
+
+
+def test_sweep_all_jobs_styles_the_other_grid_path(tmp_path: Path) -> None:
+    frame = sweep_frame(seeds=1, job_column="name")  # as api.sweep names its jobs
+    path = tmp_path / "sweep.png"
+    fig = plots.plot_sweep(frame, x="jobs.grok5_10t.racks", y="goodput", path=path)
+    assert_real_png(path, fig)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "goodput (%)"
+    lines = ax.get_lines()
+    assert len(lines) == 3 * 2  # jobs × failure multipliers
+    assert {line.get_linestyle() for line in lines} == {"-", "--"}
+    assert all(float(np.max(np.asarray(line.get_ydata(), dtype=float))) > 1 for line in lines)
+    assert not [c for c in ax.collections if isinstance(c, PolyCollection)]  # one seed: no band
+    legend_text = {t.get_text() for legend in fig.legends for t in legend.get_texts()}
+    assert {"grok5_6t", "grok5_10t", "late"} <= legend_text
+    # The job that never started at 4,080 racks has no point there.
+    late = [
+        line
+        for line in lines
+        if line.get_color() == plots.job_colors(["grok5_6t", "grok5_10t", "late"])["late"]
+    ]
+    assert all(list(line.get_xdata()) == [2720.0, 3400.0] for line in late)
+
+
+def test_sweep_categorical_values_keep_their_order(tmp_path: Path) -> None:
+    frame = sweep_frame(seeds=2)
+    order = {2720: "+20%", 3400: "-20%", 4080: "+0%"}
+    frame["jobs.grok5_10t.racks"] = frame["jobs.grok5_10t.racks"].map(order)
+    frame = frame[frame["failures.rate_multiplier"] == 1.0]
+    path = tmp_path / "sweep.png"
+    fig = plots.plot_sweep(frame, x="jobs.grok5_10t.racks", path=path)
+    assert_real_png(path, fig)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["+20%", "-20%", "+0%"]
+    assert "(% change" in ax.get_xlabel()
+
+
+def test_sweep_edge_cases(tmp_path: Path) -> None:
+    frame = sweep_frame(seeds=1)
+    empty = frame.iloc[0:0]
+    path = tmp_path / "empty.png"
+    fig = plots.plot_sweep(empty, x="jobs.grok5_10t.racks", path=path)
+    width, height = plots.SWEEP_FIGSIZE
+    assert png_size(path) == (round(width * plots.DPI), round(height * plots.DPI))
+    assert not fig.axes[0].get_lines()
+    one = frame[(frame["point"] == 0)]
+    assert plots.plot_sweep(one, x="jobs.grok5_10t.racks").axes[0].get_lines()
+    with pytest.raises(ValueError, match=r"no column 'jobs\.grok5_10t\.rack'"):
+        plots.plot_sweep(frame, x="jobs.grok5_10t.rack")

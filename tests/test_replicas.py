@@ -1,0 +1,120 @@
+"""Replicas: a scenario over seeds base + i, each job's P10/P50/P90 band; the 10T job's band
+narrows as failures get rarer and collapses to a point without them. And ``compare``: two runs'
+figures side by side."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from one_job import one_job_scenario
+from typer.testing import CliRunner
+
+from colossus_sim import api
+
+runner = CliRunner()
+N = 8
+
+
+@pytest.fixture(scope="module")
+def ten_t(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 10T job alone on its 3,400 racks for 10 days (time to train is projected)."""
+    return one_job_scenario(
+        tmp_path_factory.mktemp("ten_t"), job="grok5_10t", racks=3400, horizon_days=10
+    )
+
+
+def _band(scenario: Path, *overrides: str) -> api.JobBand:
+    summary = api.replicas(scenario, N, overrides=list(overrides), workers=2)
+    assert summary.seeds == list(range(3, 3 + N))  # the file's seed 3, then 4, 5, ...
+    (job,) = summary.jobs
+    assert job.job == "grok5_10t" and job.runs == N
+    return job
+
+
+def test_the_10t_band_narrows_as_failures_get_rarer_and_collapses_without_them(
+    ten_t: Path,
+) -> None:
+    often = _band(ten_t, "failures.rate_multiplier=2")
+    rare = _band(ten_t, "failures.rate_multiplier=0.5")
+    never = _band(ten_t, "failures.enabled=false")
+    widths = [b.time_to_train_days.width for b in (often, rare, never)]
+    assert widths[0] is not None and widths[1] is not None
+    assert widths[0] > 2 * widths[1] > 0, widths
+    assert widths[2] == 0.0
+    assert never.goodput.width == 0.0
+    # Rarer failures: a shorter time to train and a higher goodput, band by band.
+    assert often.time_to_train_days.p50 > rare.time_to_train_days.p50  # type: ignore[operator]
+    assert rare.time_to_train_days.p50 > never.time_to_train_days.p50  # type: ignore[operator]
+    assert often.goodput.p50 < rare.goodput.p50 < never.goodput.p50  # type: ignore[operator]
+
+
+def test_replica_i_runs_seed_base_plus_i(tmp_path: Path) -> None:
+    scenario = one_job_scenario(tmp_path)
+    summary = api.replicas(scenario, 3, seed=10, workers=1)
+    assert summary.seeds == [10, 11, 12]
+    frame = api.sweep(scenario, overrides=["seed=10"], replicas=3, workers=1)
+    runs = [api.simulate(scenario, seed=s).jobs[0] for s in (10, 11, 12)]
+    assert frame["time_to_train_days"].tolist() == [r.time_to_train_days for r in runs]
+    band = summary.jobs[0].time_to_train_days
+    ttt = sorted(r.time_to_train_days or 0.0 for r in runs)
+    assert band.p50 == ttt[1]
+    assert band.p10 is not None and ttt[0] <= band.p10 <= band.p50
+    table = summary.frame()
+    assert list(table.columns) == [
+        "job",
+        "runs",
+        "finished",
+        "time_to_train_days_p10",
+        "time_to_train_days_p50",
+        "time_to_train_days_p90",
+        "goodput_p10",
+        "goodput_p50",
+        "goodput_p90",
+    ]
+
+
+def test_run_replicas_prints_the_bands(cli_module: ModuleType, tmp_path: Path) -> None:
+    scenario = one_job_scenario(tmp_path)
+    out = tmp_path / "out"
+    args = ["run", str(scenario), "--replicas", "4", "--seed", "1"]
+    result = runner.invoke(cli_module.app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "P10" in result.stdout and "P90" in result.stdout and "grok44_1t_a" in result.stdout
+    assert "seeds 1–4" in result.stdout
+    assert (out / "replicas.parquet").is_file() and (out / "replicas.json").is_file()
+    as_json = runner.invoke(cli_module.app, [*args, "--json"])
+    data = json.loads(as_json.stdout)
+    assert data["seeds"] == [1, 2, 3, 4]
+    assert set(data["jobs"][0]["time_to_train_days"]) == {"p10", "p50", "p90"}
+    bad = runner.invoke(cli_module.app, [*args[:3], "--replicas", "0"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_compare_gives_per_job_deltas(cli_module: ModuleType, tmp_path: Path) -> None:
+    scenario = one_job_scenario(tmp_path)
+    a = api.simulate(scenario, seed=1)
+    b = api.simulate(scenario, overrides=["jobs.grok44_1t_a.racks=+20%"], seed=1)
+    delta = api.compare(a, b)
+    assert list(delta.columns) == ["job", "metric", "a", "b", "delta", "rel"]
+    racks = delta[(delta["job"] == "grok44_1t_a") & (delta["metric"] == "racks")].iloc[0]
+    assert (racks["a"], racks["b"], racks["delta"]) == (400.0, 480.0, 80.0)
+    assert racks["rel"] == pytest.approx(0.2)
+    step = delta[delta["metric"] == "step_s"].iloc[0]
+    assert step["delta"] < 0  # more racks, shorter steps
+    assert "finished" not in set(delta["metric"]) and "name" not in set(delta["metric"])
+
+    wider = tmp_path / "wider.yaml"
+    wider.write_text(scenario.read_text().replace("racks: 400", "racks: 480"))
+    result = runner.invoke(cli_module.app, ["compare", str(scenario), str(wider), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert {"job": "grok44_1t_a", "metric": "racks", "a": 400.0, "b": 480.0}.items() <= next(
+        r for r in rows if r["metric"] == "racks"
+    ).items()
+    table = runner.invoke(cli_module.app, ["compare", str(scenario), str(wider)])
+    assert table.exit_code == 0 and "time_to_train_days" in table.stdout
+    bad = runner.invoke(cli_module.app, ["compare", str(scenario), "nosuch"])
+    assert bad.exit_code == 2 and "unknown scenario" in bad.output

@@ -1,0 +1,239 @@
+"""Sweeps: each point stored once, an interrupted sweep resumes without redoing points and ends
+byte-identical, the local pool and dask agree, the store holds no partial files, bad grids are
+located errors before anything runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+from one_job import one_job_scenario
+from typer.testing import CliRunner
+
+from colossus_sim import api
+from colossus_sim import sweep as sweeps
+from colossus_sim.errors import ScenarioError
+from colossus_sim.results import parquet_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+GRID: dict[str, list[object]] = {
+    "failures.rate_multiplier": [0.5, 1, 2],
+    "jobs.grok44_1t_a.racks": [300, "+10%"],
+}
+
+
+def _store_names(store: Path) -> list[str]:
+    return sorted(p.name for p in store.iterdir())
+
+
+def test_an_interrupted_sweep_resumes_without_redoing_points(tmp_path: Path) -> None:
+    scenario = one_job_scenario(tmp_path)
+    reference = sweeps.run(scenario, GRID, seeds=[1, 2], workers=1, store=tmp_path / "ref")
+    assert (reference.points, reference.computed, reference.reused) == (12, 12, 0)
+
+    store = tmp_path / "store"
+    first: list[str] = []
+
+    def stop_after_four(point: sweeps.SweepPoint) -> None:
+        first.append(point.key)
+        if len(first) == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweeps.run(scenario, GRID, seeds=[1, 2], workers=2, store=store, on_stored=stop_after_four)
+    # Exactly the points reported stored are there, each complete; nothing temporary.
+    assert _store_names(store) == sorted(f"{k}.parquet" for k in first)
+    for name in _store_names(store):
+        pd.read_parquet(store / name)
+
+    # A temporary file a killed writer left an hour ago is cleaned up by the next run.
+    stale = store / ".deadbeef.parquet.x1y2.tmp"
+    stale.write_bytes(b"partial")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+
+    second: list[str] = []
+    resumed = sweeps.run(
+        scenario,
+        GRID,
+        seeds=[1, 2],
+        workers=2,
+        store=store,
+        on_stored=lambda p: second.append(p.key),
+    )
+    assert not set(first) & set(second), "a stored point was computed again"
+    assert (resumed.computed, resumed.reused) == (8, 4)
+    assert len(second) == 8
+    assert _store_names(store) == sorted(f"{k}.parquet" for k in first + second)
+    assert parquet_bytes(resumed.frame) == parquet_bytes(reference.frame)
+
+    again = sweeps.run(scenario, GRID, seeds=[1, 2], workers=2, store=store)
+    assert (again.computed, again.reused) == (0, 12)
+    assert parquet_bytes(again.frame) == parquet_bytes(reference.frame)
+
+
+def test_the_table_has_grid_columns_seed_and_job_columns(tmp_path: Path) -> None:
+    scenario = one_job_scenario(tmp_path)
+    frame = api.sweep(scenario, {"jobs.grok44_1t_a.racks": [400, "+0%"]}, seeds=[5], workers=1)
+    assert list(frame.columns[:3]) == ["point", "jobs.grok44_1t_a.racks", "seed"]
+    assert {"name", "time_to_train_days", "goodput", "step_s", "mfu"} <= set(frame.columns)
+    assert frame["point"].tolist() == [0, 1]
+    assert frame["jobs.grok44_1t_a.racks"].tolist() == ["400", "+0%"]  # as given: mixed kinds
+    # 400 and +0% resolve to the same simulation: one stored run, two identical rows.
+    result = sweeps.run(scenario, {"jobs.grok44_1t_a.racks": [400, "+0%"]}, seeds=[5], workers=1)
+    assert (result.points, result.computed) == (2, 1)
+    jobs = frame.drop(columns=["point", "jobs.grok44_1t_a.racks"])
+    pd.testing.assert_frame_equal(
+        jobs.iloc[[0]].reset_index(drop=True), jobs.iloc[[1]].reset_index(drop=True)
+    )
+    # Point order: the grid's values in order, the last path fastest, seeds innermost.
+    plan = sweeps.plan(scenario, GRID, seeds=[7, 8])
+    assert [(p.values, p.seed) for p in plan.points[:3]] == [
+        ((0.5, "300"), 7),
+        ((0.5, "300"), 8),
+        ((0.5, "+10%"), 7),
+    ]
+    # replicas: seeds s … s+N−1 from the point's own seed (3 in the file).
+    assert [p.seed for p in sweeps.plan(scenario, None, replicas=3).points] == [3, 4, 5]
+    # A loaded scenario works as its file; one changed after loading is refused.
+    loaded = api.load_scenario(scenario)
+    assert sweeps.plan(loaded, None).points == sweeps.plan(scenario, None).points
+    with pytest.raises(ValueError, match="pass its path and the overrides"):
+        sweeps.plan(api.load_scenario(scenario, ["jobs.grok44_1t_a.racks=300"]), None)
+
+
+def test_the_local_pool_and_dask_give_identical_frames(tmp_path: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    scenario = one_job_scenario(tmp_path)
+    grid = {"failures.rate_multiplier": [0.5, 2]}
+    local = api.sweep(scenario, grid, seeds=[1, 2], workers=2, store=tmp_path / "local")
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        by_address = api.sweep(
+            scenario, grid, seeds=[1, 2], scheduler=cluster.scheduler_address, store=tmp_path / "a"
+        )
+        with Client(cluster) as client:
+            by_client = api.sweep(scenario, grid, seeds=[1, 2], client=client)
+    pd.testing.assert_frame_equal(local, by_address)
+    pd.testing.assert_frame_equal(local, by_client)
+    assert parquet_bytes(local) == parquet_bytes(by_address)
+
+
+@pytest.mark.parametrize(
+    ("grid", "field", "fragment"),
+    [
+        ({"jobs.grok44_1t_a.rackz": [1]}, "--grid jobs.grok44_1t_a.rackz", "did you mean 'racks'"),
+        ({"jobs.grok44_1t_a.racks": [300, 9000]}, "--grid jobs.grok44_1t_a.racks=9000", "at most"),
+        ({"failures.rate_multiplier": [1, "often"]}, "--grid failures.rate_multiplier=often", ""),
+        ({"failures.rate_multiplier": []}, "--grid failures.rate_multiplier", "no values"),
+        ({"seed": [1, 2]}, "--grid seed", "seeds or replicas"),
+    ],
+)
+def test_bad_grid_input_is_a_located_error_before_anything_runs(
+    tmp_path: Path, grid: dict[str, list[object]], field: str, fragment: str
+) -> None:
+    store = tmp_path / "store"
+    with pytest.raises(ScenarioError) as caught:
+        sweeps.run(one_job_scenario(tmp_path), grid, workers=1, store=store)
+    issue = caught.value.issues[0]
+    assert issue.field == field, str(caught.value)
+    assert fragment in str(caught.value)
+    assert not store.exists() or not list(store.iterdir()), "a point ran despite bad input"
+
+
+def test_an_error_names_the_override_that_wrote_the_path(tmp_path: Path) -> None:
+    """Not an earlier ``--set`` at the same job: the grid value that wrote the bad path."""
+    with pytest.raises(ScenarioError) as caught:
+        sweeps.plan(
+            one_job_scenario(tmp_path),
+            {"jobs.grok44_1t_a.racks": [9000]},
+            overrides=["jobs.grok44_1t_a.priority=3"],
+        )
+    assert caught.value.issues[0].field == "--grid jobs.grok44_1t_a.racks=9000"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--grid", "jobs.grok44_1t_a.rackz=1,2"], ("--grid jobs.grok44_1t_a.rackz", "'racks'")),
+        (["--grid", "jobs.grok44_1t_a.racks=300,-4"], ("--grid jobs.grok44_1t_a.racks=-4",)),
+        (["--grid", "failures.rate_multiplier"], ("--grid failures.rate_multiplier", "PATH=V1")),
+        (["--grid", "failures.rate_multiplier=1,,2"], ("an empty value",)),
+        (["--seeds", "5-2"], ("--seeds",)),
+        (["--seeds", "1", "--replicas", "2"], ("--seeds or --replicas",)),
+        (["--scheduler", "tcp://127.0.0.1:1"], ("--scheduler", "cannot connect")),
+        (["--scheduler", "foo://127.0.0.1:1"], ("--scheduler", "unknown address scheme")),
+    ],
+)
+def test_bad_sweep_options_exit_2_without_a_traceback(
+    cli_module: ModuleType,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    fragments: tuple[str, ...],
+) -> None:
+    monkeypatch.setattr(sweeps, "CONNECT_TIMEOUT", "0.5s")  # nothing listens on port 1
+    scenario = one_job_scenario(tmp_path)
+    result = runner.invoke(cli_module.app, ["sweep", str(scenario), *args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
+def test_cli_sweep_writes_the_table_and_resumes(cli_module: ModuleType, tmp_path: Path) -> None:
+    scenario = one_job_scenario(tmp_path)
+    args = ["sweep", str(scenario), "--grid", "failures.rate_multiplier=0.5,2", "--seeds", "1-2"]
+    out = tmp_path / "out"
+    result = runner.invoke(cli_module.app, [*args, "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "failures.rate_multiplier" in result.stdout and "grok44_1t_a" in result.stdout
+    table = pd.read_parquet(out / "sweep.parquet")
+    assert len(table) == 4 and table["seed"].tolist() == [1, 2, 1, 2]
+    first = (out / "sweep.parquet").read_bytes()
+    again = runner.invoke(cli_module.app, [*args, "--out", str(out), "--json"])
+    assert again.exit_code == 0, again.output
+    data = json.loads(again.stdout)
+    assert (data["points"], data["computed"], data["reused"]) == (4, 0, 4)
+    assert len(data["rows"]) == 4
+    assert (out / "sweep.parquet").read_bytes() == first
+
+
+def test_ctrl_c_stops_the_cli_cleanly_and_the_rerun_resumes(tmp_path: Path) -> None:
+    """A real Ctrl-C (SIGINT to the process group, as a terminal sends it) mid-sweep."""
+    scenario = one_job_scenario(tmp_path, horizon_days=3)
+    store = tmp_path / "store"
+    args = [sys.executable, str(ROOT / "cli.py"), "sweep", str(scenario), "--store", str(store)]
+    args += ["--grid", "failures.rate_multiplier=0.5,1,2,4", "--seeds", "0-3", "--workers", "2"]
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if store.is_dir() and len(list(store.glob("*.parquet"))) >= 2:
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr, stderr
+    assert "run the same command again to resume" in stderr
+    names = _store_names(store)
+    assert names and all(n.endswith(".parquet") and not n.startswith(".") for n in names)
+    stored = len(names)
+    assert stored < 16
+
+    rerun = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    data = json.loads(rerun.stdout)
+    assert (data["points"], data["reused"], data["computed"]) == (16, stored, 16 - stored)
