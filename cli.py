@@ -203,6 +203,22 @@ def _fabric_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def _run_plots(result: RunResult, prefix: Path) -> list[Path]:
+    from colossus_sim import plots
+
+    stem = prefix.with_suffix("") if prefix.suffix == ".png" else prefix
+    written = []
+    for name, draw in (
+        ("allocation", plots.plot_allocation),
+        ("power", plots.plot_power),
+        ("gantt", plots.plot_gantt),
+    ):
+        target = stem.with_name(f"{stem.name}_{name}.png")
+        draw(result, target)
+        written.append(target)
+    return written
+
+
 @app.command()
 @reports_bad_input
 def run(
@@ -240,6 +256,14 @@ def run(
             "job's P10/P50/P90 time to train and goodput; --out writes replicas.json/.parquet.",
         ),
     ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Write PNG figures PLOT_allocation.png (racks per job, utilisation), "
+            "PLOT_power.png (site power and the cap) and PLOT_gantt.png (jobs, failures).",
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario: the jobs share the cluster over time, with failures and checkpoints."""
     if replicas is not None:
@@ -249,6 +273,9 @@ def run(
     if out_dir is not None:
         for path in write_run(result, out_dir):
             err.print(f"wrote {path}")
+    if plot is not None:
+        for path in _run_plots(result, plot):
+            err.print(f"wrote {path}", markup=False)
     if json_out:
         _print_json(result.summary())
         return
@@ -642,6 +669,18 @@ def sweep(
         bool,
         typer.Option("--json", help="Print one JSON object: points, computed, reused, rows."),
     ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Write a PNG of --plot-y against the first --grid path, a line per job "
+            "(median, with the P10–P90 band when there are several seeds).",
+        ),
+    ] = None,
+    plot_y: Annotated[
+        str,
+        typer.Option("--plot-y", help="The figure to plot: a jobs column, e.g. goodput, step_s."),
+    ] = "time_to_train_days",
 ) -> None:
     """Run a scenario over a grid of overrides × seeds, each point once: a progress bar with
     ETA on stderr, then a summary table. Interrupted, it resumes from its --store."""
@@ -678,6 +717,8 @@ def sweep(
         target = out_dir / "sweep.parquet"
         write_atomic(target, parquet_bytes(frame))
         err.print(f"wrote {target}", markup=False)
+    if plot is not None:
+        _sweep_plot(frame, list(grid_values), plot, plot_y)
     if json_out:
         _print_json(
             {
@@ -695,6 +736,20 @@ def sweep(
         f"{f' {result.store}' if result.store else ''} · wall {time.perf_counter() - start:.1f} s",
         markup=False,
     )
+
+
+def _sweep_plot(frame: pd.DataFrame, grid_paths: list[str], target: Path, y: str) -> None:
+    from colossus_sim import plots
+
+    if not grid_paths:
+        raise ScenarioError.at("--plot", "a sweep plot needs a --grid path for its x axis")
+    if y not in frame.columns:
+        numeric = [c for c in frame.columns if frame[c].dtype.kind in "if"]
+        raise ScenarioError.at(
+            "--plot-y", "not a column of the sweep table", got=repr(y), expected=", ".join(numeric)
+        )
+    plots.plot_sweep(frame, x=grid_paths[0], y=y, path=target)
+    err.print(f"wrote {target}", markup=False)
 
 
 def _figure(value: float) -> str:

@@ -7,16 +7,17 @@ the last path varying fastest, times the seeds (innermost). Every point is resol
 ``scenario.load_scenario(path, overrides)`` in this process before anything runs, so bad input
 anywhere in the grid is a located ``ScenarioError`` up front.
 
-Each point's result (its ``RunResult.jobs_frame()``) is stored as one Parquet file named by a
-key: the SHA-256 of a canonical JSON dump of the fully resolved scenario — scenario, cluster,
-every job's workload and GPU specs, the GPU specs of every rack type, the failure model and
-the performance constants, without ``provenance``/``expect`` (annotations that change no
-figure) — plus the seed and the package version. Two points that resolve to the same
-simulation (``racks=3400`` and ``racks=+0%``) share one file. The parent process writes each
-file through a temporary file and a rename (``results.write_atomic``); a re-run finds the
-stored points and computes only the missing ones, so an interrupted sweep resumes where it
-stopped and never leaves a partial file. The tidy table is always built from the stored files,
-so a resumed sweep and an uninterrupted one give byte-identical tables.
+Each point's result (its ``RunResult.jobs_frame()``) is stored as one Parquet file named by
+a key: the SHA-256 of a canonical JSON dump of the fully resolved scenario — scenario,
+cluster, every job's workload and GPU specs, the GPU specs of every rack type, the failure
+model and the performance constants, without ``provenance``/``expect`` (annotations that
+change no figure) — plus the seed, the package version and a hash of the package source. Two
+points that resolve to the same simulation (``racks=3400`` and ``racks=+0%``) share one
+file. The parent process writes each file through a temporary file and a rename
+(``results.write_atomic``); a re-run finds the stored points and computes only the missing
+ones, so an interrupted sweep resumes where it stopped and never leaves a partial file. The
+tidy table is always built from the stored files, so a resumed sweep and an uninterrupted
+one give byte-identical tables.
 
 Points run on a local process pool (the platform's start method; default ``os.cpu_count()``
 workers; one worker runs in-process; workers ignore Ctrl-C, which the parent handles by
@@ -141,11 +142,24 @@ def point_key(resolved: ResolvedScenario, seed: int) -> str:
     return _key(canonical_json(resolved), seed)
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """Hash of the package's own source: a stored point made by other code (an edited
+    checkout at the same version) is not reused."""
+    digest = hashlib.sha256()
+    root = Path(colossus_sim.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _key(scenario_json: str, seed: int) -> str:
     text = json.dumps(
         {
             "format": STORE_FORMAT,
             "version": colossus_sim.__version__,
+            "code": code_fingerprint(),
             "seed": seed,
             "scenario": scenario_json,
         },

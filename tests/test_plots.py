@@ -276,3 +276,20 @@ def test_sweep_edge_cases(tmp_path: Path) -> None:
     assert plots.plot_sweep(one, x="jobs.grok5_10t.racks").axes[0].get_lines()
     with pytest.raises(ValueError, match=r"no column 'jobs\.grok5_10t\.rack'"):
         plots.plot_sweep(frame, x="jobs.grok5_10t.rack")
+
+
+def test_cli_run_and_sweep_write_their_plots(cli_module, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    scenario = str(small_scenario(tmp_path))
+    runner = CliRunner()
+    got = runner.invoke(cli_module.app, ["run", scenario, "--plot", str(tmp_path / "r.png")])
+    assert got.exit_code == 0, got.output
+    for name in ("allocation", "power", "gantt"):
+        assert png_size(tmp_path / f"r_{name}.png")[0] > 0
+    args = ["sweep", scenario, "--grid", "jobs.a.racks=20,24", "--workers", "1"]
+    got = runner.invoke(cli_module.app, [*args, "--plot", str(tmp_path / "s.png")])
+    assert got.exit_code == 0, got.output
+    assert png_size(tmp_path / "s.png")[0] > 0
+    got = runner.invoke(cli_module.app, [*args, "--plot", str(tmp_path / "t.png"), "--plot-y", "x"])
+    assert got.exit_code == 2 and "--plot-y" in got.output and "Traceback" not in got.output
