@@ -41,7 +41,7 @@ from colossus_sim.errors import ScenarioError
 from colossus_sim.perf import power
 from colossus_sim.perf import reliability as rel
 from colossus_sim.perf.model_size import model_size
-from colossus_sim.perf.plan_grid import job_setup
+from colossus_sim.perf.plan_grid import RunSetup, job_setup
 from colossus_sim.perf.planner import plan_job
 from colossus_sim.perf.step_time import StepBreakdown, step_breakdown
 from colossus_sim.results import (
@@ -422,17 +422,7 @@ class Simulation:
         key = (job.name, racks, plan.model_dump_json(), frac)
         step = self.step_cache.get(key)
         if step is None:
-            setup = job_setup(
-                arch=job.spec.arch,
-                training=job.spec.training,
-                software=job.spec.software,
-                gpu=job.gpu,
-                consts=self.resolved.consts,
-                racks=racks,
-                active_gpus_per_rack=job.active_gpus,
-                scale_out_frac=frac,
-            )
-            step = step_breakdown(setup, plan)
+            step = step_breakdown(self._setup(job, racks, frac), plan)
             self.step_cache[key] = step
         return step
 
@@ -528,6 +518,18 @@ class Simulation:
         self._settle()
 
     # ------------------------------------------------------------------ planning
+    def _setup(self, job: JobRun, racks: int, scale_out_frac: float = 1.0) -> RunSetup:
+        return job_setup(
+            arch=job.spec.arch,
+            training=job.spec.training,
+            software=job.spec.software,
+            gpu=job.gpu,
+            consts=self.resolved.consts,
+            racks=racks,
+            active_gpus_per_rack=job.active_gpus,
+            scale_out_frac=scale_out_frac,
+        )
+
     def _plan(self, job: JobRun, racks: int) -> StepBreakdown | None:
         """Step breakdown of ``job`` on ``racks`` racks: keep the model-parallel layout and
         re-plan data parallelism; search afresh if that no longer fits. None if nothing does."""
@@ -537,15 +539,7 @@ class Simulation:
         key = (job.name, racks, fixed.model_dump_json())
         if key in self.plan_cache:
             return self.plan_cache[key]
-        setup = job_setup(
-            arch=job.spec.arch,
-            training=job.spec.training,
-            software=job.spec.software,
-            gpu=job.gpu,
-            consts=self.resolved.consts,
-            racks=racks,
-            active_gpus_per_rack=job.active_gpus,
-        )
+        setup = self._setup(job, racks)
         result: StepBreakdown | None = None
         for attempt in (fixed, PlanFields()):
             try:
