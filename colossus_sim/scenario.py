@@ -195,7 +195,7 @@ def load_scenario(
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        issues = issues_from_validation(exc, Scenario, doc)
+        issues = issues_from_validation(exc, Scenario, doc, validated=data)
         raise ScenarioError([_blame_override(issue, parsed) for issue in issues]) from None
     own = own_provenance_issues(doc)
     if own:

@@ -138,12 +138,6 @@ def test_an_oversubscription_below_one_is_refused(cli_module: ModuleType) -> Non
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scenario.py/yamlio._data_path follow the file's data, which has no fabric: "
-    "section, so the issue loses its 'fabric.' prefix, is not blamed on the --set and is "
-    "located at the scenario's line 1:1",
-)
 def test_an_oversubscription_below_one_is_blamed_on_its_set(cli_module: ModuleType) -> None:
     _bad(
         cli_module,

@@ -163,11 +163,16 @@ def validate(model: type[ModelT], doc: YamlDocument) -> ModelT:
 
 
 def issues_from_validation(
-    exc: ValidationError, model: type[BaseModel], doc: YamlDocument | None
+    exc: ValidationError,
+    model: type[BaseModel],
+    doc: YamlDocument | None,
+    validated: Any = None,
 ) -> list[Issue]:
-    """One ``Issue`` per pydantic error, located in ``doc`` when one is given."""
+    """One ``Issue`` per pydantic error, located in ``doc`` when one is given. ``validated``
+    is the data that was validated when it is not the file's own (overrides applied): its
+    keys decide the issue's path, so a section only an override wrote keeps its name."""
     issues = []
-    data = doc.data if doc is not None else None
+    data = validated if validated is not None else (doc.data if doc is not None else None)
     for err in exc.errors():
         loc = tuple(err["loc"])
         ctx = err.get("ctx") or {}
