@@ -8,14 +8,18 @@ racks, spines join a pod's leaves, and core switches join the pods. Traffic betw
 spreads over all planes (a GPU reaches another rail over NVLink first), so the graph holds one
 node per switch *position* carrying all planes' capacity, and counts switches × ``planes``.
 
-Bandwidth (flow level): a job's scale-out collectives run as rings over its racks in rack
+Bandwidth (flow level): a job's scale-out collectives run as rings over its racks in rank
 order (NCCL's ring over the inter-domain ranks; hierarchical all-reduce does its NIC phase
 this way). A ring hop between racks in different leaf blocks crosses that block's uplinks;
 between pods, the pods' uplinks to the core. Each crossing hop wants its rack's full NIC
-rate. Jobs sharing a link share it max-min fairly: every job's rate is a fraction ``x`` of its
-NIC rate (a synchronous collective runs at its slowest hop), raised together until a link
-saturates (progressive filling). The capacity arrays are computed once; an allocation change
-costs O(racks) numpy and O(jobs × links) for the filling, no graph search.
+rate. Jobs sharing a link share it max-min fairly per flow (one flow per plane per hop): all
+of a job's flows run at one rate (a synchronous collective runs at its slowest hop), and the
+rates of all jobs rise together until a link saturates or a job reaches its NICs' speed
+(progressive filling), so a 400G job keeps its full rate beside an 800G one. Demand counts
+all ``planes`` flows of a rack: a job that keeps some GPUs as hot spares leaves the same
+planes idle in every rack, so per plane the used uplinks saturate as if all were in use. The
+capacity arrays are computed once; an allocation change costs O(racks) numpy and O(jobs ×
+links) for the filling, no graph search.
 """
 
 from __future__ import annotations

@@ -3,15 +3,16 @@ one class per policy.
 
 The order of the returned racks is the order the job numbers its ranks in, and so the order
 its collective rings visit racks (``fabric.py``). ``pack`` takes the lowest-numbered racks,
-filling pods in order (racks are numbered pod by pod), ranked in rack order. ``spread`` deals
-racks across pods round-robin and ranks them in dealing order, as a launcher that knows
-nothing of the topology would: consecutive ranks sit in different pods. ``topology-aware``
-puts a job into as few pods as it can — whole free pods first, the remainder into the pod
-that fits it most tightly — ranked in rack order; the engine admits jobs biggest-priority
-first, so the biggest jobs get the whole pods and the last job of a GPU type takes the
-fragments they leave (it can touch more pods than under ``pack``). ``priority`` places
-like ``pack``; its preemption rule (a higher-priority job takes a rack from a lower one on
-shortage) lives in the engine, which knows the jobs.
+filling pods in order (racks are numbered pod by pod), ranked in rack order. ``spread``
+deals racks across pods round-robin and ranks them in dealing order, as a launcher that
+knows nothing of the topology would: consecutive ranks sit in different pods. A failed
+rack's replacement comes from the spares in its pod, else the nearest pod (under ``spread``:
+the lowest-numbered spare). ``topology-aware`` puts a job into as few pods as it can — whole
+free pods first, the remainder into the pod that fits it most tightly — ranked in rack
+order; the engine admits jobs biggest-priority first, so the biggest jobs get the whole pods
+and the last job of a GPU type takes the fragments they leave (it can touch more pods than
+under ``pack``). ``priority`` places like ``pack``; its preemption rule (a higher-priority
+job takes a rack from a lower one on shortage) lives in the engine, which knows the jobs.
 """
 
 from __future__ import annotations
@@ -30,10 +31,24 @@ class Placement(Protocol):
         not enough."""
         ...
 
+    def replacement(self, cluster: ClusterState, spares: IntArray, lost: int) -> IntArray:
+        """The spare (one rack, of ``spares``, sorted ascending) that takes ``lost``'s rank."""
+        ...
+
+
+def nearest_spare(cluster: ClusterState, spares: IntArray, lost: int) -> IntArray:
+    """The spare in ``lost``'s pod, else in the nearest pod (ties: the lower rack), so a
+    replacement keeps the job's rings inside the pods they were in where it can."""
+    distance = np.abs(cluster.pod[spares] - cluster.pod[lost])
+    return spares[[int(np.argmin(distance))]]
+
 
 class Pack:
     def choose(self, cluster: ClusterState, candidates: IntArray, count: int) -> IntArray:
         return candidates[:count]
+
+    def replacement(self, cluster: ClusterState, spares: IntArray, lost: int) -> IntArray:
+        return nearest_spare(cluster, spares, lost)
 
 
 class Spread:
@@ -47,8 +62,14 @@ class Spread:
         dealt = order[np.lexsort((sorted_pods, rank))]
         return candidates[dealt[:count]]
 
+    def replacement(self, cluster: ClusterState, spares: IntArray, lost: int) -> IntArray:
+        return spares[:1]  # blind to the topology, as its ranks are
+
 
 class TopologyAware:
+    def replacement(self, cluster: ClusterState, spares: IntArray, lost: int) -> IntArray:
+        return nearest_spare(cluster, spares, lost)
+
     def choose(self, cluster: ClusterState, candidates: IntArray, count: int) -> IntArray:
         if count >= len(candidates):
             return candidates

@@ -220,6 +220,11 @@ def test_policies_place_as_documented() -> None:
     chosen = TopologyAware().choose(cluster, free, 20)
     pods = cluster.pod[chosen]
     assert sorted(set(pods.tolist())) == [0, 1]
+    # A failed rack of pod 2 is replaced from pod 2's spares, else the nearest pod's.
+    spares = np.array([5, 40, 60], dtype=np.int64)  # pods 0, 2, 3
+    assert list(Pack().replacement(cluster, spares, 33)) == [40]
+    assert list(TopologyAware().replacement(cluster, spares[[0, 2]], 50)) == [60]
+    assert list(Spread().replacement(cluster, spares, 33)) == [5]  # blind to the topology
 
 
 # ------------------------------------------------------------------ the engine
