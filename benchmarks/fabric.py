@@ -8,8 +8,9 @@ fabric on. Prints figures; asserts nothing.
 (a) layout, graph and summary build times, and the graph's size;
 (b) ``FabricState.rings`` + ``FabricState.bandwidth`` on the seven default jobs placed as the
     engine places them (spares set aside, admitted biggest priority first) under ``pack``,
-    ``spread`` and ``topology-aware``: a full rebuild, and the incremental path (``changed=``,
-    ``previous=``) after one rack of the 10T job is swapped for a spare, as a failure does;
+    ``spread`` and ``topology-aware``: a full rebuild, and the patch the engine applies
+    (``FabricState.replaced``) after one rack of the 10T job is swapped for a spare, as a
+    failure does;
 (c) the default scenario's wall time in a fresh process (start-up counted, as a user sees it)
     with the fabric on, with switch faults off and with the fabric off, and under ``spread``
     (the only default-scenario placement where links saturate and the max-min filling runs).
@@ -137,19 +138,16 @@ def recompute_times(resolved: ResolvedScenario, policy: str, repeat: int) -> Non
     gpu = resolved.jobs[big].gpu.name
     spare = cluster.spare_racks(gpu, cluster.gpus_per_rack)[:1]
     current = held[len(held) // 2 : len(held) // 2 + 1]
-    changed = np.array([big], dtype=np.int64)
     previous = rings
     incremental_t = []
     for _ in range(repeat):
-        rank = cluster.rank_key[current]
-        cluster.release(big, current)
-        cluster.take(big, spare, rank_keys=rank)
+        lost, new = int(current[0]), int(spare[0])
+        cluster.replace(big, lost, new)
         cluster.set_spare(current)
+        cluster.replacements.clear()
         current, spare = spare, current
         start = time.perf_counter()
-        previous = state.rings(
-            cluster.owner, cluster.rank_key, jobs, changed=changed, previous=previous
-        )
+        previous = state.replaced(previous, cluster.owner, cluster.rank_key, big, lost, new)
         state.bandwidth(previous)
         incremental_t.append(time.perf_counter() - start)
     check = state.bandwidth(state.rings(cluster.owner, cluster.rank_key, jobs))
@@ -164,7 +162,7 @@ def recompute_times(resolved: ResolvedScenario, policy: str, repeat: int) -> Non
         ("full: rings", rings_only),
         ("full: bandwidth", bw_only),
         ("full: rings + bandwidth", full_t),
-        ("1-rack swap: incremental", incremental_t),
+        ("1-rack swap: patched", incremental_t),
     ):
         print(f"      {name:26s} {1e3 * statistics.median(times):9.3f} {1e3 * max(times):9.3f}")
 

@@ -44,7 +44,9 @@ class ClusterState:
         self.allocation_changes = 0
         """Counts every take and release, so a consumer knows when racks moved."""
         self.changed_jobs: set[int] = set()
-        """Jobs whose racks moved since a consumer last cleared this."""
+        """Jobs whose racks moved since a consumer last cleared this (not by ``replace``)."""
+        self.replacements: list[tuple[int, int, int]] = []
+        """(job, lost rack, new rack) of each ``replace`` since a consumer last cleared it."""
         self.unowned_counts: IntArray = np.array([self.racks, 0, 0], dtype=np.int64)
 
     # -- queries ------------------------------------------------------------------------
@@ -112,6 +114,17 @@ class ClusterState:
         self.allocation_changes += 1
         self.changed_jobs.add(job)
         self._recount(racks, before)
+
+    def replace(self, job: int, lost: int, new: int) -> None:
+        """``new`` takes ``lost``'s place (and rank) in ``job``; recorded as a replacement so
+        a consumer can update what depends on the job's rank order in O(1)."""
+        already = job in self.changed_jobs
+        key = self.rank_key[[lost]]
+        self.release(job, np.array([lost], dtype=np.int64))
+        self.take(job, np.array([new], dtype=np.int64), rank_keys=key)
+        if not already:
+            self.changed_jobs.discard(job)
+        self.replacements.append((job, lost, new))
 
     def set_spare(self, racks: IntArray) -> None:
         before = self._classes(racks)

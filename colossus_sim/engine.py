@@ -20,6 +20,7 @@ so GPU-hours by state add up to racks × 72 × hours.
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
 from collections.abc import Callable, Generator
@@ -437,15 +438,8 @@ class Simulation:
         self.fabric_dirty = False
         if moved or self.fabric_rings is None:
             self.fabric_seen_changes = self.cluster.allocation_changes
-            changed = np.array(sorted(self.cluster.changed_jobs), dtype=np.int64)
-            self.cluster.changed_jobs.clear()
-            self.fabric_rings = self.fabric.rings(
-                self.cluster.owner,
-                self.cluster.rank_key,
-                len(self.jobs),
-                changed=changed,
-                previous=self.fabric_rings,
-            )
+            self._update_rings()
+        assert self.fabric_rings is not None
         bw = self.fabric.bandwidth(self.fabric_rings)
         for job in self.jobs:
             if job.flat_step is None or self.cluster.owned_count[job.index] == 0:
@@ -479,6 +473,33 @@ class Simulation:
             if job.status is JobStatus.RUNNING:
                 job.version += 1
                 self._schedule_finish(job)
+
+    def _update_rings(self) -> None:
+        """Rebuild the rings of jobs whose racks moved; patch the two hops of a replaced
+        rack in place (the common case: a spare swap)."""
+        assert self.fabric is not None
+        cluster = self.cluster
+        changed = set(cluster.changed_jobs)
+        replacements = list(cluster.replacements)
+        cluster.changed_jobs.clear()
+        cluster.replacements.clear()
+        rings = self.fabric_rings
+        if rings is None:
+            self.fabric_rings = self.fabric.rings(cluster.owner, cluster.rank_key, len(self.jobs))
+            return
+        per_job = collections.Counter(job for job, _, _ in replacements)
+        for job, lost, new in replacements:
+            if job in changed or per_job[job] > 1:
+                changed.add(job)  # other moves too: rebuild the job's ring whole
+                continue
+            rings = self.fabric.replaced(rings, cluster.owner, cluster.rank_key, job, lost, new)
+        self.fabric_rings = self.fabric.rings(
+            cluster.owner,
+            cluster.rank_key,
+            len(self.jobs),
+            changed=np.array(sorted(changed), dtype=np.int64),
+            previous=rings,
+        )
 
     def _fabric_fault_process(self) -> Generator[simpy.Event, None, None]:
         """Switch failures over the whole fabric (leaf, spine, core in proportion to their
@@ -766,9 +787,7 @@ class Simulation:
             spares = self.cluster.spare_racks(gpu, job.active_gpus)
             if len(spares):
                 swap = self.placement.replacement(self.cluster, spares, bad)
-                rank = self.cluster.rank_key[bad_racks]
-                self.cluster.release(job.index, bad_racks)
-                self.cluster.take(job.index, swap, rank_keys=rank)
+                self.cluster.replace(job.index, bad, int(swap[0]))
                 self._log("swap", job, int(swap[0]), f"spare replaces rack {bad}")
                 self._restart(job, "spare swap")
                 return
@@ -807,10 +826,7 @@ class Simulation:
             self._set_racks(victim, len(owned) - 1)
             self._log("preempt", victim, int(taken[0]), f"rack given to {job.name}")
             self._restart(victim, "preempted")
-            bad_racks = np.array([bad], dtype=np.int64)
-            rank = self.cluster.rank_key[bad_racks]
-            self.cluster.release(job.index, bad_racks)
-            self.cluster.take(job.index, taken, rank_keys=rank)
+            self.cluster.replace(job.index, bad, int(taken[0]))
             self._restart(job, "rack from lower priority")
             return True
         return False

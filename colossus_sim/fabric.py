@@ -328,6 +328,8 @@ class FabricState:
         self.failed_core = 0
         counts = layout.switch_counts()
         self.switches = np.array([counts[t] for t in SWITCH_TIERS], dtype=np.float64)
+        self._links: tuple[FloatArray, FloatArray] | None = None
+        """(capacity of every link, each block's leaf share) while no switch changes."""
 
     # -- faults ----------------------------------------------------------------------
     def rack_health(self) -> FloatArray:
@@ -349,6 +351,7 @@ class FabricState:
     def fail(self, tier: str, index: int, delta: int = 1) -> None:
         """A switch of ``tier`` at position ``index`` (block, pod, or any for core) fails
         (``delta=1``) or is repaired (``delta=-1``)."""
+        self._links = None
         if tier == "leaf":
             self.failed_leaf[index] += delta
         elif tier == "spine":
@@ -430,22 +433,66 @@ class FabricState:
             demand += np.bincount(
                 job[mask] * links + link[mask], weights=flows[mask], minlength=size_all
             )
-        hops = np.maximum(size, 1).astype(np.float64)
-        multi = size > 1
-        job_blocks = np.bincount(job * blocks + src_block, minlength=jobs * blocks) > 0
-        job_pods = np.bincount(job * pods + src_pod, minlength=jobs * pods) > 0
         flow_gbps = np.ones(jobs)
         if len(racks):
             np.maximum.at(flow_gbps, job, lay.rack_nic_gbps[racks] / lay.spec.planes)
         return Rings(
             flow_gbps=flow_gbps,
             demand=demand.reshape(jobs, links),
-            job_blocks=job_blocks.reshape(jobs, blocks),
-            pods=job_pods.reshape(jobs, pods).sum(axis=1).astype(np.int64),
-            cross_pod_frac=np.where(multi, np.bincount(job[cross_pod], minlength=jobs) / hops, 0),
-            cross_block_frac=np.where(
-                multi, np.bincount(job[cross_block], minlength=jobs) / hops, 0.0
+            block_racks=np.bincount(job * blocks + src_block, minlength=jobs * blocks).reshape(
+                jobs, blocks
             ),
+            pod_racks=np.bincount(job * pods + src_pod, minlength=jobs * pods).reshape(jobs, pods),
+            size=size.astype(np.int64),
+            cross_pod_hops=np.bincount(job[cross_pod], minlength=jobs).astype(np.int64),
+            cross_block_hops=np.bincount(job[cross_block], minlength=jobs).astype(np.int64),
+        )
+
+    def replaced(
+        self, rings: Rings, owner: IntArray, rank_key: IntArray, job: int, lost: int, new: int
+    ) -> Rings:
+        """``rings`` after rack ``new`` (of ``lost``'s GPU type, as spares are) took the rank
+        of ``lost`` in ``job`` (``owner`` and ``rank_key`` already say so): only the two hops
+        around that rank change. O(the job's
+        racks) for finding its neighbours, no sort, no rebuild."""
+        lay = self.layout
+        demand = rings.demand.copy()
+        block_racks, pod_racks = rings.block_racks.copy(), rings.pod_racks.copy()
+        cross_pod, cross_block = rings.cross_pod_hops.copy(), rings.cross_block_hops.copy()
+        block_racks[job, lay.rack_block[lost]] -= 1
+        block_racks[job, lay.rack_block[new]] += 1
+        pod_racks[job, lay.rack_pod[lost]] -= 1
+        pod_racks[job, lay.rack_pod[new]] += 1
+        if rings.size[job] > 1:
+            racks = np.flatnonzero(owner == job)
+            keys = rank_key[racks]
+            key = rank_key[new]
+            before, after = keys < key, keys > key
+            prev = racks[np.argmax(np.where(before, keys, -1))] if before.any() else None
+            nxt = racks[np.argmin(np.where(after, keys, keys.max() + 1))] if after.any() else None
+            if prev is None:  # the ring wraps: the last rank precedes the first
+                prev = racks[np.argmax(keys)]
+            if nxt is None:
+                nxt = racks[np.argmin(keys)]
+            blocks, pods = lay.blocks, lay.pods
+            planes = float(lay.spec.planes)
+            for a, b, sign in ((prev, lost, -1), (lost, nxt, -1), (prev, new, 1), (new, nxt, 1)):
+                if lay.rack_block[a] != lay.rack_block[b]:
+                    demand[job, lay.rack_block[a]] += sign * planes
+                    demand[job, blocks + lay.rack_block[b]] += sign * planes
+                    cross_block[job] += sign
+                if lay.rack_pod[a] != lay.rack_pod[b]:
+                    demand[job, 2 * blocks + lay.rack_pod[a]] += sign * planes
+                    demand[job, 2 * blocks + pods + lay.rack_pod[b]] += sign * planes
+                    cross_pod[job] += sign
+        return Rings(
+            flow_gbps=rings.flow_gbps,
+            demand=demand,
+            block_racks=block_racks,
+            pod_racks=pod_racks,
+            size=rings.size,
+            cross_pod_hops=cross_pod,
+            cross_block_hops=cross_block,
         )
 
     def bandwidth(self, rings: Rings) -> JobBandwidth:
@@ -453,10 +500,19 @@ class FabricState:
         demand = rings.demand
         jobs = demand.shape[0]
         blocks = self.layout.blocks
-        block_cap, pod_cap = self.capacities()
-        capacity = np.concatenate((block_cap, block_cap, pod_cap, pod_cap))
-        leaf_ok = 1.0 - self.failed_leaf / self.layout.spec.planes
-        nic_cap = np.where(rings.job_blocks, leaf_ok, 1.0).min(axis=1, initial=1.0)
+        if self._links is None:
+            block_cap, pod_cap = self.capacities()
+            self._links = (
+                np.concatenate((block_cap, block_cap, pod_cap, pod_cap)),
+                1.0 - self.failed_leaf / self.layout.spec.planes,
+            )
+        capacity, leaf_ok = self._links
+        nic_cap = np.ones(jobs)
+        broken = np.flatnonzero(leaf_ok < 1.0)
+        if len(broken):  # each job at the worst leaf share among its blocks
+            nic_cap = np.where(rings.block_racks[:, broken] > 0, leaf_ok[broken], 1.0).min(
+                axis=1, initial=1.0
+            )
         full_load = (nic_cap * rings.flow_gbps) @ demand
         if np.all(full_load <= capacity):  # nothing saturates: each job at its own NICs' share
             limited = nic_cap < 1.0
@@ -502,10 +558,32 @@ class Rings:
     """Flows (one per plane per crossing hop) per job and link."""
     flow_gbps: FloatArray
     """A flow's full rate: the job's NIC speed."""
-    job_blocks: BoolArray
-    pods: IntArray
-    cross_pod_frac: FloatArray
-    cross_block_frac: FloatArray
+    block_racks: IntArray
+    """Racks per job and leaf block."""
+    pod_racks: IntArray
+    size: IntArray
+    """Racks (and so ring hops) per job."""
+    cross_pod_hops: IntArray
+    cross_block_hops: IntArray
+
+    @property
+    def job_blocks(self) -> BoolArray:
+        return np.asarray(self.block_racks > 0)
+
+    @property
+    def pods(self) -> IntArray:
+        return np.asarray((self.pod_racks > 0).sum(axis=1), dtype=np.int64)
+
+    def _frac(self, hops: IntArray) -> FloatArray:
+        return np.where(self.size > 1, hops / np.maximum(self.size, 1), 0.0)
+
+    @property
+    def cross_pod_frac(self) -> FloatArray:
+        return self._frac(self.cross_pod_hops)
+
+    @property
+    def cross_block_frac(self) -> FloatArray:
+        return self._frac(self.cross_block_hops)
 
 
 # ---------------------------------------------------------------------------- summary

@@ -295,3 +295,46 @@ def test_fabric_off_gives_every_job_its_full_bandwidth() -> None:
         overrides=["failures.enabled=false", "scheduler.policy=spread", "fabric.enabled=false"]
     )
     assert all(j.fabric is None and j.step_s == j.step_s_full_bw for j in result.jobs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["take", "release", "replace"]), st.integers(0, 2), st.integers()
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_patched_rings_equal_rebuilt_rings(ops: list[tuple[str, int, int]]) -> None:
+    """After any mix of takes, releases and one-rack replacements, the engine's patched and
+    partially rebuilt rings equal rings built from scratch."""
+    spec = cluster_spec({"gb200": 24, "gb300": 40})
+    cluster = ClusterState(spec, 3)
+    state = fabric.FabricState(layout_of(spec))
+    rings = state.rings(cluster.owner, cluster.rank_key, 3)
+    for op, job, pick in ops:
+        free = np.flatnonzero(cluster.owner == -1)
+        mine = cluster.racks_of(job)
+        if op == "take" and len(free):
+            cluster.take(job, free[[pick % len(free)]])
+        elif op == "release" and len(mine):
+            cluster.release(job, mine[[pick % len(mine)]])
+        elif op == "replace" and len(mine):
+            lost = int(mine[pick % len(mine)])
+            same = free[cluster.gpu_type[free] == cluster.gpu_type[lost]]  # spares: same type
+            if len(same):
+                cluster.replace(job, lost, int(same[pick % len(same)]))
+        for j, lost, new in cluster.replacements:
+            if j not in cluster.changed_jobs:
+                rings = state.replaced(rings, cluster.owner, cluster.rank_key, j, lost, new)
+            else:
+                cluster.changed_jobs.add(j)
+        changed = np.array(sorted(cluster.changed_jobs), dtype=np.int64)
+        cluster.replacements.clear()
+        cluster.changed_jobs.clear()
+        rings = state.rings(cluster.owner, cluster.rank_key, 3, changed=changed, previous=rings)
+        fresh = state.rings(cluster.owner, cluster.rank_key, 3)
+        for name in fabric.Rings.__dataclass_fields__:
+            assert np.array_equal(getattr(rings, name), getattr(fresh, name)), name

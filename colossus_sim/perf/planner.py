@@ -46,11 +46,16 @@ def candidate_grid(setup: RunSetup, fixed: PlanFields) -> PlanGrid:
     arch, training, gpus = setup.arch, setup.training, setup.gpus
     kv = arch.kv_heads_resolved
     experts = arch.experts if isinstance(arch, MoEArch) else 1
+    # Conditions on one field alone filter its axis before the product is formed.
     searched = {
-        "tp": [t for t in _POWERS_OF_TWO if t <= setup.domain_gpus],
-        "cp": [c for c in _POWERS_OF_TWO if c <= 32],
+        "tp": [
+            t
+            for t in _POWERS_OF_TWO
+            if t <= setup.domain_gpus and arch.heads % t == 0 and kv % t == 0
+        ],
+        "cp": [c for c in _POWERS_OF_TWO if c <= 32 and training.seq_len % c == 0],
         "pp": sorted(set(_divisors(arch.layers)) | {p for p in _POWERS_OF_TWO if p <= arch.layers}),
-        "ep": sorted({e for e in _POWERS_OF_TWO if e <= experts} | {experts}),
+        "ep": sorted({e for e in _POWERS_OF_TWO if e <= experts and experts % e == 0} | {experts}),
         "vp": list(_VIRTUAL_STAGES),
         "microbatch": list(_MICROBATCHES),
     }
