@@ -175,7 +175,9 @@ def _fabric_lines(result: RunResult) -> list[str]:
     if not placed:
         return ["fabric: off (every job at its NICs' full bandwidth)"]
     c = result.cluster
-    lines = [f"fabric: {c.fabric_faults:,} switch faults (repaired in place); ring placement:"]
+    lines = [
+        f"fabric: {c.fabric_faults:,} switch faults (repaired in place); where each job started:"
+    ]
     for j in placed:
         f = j.fabric
         assert f is not None
