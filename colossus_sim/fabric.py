@@ -25,7 +25,7 @@ links) for the filling, no graph search.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -72,13 +72,9 @@ class FabricLayout:
     pod_up_gbps: FloatArray
     spines_per_pod: int
     """Spine positions per pod (each is ``planes`` switches, one per plane)."""
-    spine_downlinks: int
-    spine_uplinks: float
     cores: int
     """Core positions (each is ``planes`` switches)."""
-    leaf_uplinks: float
     racks_per_leaf: int
-    block_racks: IntArray = field(repr=False)
 
     @property
     def racks(self) -> int:
@@ -123,6 +119,7 @@ def build_layout(
     planes = spec.planes
     type_nic = np.array([nic_gbps[name] for name in cluster.rack_mix], dtype=np.float64)
     rack_nic = planes * type_nic[rack_type] if racks else np.zeros(0)
+    # Switch counts from port budgets (800G ports, one rack per leaf downlink per plane).
     leaf_uplinks = per_leaf / spec.leaf_oversubscription
     spine_downlinks = spec.switch_ports // 2
     spines_per_pod = max(math.ceil(blocks_per_pod * leaf_uplinks / spine_downlinks), 1)
@@ -143,12 +140,8 @@ def build_layout(
         block_up_gbps=block_up.astype(np.float64),
         pod_up_gbps=pod_up.astype(np.float64),
         spines_per_pod=spines_per_pod,
-        spine_downlinks=spine_downlinks,
-        spine_uplinks=spine_uplinks,
         cores=cores_per_group * spines_per_pod,
-        leaf_uplinks=leaf_uplinks,
         racks_per_leaf=per_leaf,
-        block_racks=np.bincount(rack_block, minlength=len(used)).astype(np.int64),
     )
 
 
