@@ -31,7 +31,6 @@ import numpy as np
 
 from colossus_sim import api, fabric
 from colossus_sim.cluster import ClusterState
-from colossus_sim.config.load import load_gpu
 from colossus_sim.config.scenario import PlacementPolicy
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.scheduler import placement_for
@@ -58,10 +57,7 @@ def timed(action: Callable[[], object], repeat: int) -> list[float]:
 
 
 def layout_of(resolved: ResolvedScenario) -> fabric.FabricLayout:
-    cluster = resolved.cluster
-    spec = fabric.effective_fabric(cluster.fabric, resolved.scenario.fabric)
-    nic = {name: load_gpu(name).nic_gbit_per_s for name in cluster.rack_mix}
-    return fabric.build_layout(cluster, spec, nic)
+    return fabric.site_layout(resolved.cluster, resolved.scenario.fabric)
 
 
 # ---------------------------------------------------------------------------- (a)

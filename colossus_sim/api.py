@@ -278,9 +278,7 @@ def fabric(
     if not isinstance(scenario, ResolvedScenario):
         scenario = load_scenario(scenario, overrides)
     cluster = scenario.cluster
-    spec = fabric_module.effective_fabric(cluster.fabric, scenario.scenario.fabric)
-    nic = {name: load_gpu(name).nic_gbit_per_s for name in cluster.rack_mix}
-    layout = fabric_module.build_layout(cluster, spec, nic)
+    layout = fabric_module.site_layout(cluster, scenario.scenario.fabric)
     graph = fabric_module.build_graph(layout)
     return fabric_module.summarize(cluster, layout, graph), graph
 

@@ -213,9 +213,7 @@ class Simulation:
         self.fabric_faults = 0
         self.fabric: fabric.FabricState | None = None
         if sc.fabric.enabled:
-            spec = fabric.effective_fabric(resolved.cluster.fabric, sc.fabric)
-            nic = {n: load_gpu(n).nic_gbit_per_s for n in self.cluster.type_names}
-            self.fabric = fabric.FabricState(fabric.build_layout(resolved.cluster, spec, nic))
+            self.fabric = fabric.FabricState(fabric.site_layout(resolved.cluster, sc.fabric))
         self.fabric_rng = np.random.default_rng([self.seed, 1])
         self.fabric_fault_rate_per_h = 0.0
         if self.fabric is not None and sc.fabric.faults and sc.failures.enabled:

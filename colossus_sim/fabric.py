@@ -33,6 +33,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from colossus_sim.config.cluster import ClusterSpec, FabricSpec
+from colossus_sim.config.load import load_gpu
 from colossus_sim.config.scenario import FabricScenarioSpec
 
 if TYPE_CHECKING:
@@ -56,6 +57,13 @@ def effective_fabric(topology: FabricSpec, scenario: FabricScenarioSpec) -> Fabr
     if scenario.core_oversubscription is not None:
         update["core_oversubscription"] = scenario.core_oversubscription
     return topology.model_copy(update=update)
+
+
+def site_layout(cluster: ClusterSpec, scenario: FabricScenarioSpec) -> FabricLayout:
+    """The layout of ``cluster``'s fabric with ``scenario``'s overrides and each rack type's
+    NIC speed from its GPU spec."""
+    nic = {name: load_gpu(name).nic_gbit_per_s for name in cluster.rack_mix}
+    return build_layout(cluster, effective_fabric(cluster.fabric, scenario), nic)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from colossus_sim import api, fabric
-from colossus_sim.config.load import load_gpu
 
 runner = CliRunner()
 
@@ -31,10 +30,7 @@ def _summary(cli: ModuleType, *args: str) -> dict[str, Any]:
 
 def _layout(overrides: list[str]) -> fabric.FabricLayout:
     resolved = api.load_scenario(overrides=overrides)
-    cluster = resolved.cluster
-    spec = fabric.effective_fabric(cluster.fabric, resolved.scenario.fabric)
-    nic = {name: load_gpu(name).nic_gbit_per_s for name in cluster.rack_mix}
-    return fabric.build_layout(cluster, spec, nic)
+    return fabric.site_layout(resolved.cluster, resolved.scenario.fabric)
 
 
 @pytest.fixture(scope="module")
