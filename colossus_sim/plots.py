@@ -185,6 +185,23 @@ def _days_axis(ax: Axes, end_days: float) -> None:
     ax.set_xlabel("time since the start of the run (days)", fontsize=LABEL_SIZE)
 
 
+def _limit_line(
+    ax: Axes, y: float, end_d: float, text: str, color: str, linewidth: float = 1.0, **line: Any
+) -> None:
+    """A dashed horizontal limit (cluster size, power cap) labelled at its right end."""
+    ax.axhline(y, color=color, linestyle="--", linewidth=linewidth, **line)
+    ax.annotate(
+        text,
+        xy=(end_d, y),
+        xytext=(-4, 4),
+        textcoords="offset points",
+        ha="right",
+        va="bottom",
+        fontsize=TICK_SIZE,
+        color=color,
+    )
+
+
 def _empty_note(ax: Axes, text: str) -> None:
     ax.text(
         0.5,
@@ -318,17 +335,7 @@ def plot_allocation(result: RunResult, path: str | Path | None = None) -> Figure
         labels=[j for j in stack],
     )
     if total_racks > 0:
-        ax_racks.axhline(total_racks, color="#333333", linestyle="--", linewidth=1.0)
-        ax_racks.annotate(
-            f"cluster: {total_racks:,} racks",
-            xy=(end_d, total_racks),
-            xytext=(-4, 4),
-            textcoords="offset points",
-            ha="right",
-            va="bottom",
-            fontsize=TICK_SIZE,
-            color="#333333",
-        )
+        _limit_line(ax_racks, total_racks, end_d, f"cluster: {total_racks:,} racks", "#333333")
     ax_racks.set_ylim(0, max(total_racks, float(np.max(np.sum(ys, axis=0)))) * 1.08)
     handles, labels = ax_racks.get_legend_handles_labels()
     fig.legend(
@@ -444,18 +451,15 @@ def plot_power(result: RunResult, path: str | Path | None = None) -> Figure:
             )
         top = float(max(facility.max(), it.max()))
     if math.isfinite(cap) and cap > 0:
-        ax.axhline(
-            cap, color="#C8372D", linestyle="--", linewidth=1.6, label="facility cap", gid="cap"
-        )
-        ax.annotate(
+        _limit_line(
+            ax,
+            cap,
+            end_d,
             f"cap {cap:,.0f} MW",
-            xy=(end_d, cap),
-            xytext=(-4, 4),
-            textcoords="offset points",
-            ha="right",
-            va="bottom",
-            fontsize=TICK_SIZE,
-            color="#C8372D",
+            "#C8372D",
+            linewidth=1.6,
+            label="facility cap",
+            gid="cap",
         )
         top = max(top, cap)
     ax.set_ylim(0, max(top, 1.0) * 1.1)
