@@ -9,9 +9,10 @@ jobs wait in priority order for racks; finished jobs free theirs.
 
 The fabric (``fabric.py``): after an event that moved racks or broke a fabric switch, each
 job's share of its NIC bandwidth is recomputed from where its racks are (O(racks) numpy);
-a job whose share changed is re-timed with its step at that share. Switch faults are their
-own Poisson process with their own random stream, so turning them off leaves the rack
-failures of a seed unchanged.
+a job whose share changed is re-timed with its step at that share. A ``switch``-domain
+failure interrupts the job behind it and takes one switch (its tier drawn from a separate
+random stream, so turning the fabric off leaves a seed's failures unchanged) out until its
+repair.
 
 Accounting: at every instant each rack's 72 GPUs are in exactly one state — a job's
 (productive, checkpoint, rework, restart, stalled) or the cluster's (idle, spare, repair) —
@@ -215,14 +216,10 @@ class Simulation:
         if sc.fabric.enabled:
             self.fabric = fabric.FabricState(fabric.site_layout(resolved.cluster, sc.fabric))
         self.fabric_rng = np.random.default_rng([self.seed, 1])
-        self.fabric_fault_rate_per_h = 0.0
-        if self.fabric is not None and sc.fabric.faults and sc.failures.enabled:
-            switches = float(self.fabric.switches.sum())
-            self.fabric_fault_rate_per_h = (
-                switches
-                / self.fabric.layout.spec.switch_mtbf_hours
-                * sc.fabric.fault_rate_multiplier
-            )
+        self.switch_faults = self.fabric is not None and sc.fabric.faults
+        self.switch_tier_cum = np.zeros(0)
+        if self.fabric is not None:
+            self.switch_tier_cum = np.cumsum(self.fabric.switches / self.fabric.switches.sum())
         self.step_cache: dict[tuple[str, int, str, float], StepBreakdown] = {}
 
     # ------------------------------------------------------------------ bookkeeping
@@ -499,34 +496,23 @@ class Simulation:
             previous=rings,
         )
 
-    def _fabric_fault_process(self) -> Generator[simpy.Event, None, None]:
-        """Switch failures over the whole fabric (leaf, spine, core in proportion to their
-        counts); each is repaired after the topology's repair time."""
-        assert self.fabric is not None
-        rate_per_s = self.fabric_fault_rate_per_h / SECONDS_PER_HOUR
-        if rate_per_s <= 0:
+    def _switch_fault(self, rack: int, repair_h: float) -> None:
+        """A network failure on ``rack`` takes out one switch on its path until the repair:
+        its block's leaf, its pod's spine or a core switch, the tier drawn in proportion to
+        the switches in each (from the fabric's own random stream)."""
+        if self.fabric is None or not self.switch_faults:
             return
-        share = self.fabric.switches / self.fabric.switches.sum()
+        u = self.fabric_rng.random()
+        tier_i = min(int(np.searchsorted(self.switch_tier_cum, u, side="right")), 2)
         layout = self.fabric.layout
-        positions = (layout.blocks, layout.pods, 1)
-        repair_s = layout.spec.switch_repair_hours * SECONDS_PER_HOUR
-        batch = 1024
-        while True:
-            gaps = self.fabric_rng.exponential(1.0 / rate_per_s, batch)
-            tiers = self.fabric_rng.choice(len(share), size=batch, p=share)
-            where = self.fabric_rng.random(batch)
-            for i in range(batch):
-                yield self.env.timeout(float(gaps[i]))
-                tier = fabric.SWITCH_TIERS[int(tiers[i])]
-                index = int(where[i] * positions[int(tiers[i])])
-                self._advance_cluster()
-                self.fabric.fail(tier, index)
-                self.fabric_faults += 1
-                self.fabric_dirty = True
-                self._log("fabric_fault", detail=f"{tier} switch {index}")
-                event = self.env.timeout(repair_s)
-                event.callbacks.append(functools.partial(self._fabric_repair, tier, index))
-                self._settle()
+        index = (int(layout.rack_block[rack]), int(layout.rack_pod[rack]), 0)[tier_i]
+        tier = fabric.SWITCH_TIERS[tier_i]
+        self.fabric.fail(tier, index)
+        self.fabric_faults += 1
+        self.fabric_dirty = True
+        self._log("fabric_fault", rack=rack, detail=f"{tier} switch {index}")
+        event = self.env.timeout(repair_h * SECONDS_PER_HOUR)
+        event.callbacks.append(functools.partial(self._fabric_repair, tier, index))
 
     def _fabric_repair(self, tier: str, index: int, _event: simpy.Event) -> None:
         assert self.fabric is not None
@@ -756,6 +742,7 @@ class Simulation:
             FailureDomain.GPU: 1,
             FailureDomain.TRAY: self.tray_gpus,
             FailureDomain.RACK: int(self.cluster.healthy[rack]),
+            FailureDomain.SWITCH: 0,
             FailureDomain.SOFTWARE: 0,
         }[domain]
         lost_gpus = min(lost_gpus, int(self.cluster.healthy[rack]))
@@ -769,6 +756,8 @@ class Simulation:
             event = self.env.timeout(repair_h * SECONDS_PER_HOUR)
             event.callbacks.append(functools.partial(self._repair_event, rack, lost_gpus))
         self._log("failure", job, rack, self.cause_names[cause])
+        if domain is FailureDomain.SWITCH:
+            self._switch_fault(rack, repair_h)
         if job is None or job.status not in (JobStatus.RUNNING, JobStatus.RESTARTING):
             return
         if self.cluster.healthy[rack] >= job.active_gpus:
@@ -861,8 +850,6 @@ class Simulation:
             self._admit(job)
         self._settle()
         self.env.process(self._failure_process())
-        if self.fabric is not None:
-            self.env.process(self._fabric_fault_process())
         horizon = self.env.timeout(self.horizon_s)
         self.env.run(until=self.done | horizon)
         self._advance_cluster()

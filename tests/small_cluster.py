@@ -13,7 +13,7 @@ rack_mix: {gb200: 60, gb300: 40}
 racks_per_pod: 16
 power: {facility_cap_mw: 20, pue: 1.1, network_w_per_gpu: 60}
 fabric: {planes: 72, switch_ports: 64, port_gbps: 800, leaf_oversubscription: 1,
-         core_oversubscription: 2, switch_mtbf_hours: 40000, switch_repair_hours: 4}
+         core_oversubscription: 2}
 provenance:
   racks: {assumption: test}
   gpus_per_rack: {assumption: test}

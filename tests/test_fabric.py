@@ -38,8 +38,6 @@ def cluster_spec(
             "port_gbps": 800,
             "leaf_oversubscription": leaf,
             "core_oversubscription": core,
-            "switch_mtbf_hours": 40000,
-            "switch_repair_hours": 4,
         },
     }
     prov = {k: {"assumption": "test"} for k in fields if k not in ("name", "title")}
@@ -228,14 +226,28 @@ def test_policies_place_as_documented() -> None:
 
 
 # ------------------------------------------------------------------ the engine
-def test_fabric_faults_leave_rack_failures_of_a_seed_unchanged(tmp_path: Path) -> None:
+def test_a_network_failure_is_one_event_interrupting_its_job_and_taking_one_switch(
+    tmp_path: Path,
+) -> None:
     path = small_scenario(tmp_path)
-    on = api.simulate(path, overrides=["fabric.fault_rate_multiplier=50"])
+    on = api.simulate(path)
     off = api.simulate(path, overrides=["fabric.faults=false"])
     assert on.cluster.fabric_faults > 0 and off.cluster.fabric_faults == 0
+    # The switch's tier comes from the fabric's own stream: the seed's failures are unchanged.
     assert on.cluster.failures == off.cluster.failures
     failures = on.timeline_frame().query("kind == 'failure'")
     assert list(failures.rack) == list(off.timeline_frame().query("kind == 'failure'").rack)
+    # Every network failure, and nothing else, takes out a switch, at its time and rack.
+    network = failures.query("detail == 'network'")
+    faults = on.timeline_frame().query("kind == 'fabric_fault'")
+    assert len(network) == on.cluster.fabric_faults == len(faults)
+    assert list(zip(network.time_h, network.rack, strict=True)) == list(
+        zip(faults.time_h, faults.rack, strict=True)
+    )
+    # A network failure leaves the rack's GPUs healthy: no rack repair follows it.
+    repairs = on.timeline_frame().query("kind == 'repair'")
+    hardware = failures.query("detail not in ('network', 'software')")
+    assert len(repairs) <= len(hardware)
 
 
 def test_effective_fabric_applies_scenario_overrides() -> None:

@@ -26,6 +26,7 @@ class FabricSpec(StrictModel):
     Clos over the racks. Leaves serve ``racks_per_leaf`` racks (a *leaf block*), spines join
     the leaves of a pod (``racks_per_pod`` racks), core switches join the pods. Oversubscription
     is downlink ÷ uplink bandwidth at the leaf (leaf → spine) and at the spine (spine → core).
+    Switch faults are the ``switch`` failure domain of ``topologies/reliability.yaml``.
     """
 
     planes: Annotated[int, Field(ge=1, le=1024)]
@@ -33,8 +34,6 @@ class FabricSpec(StrictModel):
     port_gbps: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     leaf_oversubscription: Annotated[float, Field(ge=1, le=64, allow_inf_nan=False)]
     core_oversubscription: Annotated[float, Field(ge=1, le=64, allow_inf_nan=False)]
-    switch_mtbf_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)]
-    switch_repair_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
     @property
     def racks_per_leaf(self) -> int:

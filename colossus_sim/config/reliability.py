@@ -11,11 +11,14 @@ from colossus_sim.config.base import Sourced, StrictModel
 
 
 class FailureDomain(StrEnum):
-    """What one failure takes out: a GPU, a compute tray, a whole rack, or nothing (software)."""
+    """What one failure takes out: a GPU, a compute tray, a whole rack, one scale-out switch
+    (the rack stays healthy; the fabric loses the switch until it is repaired), or nothing
+    (software). Every failure interrupts the job owning the rack it lands on."""
 
     GPU = "gpu"
     TRAY = "tray"
     RACK = "rack"
+    SWITCH = "switch"
     SOFTWARE = "software"
 
 

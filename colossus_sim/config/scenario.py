@@ -98,13 +98,14 @@ class PowerSpec(StrictModel):
 
 class FabricScenarioSpec(StrictModel):
     """The scenario's view of the scale-out fabric: on or off (every job at its NIC's full
-    bandwidth), the topology's oversubscription overridden, switch faults on or off."""
+    bandwidth), the topology's oversubscription overridden, and whether a ``switch``-domain
+    failure (``topologies/reliability.yaml``) also takes the switch's capacity out until it is
+    repaired (``faults``) or only interrupts the job behind it."""
 
     enabled: bool = True
     leaf_oversubscription: Annotated[float, Field(ge=1, le=64, allow_inf_nan=False)] | None = None
     core_oversubscription: Annotated[float, Field(ge=1, le=64, allow_inf_nan=False)] | None = None
     faults: bool = True
-    fault_rate_multiplier: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] = 1.0
 
 
 class Expectation(StrictModel):
