@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -58,6 +59,57 @@ def test_parts_are_non_negative_for_every_candidate() -> None:
     for name in PART_NAMES:
         assert np.all(getattr(arrays, name) >= 0), name
     assert np.all(np.isfinite(arrays.step_s))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    job=st.sampled_from(["grok44_1t_a", "imagine_v2"]),
+    racks=st.integers(1, 40),
+    tp=st.sampled_from([None, 1, 3, 8]),
+    pp=st.sampled_from([None, 2, 5]),
+    dp=st.sampled_from([None, 4]),
+)
+def test_the_candidate_grid_is_the_filtered_full_product_in_order(
+    job: str, racks: int, tp: int | None, pp: int | None, dp: int | None
+) -> None:
+    """Every valid combination, and only those, in row-major order of the search axes: the
+    staged construction drops rows early but must not change the set or the tie order."""
+    setup = _setup(job, racks)
+    fixed = PlanFields(tp=tp, pp=pp, dp=dp)
+    grid = candidate_grid(setup, fixed)
+    arch, training = setup.arch, setup.training
+    experts = arch.experts if isinstance(arch, MoEArch) else 1
+    full = candidate_grid(setup, PlanFields())  # the free axes, read back from the grid
+    axes = {
+        "tp": [tp] if tp else sorted(set(full.tp.tolist())),
+        "cp": sorted(set(full.cp.tolist())),
+        "pp": [pp] if pp else sorted(set(full.pp.tolist())),
+        "ep": sorted(set(full.ep.tolist())),
+        "vp": sorted(set(full.vp.tolist())),
+        "mb": sorted(set(full.mb.tolist())),
+        "rc": sorted(set(full.rc.tolist())),
+    }
+    want = []
+    for t, c, p, e, v, m, r in itertools.product(*axes.values()):
+        d = setup.gpus // (t * c * p)
+        micro = -(-training.global_batch // max(d * m, 1))
+        if (
+            arch.heads % t == 0
+            and arch.kv_heads_resolved % t == 0
+            and t <= setup.domain_gpus
+            and training.seq_len % c == 0
+            and p <= arch.layers
+            and experts % e == 0
+            and d >= 1
+            and (dp is None or d == dp)
+            and d * m <= training.global_batch
+            and (t * c * d) % e == 0
+            and (v == 1 or (p > 1 and micro >= p and p * v <= arch.layers))
+        ):
+            want.append((t, p, d, e, c, v, m, r))
+    fields = ("tp", "pp", "dp", "ep", "cp", "vp", "mb", "rc")
+    got = list(zip(*(getattr(grid, f).tolist() for f in fields), strict=True))
+    assert got == want
 
 
 def test_twenty_percent_more_racks_raise_the_10t_jobs_throughput() -> None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from colossus_sim.config.workload import MoEArch, PlanFields
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf.memory import memory_per_gpu
-from colossus_sim.perf.plan_grid import RECOMPUTE_ORDER, PlanGrid, RunSetup
+from colossus_sim.perf.plan_grid import RECOMPUTE_ORDER, IntArray, PlanGrid, RunSetup
 from colossus_sim.perf.step_time import StepBreakdown, step_arrays, step_breakdown
 from colossus_sim.units import BYTES_PER_GB
 
@@ -59,37 +60,58 @@ def candidate_grid(setup: RunSetup, fixed: PlanFields) -> PlanGrid:
         "vp": list(_VIRTUAL_STAGES),
         "microbatch": list(_MICROBATCHES),
     }
-    axes = []
-    for name, values in searched.items():
-        value = getattr(fixed, name)
-        axes.append(np.asarray([value] if value is not None else values, dtype=np.int64))
-    recompute = (
+    axes = {
+        name: np.asarray(
+            [getattr(fixed, name)] if getattr(fixed, name) is not None else values, dtype=np.int64
+        )
+        for name, values in searched.items()
+    }
+    axes["rc"] = np.asarray(
         [RECOMPUTE_ORDER.index(fixed.recompute)]
         if fixed.recompute is not None
-        else list(range(len(RECOMPUTE_ORDER)))
+        else list(range(len(RECOMPUTE_ORDER))),
+        dtype=np.int64,
     )
-    axes.append(np.asarray(recompute, dtype=np.int64))
-    tp, cp, pp, ep, vp, mb, rc = (g.ravel() for g in np.meshgrid(*axes, indexing="ij"))
+    # The product is built one axis at a time in the order tp, cp, pp, ep, vp, microbatch,
+    # rc (the row-major order of a full meshgrid), dropping rows as soon as the fields they
+    # have decide it: the same candidates in the same order, without materialising the
+    # combinations an early condition already rules out.
+    cols = _expand({}, "tp", axes["tp"])
+    cols = _expand(cols, "cp", axes["cp"])
+    cols = _expand(cols, "pp", axes["pp"])
+    tp, cp, pp = cols["tp"], cols["cp"], cols["pp"]
     ok = (arch.heads % tp == 0) & (kv % tp == 0) & (tp <= setup.domain_gpus)
-    ok &= (training.seq_len % cp == 0) & (pp <= arch.layers) & (experts % ep == 0)
+    ok &= (training.seq_len % cp == 0) & (pp <= arch.layers)
     dp = gpus // (tp * cp * pp)  # GPUs beyond a whole number of replicas stay idle
     if fixed.dp is not None:
         ok &= dp == fixed.dp
-    ok &= (dp >= 1) & (dp * mb <= training.global_batch)
-    m = -(-training.global_batch // np.maximum(dp * mb, 1))
-    ok &= (tp * cp * dp) % ep == 0
-    ok &= (vp == 1) | ((pp > 1) & (m >= pp) & (pp * vp <= arch.layers))
-    keep = np.flatnonzero(ok)
-    return PlanGrid(
-        tp=tp[keep],
-        pp=pp[keep],
-        dp=dp[keep],
-        ep=ep[keep],
-        cp=cp[keep],
-        vp=vp[keep],
-        mb=mb[keep],
-        rc=rc[keep],
+    ok &= dp >= 1
+    cols["dp"] = dp
+    cols = _expand(_kept(cols, ok), "ep", axes["ep"])
+    cols = _kept(
+        cols,
+        (experts % cols["ep"] == 0) & ((cols["tp"] * cols["cp"] * cols["dp"]) % cols["ep"] == 0),
     )
+    cols = _expand(cols, "vp", axes["vp"])
+    cols = _expand(cols, "mb", axes["microbatch"])
+    dp, pp, vp, mb = cols["dp"], cols["pp"], cols["vp"], cols["mb"]
+    ok = dp * mb <= training.global_batch
+    m = -(-training.global_batch // np.maximum(dp * mb, 1))
+    ok &= (vp == 1) | ((pp > 1) & (m >= pp) & (pp * vp <= arch.layers))
+    cols = _expand(_kept(cols, ok), "rc", axes["rc"])
+    return PlanGrid(**cols)
+
+
+def _expand(cols: dict[str, IntArray], name: str, values: IntArray) -> dict[str, IntArray]:
+    """Every row of ``cols`` once per value of the new column ``name`` (row-major)."""
+    rows = len(next(iter(cols.values()))) if cols else 1
+    out = {key: np.repeat(col, len(values)) for key, col in cols.items()}
+    out[name] = np.tile(values, rows)
+    return out
+
+
+def _kept(cols: dict[str, IntArray], ok: npt.NDArray[np.bool_]) -> dict[str, IntArray]:
+    return {key: col[ok] for key, col in cols.items()}
 
 
 def plan_job(
