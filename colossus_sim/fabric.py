@@ -24,6 +24,7 @@ links) for the filling, no graph search.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -553,7 +554,8 @@ class FabricState:
 @dataclass(frozen=True)
 class Rings:
     """Jobs' rings over their racks: per job and link (block out, block in, pod out, pod in)
-    the Gb/s its crossing hops want at full rate; which blocks and how many pods it uses."""
+    the Gb/s its crossing hops want at full rate; which blocks and how many pods it uses.
+    Immutable, so what is derived from it is computed once per instance."""
 
     demand: FloatArray
     """Flows (one per plane per crossing hop) per job and link."""
@@ -567,22 +569,22 @@ class Rings:
     cross_pod_hops: IntArray
     cross_block_hops: IntArray
 
-    @property
+    @functools.cached_property
     def job_blocks(self) -> BoolArray:
         return np.asarray(self.block_racks > 0)
 
-    @property
+    @functools.cached_property
     def pods(self) -> IntArray:
         return np.asarray((self.pod_racks > 0).sum(axis=1), dtype=np.int64)
 
     def _frac(self, hops: IntArray) -> FloatArray:
         return np.where(self.size > 1, hops / np.maximum(self.size, 1), 0.0)
 
-    @property
+    @functools.cached_property
     def cross_pod_frac(self) -> FloatArray:
         return self._frac(self.cross_pod_hops)
 
-    @property
+    @functools.cached_property
     def cross_block_frac(self) -> FloatArray:
         return self._frac(self.cross_block_hops)
 
