@@ -503,7 +503,8 @@ class Simulation:
         if self.fabric is None or not self.switch_faults:
             return
         u = self.fabric_rng.random()
-        tier_i = min(int(np.searchsorted(self.switch_tier_cum, u, side="right")), 2)
+        last = len(fabric.SWITCH_TIERS) - 1
+        tier_i = min(int(np.searchsorted(self.switch_tier_cum, u, side="right")), last)
         layout = self.fabric.layout
         index = (int(layout.rack_block[rack]), int(layout.rack_pod[rack]), 0)[tier_i]
         tier = fabric.SWITCH_TIERS[tier_i]

@@ -26,7 +26,8 @@ from typing import Any
 
 from colossus_sim import paths
 from colossus_sim.config.base import _covered, leaf_paths
-from colossus_sim.config.yamlio import PathKey, YamlDocument, parse_dotted, read_yaml
+from colossus_sim.config.yamlfast import PathKey
+from colossus_sim.config.yamlio import YamlDocument, parse_dotted, read_yaml
 from colossus_sim.errors import Issue, ScenarioError
 
 EXTENDS = "extends"

@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - PyYAML is a dependency; ruamel still r
     _LIBYAML = False
 
 PathKey = tuple[str | int, ...]
+"""Where a value sits in a document: keys and list indices from the top (``yamlio`` too)."""
 Positions = dict[PathKey, tuple[int, int]]
 
 _PLAIN = "!colossus-plain"  # a plain scalar, to be typed by YAML 1.2 rules below

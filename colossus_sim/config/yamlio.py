@@ -21,10 +21,9 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from colossus_sim.config.yamlfast import read_plain
+from colossus_sim.config.yamlfast import PathKey, read_plain
 from colossus_sim.errors import FieldValueError, Issue, ScenarioError
 
-PathKey = tuple[str | int, ...]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
