@@ -235,17 +235,18 @@ def test_a_network_failure_is_one_event_interrupting_its_job_and_taking_one_swit
     assert on.cluster.fabric_faults > 0 and off.cluster.fabric_faults == 0
     # The switch's tier comes from the fabric's own stream: the seed's failures are unchanged.
     assert on.cluster.failures == off.cluster.failures
-    failures = on.timeline_frame().query("kind == 'failure'")
+    timeline = on.timeline_frame()
+    failures = timeline.query("kind == 'failure'")
     assert list(failures.rack) == list(off.timeline_frame().query("kind == 'failure'").rack)
     # Every network failure, and nothing else, takes out a switch, at its time and rack.
     network = failures.query("detail == 'network'")
-    faults = on.timeline_frame().query("kind == 'fabric_fault'")
+    faults = timeline.query("kind == 'fabric_fault'")
     assert len(network) == on.cluster.fabric_faults == len(faults)
     assert list(zip(network.time_h, network.rack, strict=True)) == list(
         zip(faults.time_h, faults.rack, strict=True)
     )
     # A network failure leaves the rack's GPUs healthy: no rack repair follows it.
-    repairs = on.timeline_frame().query("kind == 'repair'")
+    repairs = timeline.query("kind == 'repair'")
     hardware = failures.query("detail not in ('network', 'software')")
     assert len(repairs) <= len(hardware)
 
