@@ -28,13 +28,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from colossus_sim.units import BYTES_PER_GB, BYTES_PER_TB
+from colossus_sim.units import BYTES_PER_GB, BYTES_PER_TB, SECONDS_PER_HOUR
 
 
 def job_mtbf_s(rate_per_gpu_hour: float, gpus: int) -> float:
     """Mean time between interruptions of a job on ``gpus`` GPUs, in seconds (∞ if no failures)."""
     rate = rate_per_gpu_hour * gpus
-    return math.inf if rate <= 0 else 3600.0 / rate
+    return math.inf if rate <= 0 else SECONDS_PER_HOUR / rate
 
 
 @dataclass(frozen=True)
