@@ -33,7 +33,7 @@ from colossus_sim import api, fabric
 from colossus_sim.cluster import ClusterState
 from colossus_sim.config.scenario import PlacementPolicy
 from colossus_sim.scenario import ResolvedScenario
-from colossus_sim.scheduler import placement_for
+from colossus_sim.sim.placement import placement_for
 
 CHILD = r"""
 import json, resource, sys, time

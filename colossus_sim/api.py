@@ -259,7 +259,7 @@ def simulate(
     seed: int | None = None,
 ) -> RunResult:
     """Run a scenario (default: Colossus 2's) to the end of its jobs or its horizon."""
-    from colossus_sim.engine import Simulation
+    from colossus_sim.sim import Simulation
 
     if not isinstance(scenario, ResolvedScenario):
         scenario = load_scenario(scenario, overrides)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,18 +19,29 @@ from pydantic import BaseModel, ConfigDict
 
 from colossus_sim.config.workload import ParallelPlan
 from colossus_sim.fabric import JobFabric
-from colossus_sim.perf import power
-from colossus_sim.units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from colossus_sim.engine import Simulation
-    from colossus_sim.perf.step_time import StepBreakdown
 
-JOB_STATES = ("productive", "checkpoint", "rework", "restart", "stalled")
-CLUSTER_STATES = ("idle", "spare", "repair")
-SECONDS_PER_HOUR = 3600.0
+class GpuState(StrEnum):
+    """What a GPU is doing at an instant: a job's state while the job holds its rack, else the
+    cluster's. Each rack's GPUs are in exactly one state at every instant."""
+
+    PRODUCTIVE = "productive"
+    CHECKPOINT = "checkpoint"
+    REWORK = "rework"
+    RESTART = "restart"
+    STALLED = "stalled"
+    IDLE = "idle"
+    SPARE = "spare"
+    REPAIR = "repair"
+
+
+JOB_STATES = tuple(state.value for state in GpuState)[:5]
+"""The names of the states a job's racks are in (keys of ``JobResult.gpu_hours``)."""
+CLUSTER_STATES = tuple(state.value for state in GpuState)[5:]
+"""The names of the states of racks no job holds."""
 
 
 class Timeline(BaseModel):
@@ -214,128 +226,6 @@ class RunResult(BaseModel):
         import pandas as pd
 
         return pd.DataFrame(self.job_series.model_dump(), columns=list(JobSeries.model_fields))
-
-
-def build_results(sim: Simulation) -> RunResult:
-    """Assemble the typed results from a finished simulation."""
-    end_s = sim.env.now
-    gpus_per_rack = sim.cluster.gpus_per_rack
-    jobs = []
-    for job in sim.jobs:
-        held = sum(job.gpu_s.values())
-        step = job.first_step
-        if step is None:
-            # It waited for racks the whole horizon: report the plan it would run on the racks
-            # it asked for, with no racks held, no tokens and no start.
-            step = sim._plan(job, job.want_racks)
-            if step is None:
-                raise sim.resolved.error_at(
-                    f"jobs.{job.name}.racks",
-                    "no plan of the model fits on these racks",
-                    got=f"{job.want_racks:,}",
-                )
-        started = job.start_s if job.start_s is not None else 0.0
-        if job.finish_s is not None:
-            ttt_s: float | None = job.finish_s - started
-        elif job.tokens > 0:
-            ttt_s = (end_s - started) * job.budget_tokens / job.tokens
-        else:
-            ttt_s = None
-        elapsed_days = max(((job.finish_s or end_s) - started) / SECONDS_PER_DAY, 1e-12)
-        pue = sim.pue
-        energy_mwh = job.energy_j * pue / 3.6e9
-        life_s = max((job.finish_s or end_s) - started, 1e-12)
-        swing_w = step.gpus_used * power.swing_w_per_gpu(job.gpu, 1.0)
-        jobs.append(
-            JobResult(
-                name=job.name,
-                workload=job.spec.name,
-                gpu=job.gpu.name,
-                racks=job.first_racks,
-                gpus=job.first_racks * gpus_per_rack,
-                plan=step.plan,
-                step_s=step.step_s,
-                breakdown_s=step.breakdown_s,
-                step_s_full_bw=(job.first_flat_step or step).step_s,
-                fabric_cost_s=_fabric_cost(step, job.first_flat_step or step),
-                fabric=job.fabric_first,
-                fabric_min_bw_frac=job.fabric_min_frac,
-                mfu=step.mfu,
-                tokens_per_step=step.tokens_per_step,
-                tokens=job.tokens,
-                tokens_budget=job.budget_tokens,
-                tokens_per_day=job.tokens / elapsed_days,
-                goodput=job.gpu_s["productive"] / held if held > 0 else 0.0,
-                failures=job.failures,
-                restarts=job.restarts,
-                checkpoints=job.checkpoints,
-                checkpoint_interval_min=job.interval_s / 60.0,
-                replans=job.replans,
-                gpu_hours={k: v / SECONDS_PER_HOUR for k, v in job.gpu_s.items()},
-                start_days=None if job.start_s is None else started / SECONDS_PER_DAY,
-                finished=job.finish_s is not None,
-                time_to_train_days=None if ttt_s is None else ttt_s / SECONDS_PER_DAY,
-                energy_mwh=energy_mwh,
-                mean_power_mw=energy_mwh * 3600.0 / life_s,
-                peak_power_mw=job.peak_it_w * pue / 1e6,
-                mwh_per_trillion_tokens=energy_mwh / (job.tokens / 1e12) if job.tokens else 0.0,
-                throttled_hours=job.throttled_s / SECONDS_PER_HOUR,
-                min_clock=job.min_clock,
-                step_s_at_min_clock=power.StepPhases.of(step.breakdown_s).step_s(job.min_clock),
-                power_swing_mw=swing_w * pue / 1e6,
-            )
-        )
-    total_gpu_s = sim.cluster.racks * gpus_per_rack * end_s
-    by_state = {k: 0.0 for k in (*JOB_STATES, *CLUSTER_STATES)}
-    for job in sim.jobs:
-        for k, v in job.gpu_s.items():
-            by_state[k] += v
-    for k, v in sim.cluster_gpu_s.items():
-        by_state[k] += v
-    allocated = sum(by_state[k] for k in JOB_STATES)
-    cluster = ClusterResult(
-        racks=sim.cluster.racks,
-        gpus=sim.cluster.racks * gpus_per_rack,
-        hours=end_s / SECONDS_PER_HOUR,
-        allocated_frac=allocated / total_gpu_s if total_gpu_s else 0.0,
-        productive_frac=by_state["productive"] / total_gpu_s if total_gpu_s else 0.0,
-        gpu_hours={k: v / SECONDS_PER_HOUR for k, v in by_state.items()},
-        failures=sim.failures,
-        repairs=sim.repairs,
-        events=len(sim.timeline),
-        fabric_faults=sim.fabric_faults,
-        power_cap_mw=sim.cap_mw,
-        peak_it_mw=max((p[1] for p in sim.power_samples), default=0.0),
-        peak_facility_mw=max((p[2] for p in sim.power_samples), default=0.0),
-        mean_facility_mw=sim.energy_it_j * sim.pue / end_s / 1e6 if end_s else 0.0,
-        energy_mwh=sim.energy_it_j * sim.pue / 3.6e9,
-        power_swing_mw=sim.peak_swing_w * sim.pue / 1e6,
-    )
-    return RunResult(
-        scenario=sim.resolved.scenario.name,
-        seed=sim.seed,
-        jobs=jobs,
-        cluster=cluster,
-        timeline=Timeline(
-            **dict(zip(Timeline.model_fields, _columns(sim.timeline, 5), strict=True))
-        ),
-        power=PowerSeries(
-            **dict(zip(PowerSeries.model_fields, _columns(sim.power_samples, 3), strict=True))
-        ),
-        job_series=JobSeries(
-            **dict(zip(JobSeries.model_fields, _columns(sim.job_samples, 6), strict=True))
-        ),
-    )
-
-
-def _fabric_cost(step: StepBreakdown, flat: StepBreakdown) -> dict[str, float]:
-    cost = {k: step.breakdown_s[k] - flat.breakdown_s.get(k, 0.0) for k in step.breakdown_s}
-    return {k: v for k, v in cost.items() if abs(v) > 1e-12}
-
-
-def _columns(rows: list[Any], width: int) -> list[list[Any]]:
-    """Rows of tuples → one list per column (``width`` columns even when there are no rows)."""
-    return [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -37,9 +37,10 @@ from colossus_sim.config.load import (
 )
 from colossus_sim.config.perf_constants import PerfConstants
 from colossus_sim.config.reliability import ReliabilitySpec
-from colossus_sim.config.scenario import Scenario
+from colossus_sim.config.scenario import Scenario, ScenarioJob
 from colossus_sim.config.workload import JobSpec
 from colossus_sim.config.yamlio import YamlDocument, dotted, issues_from_validation
+from colossus_sim.effective import EffectiveValues, effective_values
 from colossus_sim.errors import Issue, ScenarioError
 
 SET_OPTION = "--set"
@@ -175,6 +176,8 @@ class ResolvedScenario:
     jobs: list[ResolvedJob]
     reliability: ReliabilitySpec
     consts: PerfConstants
+    effective: EffectiveValues
+    """The what-if values the run uses, resolved once (``effective.py``)."""
     source: str
     error_at: Callable[..., ScenarioError] = ScenarioError.at
     """Builds a ScenarioError at a field, located in the file or blamed on its ``--set``:
@@ -258,8 +261,16 @@ def _blame_override(issue: Issue, overrides: list[Override]) -> Issue:
     return issue
 
 
-def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -> ResolvedScenario:
-    def fail(
+class _Fail:
+    """Builds the ``ScenarioError`` of a check made at resolve time: blamed on the ``--set``
+    that wrote the field, else located in the file."""
+
+    def __init__(self, doc: YamlDocument, overrides: list[Override]) -> None:
+        self.doc = doc
+        self.overrides = overrides
+
+    def __call__(
+        self,
         field: str,
         message: str,
         got: str | None = None,
@@ -267,11 +278,14 @@ def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -
         suggestion: str | None = None,
     ) -> ScenarioError:
         issue = Issue(message, field, got=got, expected=expected, suggestion=suggestion)
-        blamed = _blame_override(issue, overrides)
+        blamed = _blame_override(issue, self.overrides)
         if blamed is not issue:
             return ScenarioError([blamed])
-        return ScenarioError([issue]).with_location(doc.locate)
+        return ScenarioError([issue]).with_location(self.doc.locate)
 
+
+def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -> ResolvedScenario:
+    fail = _Fail(doc, overrides)
     try:
         cluster = load_cluster(scenario.cluster)
     except ScenarioError as exc:
@@ -280,69 +294,8 @@ def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -
         ) from None
     if not scenario.jobs:
         raise fail("jobs", "a scenario needs at least one job")
-    jobs: list[ResolvedJob] = []
-    for name, job in scenario.jobs.items():
-        workload = job.workload or name
-        try:
-            spec = load_job(workload)
-        except ScenarioError as exc:
-            field = f"jobs.{name}.workload" if job.workload else f"jobs.{name}"
-            raise fail(
-                field,
-                "unknown workload",
-                got=repr(workload),
-                expected="one of " + ", ".join(job_names()),
-                suggestion=exc.suggestion,
-            ) from None
-        gpu_name = job.gpu or spec.default_gpu
-        try:
-            gpu = load_gpu(gpu_name)
-        except ScenarioError as exc:
-            raise fail(
-                f"jobs.{name}.gpu",
-                "unknown GPU type",
-                got=repr(gpu_name),
-                expected="one of " + ", ".join(gpu_names()),
-                suggestion=exc.suggestion,
-            ) from None
-        if gpu.name not in cluster.rack_mix:
-            raise fail(
-                f"jobs.{name}.gpu",
-                f"{cluster.title} has no {gpu.name} racks",
-                expected="one of " + ", ".join(cluster.rack_mix),
-            )
-        if job.max_racks is not None and job.max_racks < job.racks:
-            raise fail(f"jobs.{name}.max_racks", "must be at least racks", got=str(job.max_racks))
-        jobs.append(ResolvedJob(name=name, spec=spec, gpu=gpu))
-    for gpu_name, spare in scenario.scheduler.spare_racks.items():
-        if gpu_name not in cluster.rack_mix:
-            raise fail(
-                f"scheduler.spare_racks.{gpu_name}",
-                "no such GPU type on this cluster",
-                expected="one of " + ", ".join(cluster.rack_mix),
-            )
-        if spare > cluster.rack_mix[gpu_name]:
-            raise fail(
-                f"scheduler.spare_racks.{gpu_name}",
-                "more spares than racks",
-                got=f"{spare:,}",
-                expected=f"at most {cluster.rack_mix[gpu_name]:,}",
-            )
-    for resolved in jobs:
-        job = scenario.jobs[resolved.name]
-        usable = cluster.rack_mix[resolved.gpu.name] - scenario.scheduler.spare_racks.get(
-            resolved.gpu.name, 0
-        )
-        if job.racks > usable:
-            gpu_name = resolved.gpu.name
-            spares = scenario.scheduler.spare_racks.get(gpu_name, 0)
-            raise fail(
-                f"jobs.{resolved.name}.racks",
-                f"more racks than {cluster.title} has for jobs: "
-                f"{cluster.rack_mix[gpu_name]:,} {gpu_name} racks less {spares:,} spares",
-                got=f"{job.racks:,}",
-                expected=f"at most {usable:,}",
-            )
+    jobs = [_resolve_job(name, job, cluster, fail) for name, job in scenario.jobs.items()]
+    _check_racks(scenario, cluster, jobs, fail)
     model_path = paths.topologies_dir() / f"{scenario.failures.model}.yaml"
     if not paths.is_file(model_path):
         raise fail(
@@ -358,8 +311,80 @@ def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -
         jobs=jobs,
         reliability=reliability,
         consts=load_perf_constants(),
+        effective=effective_values(scenario, cluster, reliability),
         source=doc.file,
     )
+
+
+def _resolve_job(name: str, job: ScenarioJob, cluster: ClusterSpec, fail: _Fail) -> ResolvedJob:
+    """The workload and GPU type a scenario job names, checked against the cluster."""
+    workload = job.workload or name
+    try:
+        spec = load_job(workload)
+    except ScenarioError as exc:
+        field = f"jobs.{name}.workload" if job.workload else f"jobs.{name}"
+        raise fail(
+            field,
+            "unknown workload",
+            got=repr(workload),
+            expected="one of " + ", ".join(job_names()),
+            suggestion=exc.suggestion,
+        ) from None
+    gpu_name = job.gpu or spec.default_gpu
+    try:
+        gpu = load_gpu(gpu_name)
+    except ScenarioError as exc:
+        raise fail(
+            f"jobs.{name}.gpu",
+            "unknown GPU type",
+            got=repr(gpu_name),
+            expected="one of " + ", ".join(gpu_names()),
+            suggestion=exc.suggestion,
+        ) from None
+    if gpu.name not in cluster.rack_mix:
+        raise fail(
+            f"jobs.{name}.gpu",
+            f"{cluster.title} has no {gpu.name} racks",
+            expected="one of " + ", ".join(cluster.rack_mix),
+        )
+    if job.max_racks is not None and job.max_racks < job.racks:
+        raise fail(f"jobs.{name}.max_racks", "must be at least racks", got=str(job.max_racks))
+    return ResolvedJob(name=name, spec=spec, gpu=gpu)
+
+
+def _check_racks(
+    scenario: Scenario, cluster: ClusterSpec, jobs: list[ResolvedJob], fail: _Fail
+) -> None:
+    """Spares only of GPU types the cluster has, and no job asking for more racks than the
+    cluster has for jobs of its type."""
+    spare_racks = scenario.scheduler.spare_racks
+    for gpu_name, spare in spare_racks.items():
+        if gpu_name not in cluster.rack_mix:
+            raise fail(
+                f"scheduler.spare_racks.{gpu_name}",
+                "no such GPU type on this cluster",
+                expected="one of " + ", ".join(cluster.rack_mix),
+            )
+        if spare > cluster.rack_mix[gpu_name]:
+            raise fail(
+                f"scheduler.spare_racks.{gpu_name}",
+                "more spares than racks",
+                got=f"{spare:,}",
+                expected=f"at most {cluster.rack_mix[gpu_name]:,}",
+            )
+    for resolved in jobs:
+        job = scenario.jobs[resolved.name]
+        gpu_name = resolved.gpu.name
+        spares = spare_racks.get(gpu_name, 0)
+        usable = cluster.rack_mix[gpu_name] - spares
+        if job.racks > usable:
+            raise fail(
+                f"jobs.{resolved.name}.racks",
+                f"more racks than {cluster.title} has for jobs: "
+                f"{cluster.rack_mix[gpu_name]:,} {gpu_name} racks less {spares:,} spares",
+                got=f"{job.racks:,}",
+                expected=f"at most {usable:,}",
+            )
 
 
 __all__ = ["ResolvedScenario", "dotted", "load_scenario", "parse_override"]

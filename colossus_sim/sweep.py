@@ -330,7 +330,7 @@ def compute_point(source: str, overrides: Sequence[str], seed: int, key: str) ->
 
     Top-level, with plain arguments, so it pickles by reference under ``spawn`` and dask.
     """
-    from colossus_sim.engine import Simulation
+    from colossus_sim.sim import Simulation
 
     try:
         resolved, scenario_json = _load(source, tuple(overrides), _stamp(source))

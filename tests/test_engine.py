@@ -13,33 +13,36 @@ from hypothesis import strategies as st
 from small_cluster import small_scenario
 
 from colossus_sim import api
-from colossus_sim.cluster import FREE
-from colossus_sim.engine import Simulation
+from colossus_sim.cluster import FREE, ClusterState
 from colossus_sim.results import JOB_STATES
+from colossus_sim.scenario import ResolvedScenario
+from colossus_sim.sim import Simulation
 
 
-class CheckedSimulation(Simulation):
-    """Checks the rack invariants after every logged event."""
+def checked_simulation(resolved: ResolvedScenario) -> Simulation:
+    """A simulation that checks the rack invariants after every event it records."""
+    sim = Simulation(resolved)
+    cluster = sim.cluster
 
-    def _log(self, kind, job=None, rack=-1, detail=""):  # type: ignore[no-untyped-def]
-        super()._log(kind, job, rack, detail)
-        owner = self.cluster.owner
-        counts = np.bincount(owner[owner != FREE], minlength=len(self.jobs))
-        assert np.array_equal(counts, self.cluster.owned_count), "owned counts drifted"
-        assert not np.any(self.cluster.spare & (owner != FREE)), "a spare rack is also owned"
-        assert list(self.cluster.unowned_counts) == list(self.cluster_recount()), (
-            "idle/spare/repair"
-        )
+    def check(_row: object) -> None:
+        owner = cluster.owner
+        counts = np.bincount(owner[owner != FREE], minlength=len(sim.jobs))
+        assert np.array_equal(counts, cluster.owned_count), "owned counts drifted"
+        assert not np.any(cluster.spare & (owner != FREE)), "a spare rack is also owned"
+        assert list(cluster.unowned_counts) == list(recount(cluster)), "idle/spare/repair"
 
-    def cluster_recount(self) -> tuple[int, int, int]:
-        c = self.cluster
-        unowned = c.owner == FREE
-        broken = c.healthy < c.gpus_per_rack
-        return (
-            int(np.count_nonzero(unowned & ~broken & ~c.spare)),
-            int(np.count_nonzero(unowned & ~broken & c.spare)),
-            int(np.count_nonzero(unowned & broken)),
-        )
+    sim.ledger.listeners.append(check)
+    return sim
+
+
+def recount(c: ClusterState) -> tuple[int, int, int]:
+    unowned = c.owner == FREE
+    broken = c.healthy < c.gpus_per_rack
+    return (
+        int(np.count_nonzero(unowned & ~broken & ~c.spare)),
+        int(np.count_nonzero(unowned & ~broken & c.spare)),
+        int(np.count_nonzero(unowned & broken)),
+    )
 
 
 @settings(
@@ -57,7 +60,7 @@ def test_invariants_hold_over_random_runs(
     resolved = api.load_scenario(
         small_scenario(tmp_path, seed=str(seed), policy=policy, a_policy=a_policy, mode=mode)
     )
-    sim = CheckedSimulation(resolved)
+    sim = checked_simulation(resolved)
     result = sim.run()
     c = result.cluster
     # Every rack's 72 GPUs are in exactly one state at every instant.

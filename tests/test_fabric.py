@@ -16,7 +16,7 @@ from colossus_sim import api, fabric
 from colossus_sim.cluster import ClusterState
 from colossus_sim.config.cluster import ClusterSpec
 from colossus_sim.config.scenario import FabricScenarioSpec
-from colossus_sim.scheduler import Pack, Spread, TopologyAware
+from colossus_sim.sim.placement import Pack, Spread, TopologyAware
 
 NIC_GBPS = {"gb200": 400.0, "gb300": 800.0}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
@@ -65,6 +65,11 @@ class FailureSpec(StrictModel):
     repair_multiplier: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] = 1.0
 
 
+class CheckpointMode(StrEnum):
+    SYNC = "sync"
+    ASYNC = "async"
+
+
 class CheckpointSpec(StrictModel):
     """Checkpoint size, where it goes and how fast, and what a restart costs.
 
@@ -73,7 +78,7 @@ class CheckpointSpec(StrictModel):
     background and a checkpoint counts once it is durable.
     """
 
-    mode: Literal["sync", "async"] = "async"
+    mode: CheckpointMode = CheckpointMode.ASYNC
     bytes_per_param: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 14.0
     storage_tb_per_s: PositiveFloat
     host_copy_gb_per_s: PositiveFloat

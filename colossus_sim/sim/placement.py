@@ -12,7 +12,7 @@ free pods first, the remainder into the pod that fits it most tightly — ranked
 order; the engine admits jobs biggest-priority first, so the biggest jobs get the whole pods
 and the last job of a GPU type takes the fragments they leave (it can touch more pods than
 under ``pack``). ``priority`` places like ``pack``; its preemption rule (a higher-priority
-job takes a rack from a lower one on shortage) lives in the engine, which knows the jobs.
+job takes a rack from a lower one on shortage) is ``recovery.py``'s, which knows the jobs.
 """
 
 from __future__ import annotations

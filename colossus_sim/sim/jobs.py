@@ -1,0 +1,129 @@
+"""A job's state during a run (``JobRun``) and the arithmetic of its progress.
+
+Between events a running job advances analytically: its running stretch splits into compute
+and checkpoint blocking (``perf/reliability.py``) and its tokens follow from its step time at
+its clock. ``JobRun`` holds the state the engine's decisions change; its methods only compute
+from that state (tokens earned so far, when its budget runs out, what a stretch charges). What
+the run records (GPU-seconds, energy) is the ledger's. Cost: O(1) per call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from colossus_sim.config.hardware import GpuSpec
+from colossus_sim.config.scenario import ScenarioJob
+from colossus_sim.config.workload import JobSpec
+from colossus_sim.fabric import JobFabric
+from colossus_sim.perf import power
+from colossus_sim.perf import reliability as rel
+from colossus_sim.perf.step_time import StepBreakdown
+from colossus_sim.results import GpuState
+from colossus_sim.sim.kinds import JobStatus
+
+
+@dataclass
+class JobRun:
+    """One job's mutable state during a run (the entity the engine's decisions change)."""
+
+    index: int
+    name: str
+    spec: JobSpec
+    setup: ScenarioJob
+    gpu: GpuSpec
+    params: float
+    budget_tokens: float
+    want_racks: int
+    status: JobStatus = JobStatus.PENDING
+    since_s: float = 0.0
+    step: StepBreakdown | None = None
+    first_step: StepBreakdown | None = None
+    flat_step: StepBreakdown | None = None
+    """Its plan's step at full NIC bandwidth; ``step`` is at the fabric's share."""
+    first_flat_step: StepBreakdown | None = None
+    fabric_frac: float = 1.0
+    step_frac_of: StepBreakdown | None = None
+    """The full-bandwidth step ``step`` was derived from at ``fabric_frac``."""
+    fabric_first: JobFabric | None = None
+    fabric_min_frac: float = 1.0
+    first_racks: int = 0
+    tokens: float = 0.0
+    interval_s: float = math.inf
+    blocking_s: float = 0.0
+    durable_s: float = 0.0
+    version: int = 0
+    """Bumped whenever an event scheduled for the job's old state must not fire."""
+    failures: int = 0
+    restarts: int = 0
+    checkpoints: int = 0
+    replans: int = 0
+    start_s: float | None = None
+    finish_s: float | None = None
+    # Power: relative compute clock set by the controller, and what the job's racks draw.
+    clock: float = 1.0
+    min_clock: float = 1.0
+    phases: power.StepPhases | None = None
+    stretch_tokens: float = 0.0
+    rate_mark_s: float = 0.0
+    throttled: bool = False
+    it_w: float = 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        assert self.step is not None and self.phases is not None
+        return self.step.tokens_per_step / self.phases.step_s(self.clock)
+
+    @property
+    def active_gpus(self) -> int:
+        return self.spec.active_gpus_per_rack
+
+    def stretch_tokens_at(self, now_s: float) -> float:
+        """Tokens the current running stretch has earned by ``now_s`` (its rate changes with
+        the clock; the checkpoint cycle runs on regardless)."""
+        now_c = rel.cycle_split(now_s - self.since_s, self.interval_s, self.blocking_s)
+        mark_c = rel.cycle_split(self.rate_mark_s - self.since_s, self.interval_s, self.blocking_s)
+        return self.stretch_tokens + (now_c.compute_s - mark_c.compute_s) * self.tokens_per_s
+
+    def bank_rate(self, now_s: float) -> None:
+        """Bank the tokens of the running stretch so far before its rate changes."""
+        self.stretch_tokens = self.stretch_tokens_at(now_s)
+        self.rate_mark_s = now_s
+
+    def finish_at_s(self) -> float:
+        """When the token budget runs out at the current rate (absolute seconds)."""
+        remaining = max(self.budget_tokens - self.tokens - self.stretch_tokens, 0.0)
+        mark_c = rel.cycle_split(self.rate_mark_s - self.since_s, self.interval_s, self.blocking_s)
+        target = mark_c.compute_s + remaining / self.tokens_per_s
+        return self.since_s + rel.wall_time_for_compute(target, self.interval_s, self.blocking_s)
+
+    def close_stretch(
+        self, now_s: float, gpus: int, *, lose_work: bool
+    ) -> list[tuple[GpuState, float]]:
+        """End the job's current status at ``now_s``: bank the tokens a running stretch earned
+        (less the work a failure loses) and return the GPU-seconds its ``gpus`` spent, by state."""
+        dur = now_s - self.since_s
+        if self.status is JobStatus.RUNNING and self.step is not None:
+            split = rel.cycle_split(dur, self.interval_s, self.blocking_s)
+            lost = (
+                rel.lost_compute_s(dur, self.interval_s, self.blocking_s, self.durable_s)
+                if lose_work
+                else 0.0
+            )
+            self.checkpoints += split.checkpoints
+            earned = self.stretch_tokens_at(now_s)
+            # Lost compute is valued at the current rate (clock changes inside the lost
+            # window, at most one checkpoint interval, are not tracked apart).
+            self.tokens = min(
+                self.tokens + max(earned - lost * self.tokens_per_s, 0.0), self.budget_tokens
+            )
+            return [
+                (GpuState.PRODUCTIVE, (split.compute_s - lost) * gpus),
+                (GpuState.REWORK, lost * gpus),
+                (GpuState.CHECKPOINT, split.blocked_s * gpus),
+            ]
+        if self.status is JobStatus.RESTARTING:
+            return [(GpuState.RESTART, dur * gpus)]
+        if self.status is JobStatus.STALLED:
+            return [(GpuState.STALLED, dur * gpus)]
+        return []

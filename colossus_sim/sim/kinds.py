@@ -1,0 +1,48 @@
+"""The simulation's vocabulary as enums: a job's status, the kinds of timeline events and why a
+job restarts. Compared as enums everywhere; their values are the words the timeline prints."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    RESTARTING = "restarting"
+    STALLED = "stalled"
+    FINISHED = "finished"
+
+
+ACTIVE = (JobStatus.RUNNING, JobStatus.RESTARTING)
+"""Statuses in which a job holds racks and is trying to train."""
+
+
+class EventKind(StrEnum):
+    """A row of the timeline."""
+
+    START = "start"
+    FINISH = "finish"
+    RESTART = "restart"
+    GROW = "grow"
+    FAILURE = "failure"
+    SWAP = "swap"
+    SHRINK = "shrink"
+    STALL = "stall"
+    PREEMPT = "preempt"
+    REPAIR = "repair"
+    FABRIC = "fabric"
+    FABRIC_FAULT = "fabric_fault"
+    FABRIC_REPAIR = "fabric_repair"
+
+
+class RestartCause(StrEnum):
+    """Why a job restarts from its last checkpoint (a failure's detail is its cause's name)."""
+
+    FAILURE = "failure"
+    GROW = "grow"
+    SPARE_SWAP = "spare swap"
+    SHRINK = "shrink"
+    PREEMPTED = "preempted"
+    RACK_FROM_LOWER_PRIORITY = "rack from lower priority"
+    REPAIRED = "repaired"

@@ -1,0 +1,290 @@
+"""The ledger: what a run records, and the typed results it builds from that record alone.
+
+It keeps the timeline (one row per event), GPU-seconds by state — per job while a job holds
+racks, per cluster state (idle, spare, repair) for racks no job holds — energy (the site's,
+charged between events at the draw in force; each job's, banked when its draw changes), the
+site's power and each job's status/racks/step over time (a row per change), and counts of
+failures, repairs and switch faults. At every instant each rack's GPUs are in exactly one
+state, so GPU-hours by state add up to racks × GPUs per rack × hours.
+
+The engine tells the ledger what happened; the ledger never decides anything, and the results
+are built from its record and the jobs' public state, never from the engine's attributes (the
+model does not format its own output). Cost: O(1) per record, O(jobs + rows) to build results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from colossus_sim.cluster import ClusterState
+from colossus_sim.effective import EffectiveValues
+from colossus_sim.errors import ScenarioError
+from colossus_sim.perf import power
+from colossus_sim.perf.step_time import StepBreakdown
+from colossus_sim.results import (
+    ClusterResult,
+    GpuState,
+    JobResult,
+    JobSeries,
+    PowerSeries,
+    RunResult,
+    Timeline,
+)
+from colossus_sim.sim.jobs import JobRun
+from colossus_sim.sim.kinds import EventKind, JobStatus
+from colossus_sim.units import (
+    J_PER_MWH,
+    SECONDS_PER_DAY,
+    SECONDS_PER_HOUR,
+    SECONDS_PER_MINUTE,
+    TOKENS_PER_TRILLION,
+    W_PER_MW,
+)
+
+TimelineRow = tuple[float, str, str, int, str]
+"""(hours, event kind, job name or "", rack or -1, detail)."""
+JOB_GPU_STATES = tuple(GpuState)[:5]
+CLUSTER_GPU_STATES = tuple(GpuState)[5:]
+
+
+@dataclass
+class JobBook:
+    """What one job's racks spent: GPU-seconds by state, energy, throttled time."""
+
+    gpu_s: dict[GpuState, float] = field(default_factory=lambda: dict.fromkeys(JOB_GPU_STATES, 0.0))
+    energy_j: float = 0.0
+    throttled_s: float = 0.0
+    power_mark_s: float = 0.0
+    peak_it_w: float = 0.0
+
+
+class Ledger:
+    """Records one run; ``result`` builds its ``RunResult``."""
+
+    def __init__(self, jobs: int, cluster: ClusterState, pue: float) -> None:
+        self.cluster = cluster
+        self.pue = pue
+        self.books = [JobBook() for _ in range(jobs)]
+        self.timeline: list[TimelineRow] = []
+        self.listeners: list[Callable[[TimelineRow], None]] = []
+        """Called with every timeline row as it is recorded (e.g. a test's invariant check)."""
+        self.cluster_gpu_s = dict.fromkeys(CLUSTER_GPU_STATES, 0.0)
+        self.cluster_clock_s = 0.0
+        self.energy_it_j = 0.0
+        self.power_samples: list[tuple[float, float, float]] = []
+        self.job_samples: list[tuple[float, str, str, int, float, float]] = []
+        self.job_last_sample: list[tuple[str, int, float, float] | None] = [None] * jobs
+        self.job_last_mark: list[tuple[int, int, float, float] | None] = [None] * jobs
+        self.peak_swing_w = 0.0
+        self.failures = 0
+        self.repairs = 0
+        self.fabric_faults = 0
+
+    # ------------------------------------------------------------------ recording
+    def log(
+        self,
+        now_s: float,
+        kind: EventKind,
+        job: JobRun | None = None,
+        rack: int = -1,
+        detail: str = "",
+    ) -> None:
+        row = (now_s / SECONDS_PER_HOUR, kind.value, job.name if job else "", rack, detail)
+        self.timeline.append(row)
+        for listener in self.listeners:
+            listener(row)
+
+    def advance_cluster(self, now_s: float, site_it_w: float) -> None:
+        """Charge the time since the last event: racks no job owns, and the site's energy at
+        the draw in force since then (constant between events)."""
+        dt = now_s - self.cluster_clock_s
+        if dt > 0:
+            idle, spare, repair = self.cluster.state_counts()
+            gpus = self.cluster.gpus_per_rack
+            self.cluster_gpu_s[GpuState.IDLE] += idle * gpus * dt
+            self.cluster_gpu_s[GpuState.SPARE] += spare * gpus * dt
+            self.cluster_gpu_s[GpuState.REPAIR] += repair * gpus * dt
+            self.energy_it_j += site_it_w * dt
+        self.cluster_clock_s = now_s
+
+    def charge(self, job: JobRun, gpu_s: Iterable[tuple[GpuState, float]]) -> None:
+        book = self.books[job.index].gpu_s
+        for state, seconds in gpu_s:
+            book[state] += seconds
+
+    def bank_power(self, job: JobRun, now_s: float) -> None:
+        """Charge ``job`` the energy (and throttled time) of its draw since it last changed."""
+        book = self.books[job.index]
+        dt = now_s - book.power_mark_s
+        if dt > 0:
+            book.energy_j += job.it_w * dt
+            if job.throttled:
+                book.throttled_s += dt
+        book.power_mark_s = now_s
+
+    def note_draw(self, job: JobRun) -> None:
+        book = self.books[job.index]
+        book.peak_it_w = max(book.peak_it_w, job.it_w)
+
+    def sample_power(self, now_s: float, site_it_w: float, swing_w: float) -> None:
+        """The site's draw from now on (a row when it changed) and the largest swing yet."""
+        self.peak_swing_w = max(self.peak_swing_w, swing_w)
+        if not self.power_samples or self.power_samples[-1][1] != site_it_w / W_PER_MW:
+            self.power_samples.append(
+                (
+                    now_s / SECONDS_PER_HOUR,
+                    site_it_w / W_PER_MW,
+                    site_it_w * self.pue / W_PER_MW,
+                )
+            )
+
+    def sample_jobs(self, now_s: float, jobs: list[JobRun], owned: list[int]) -> None:
+        """Record each job whose status, racks or step time changed since its last row."""
+        now_h = now_s / SECONDS_PER_HOUR
+        for job in jobs:
+            mark = (job.version, owned[job.index], job.fabric_frac, job.clock)
+            if mark == self.job_last_mark[job.index]:
+                continue  # nothing that sets its row moved since it was last looked at
+            self.job_last_mark[job.index] = mark
+            running = job.status is JobStatus.RUNNING and job.phases is not None
+            step_s = job.phases.step_s(job.clock) if running and job.phases else 0.0
+            state = (job.status.value, owned[job.index], step_s, job.fabric_frac)
+            if state != self.job_last_sample[job.index]:
+                self.job_last_sample[job.index] = state
+                self.job_samples.append((now_h, job.name, *state))
+
+    # ------------------------------------------------------------------ results
+    def result(
+        self,
+        *,
+        scenario: str,
+        seed: int,
+        end_s: float,
+        jobs: list[JobRun],
+        effective: EffectiveValues,
+        plan_for: Callable[[JobRun, int], StepBreakdown | None],
+        error_at: Callable[..., ScenarioError],
+    ) -> RunResult:
+        """The typed results of the run recorded, which ended at ``end_s``. ``plan_for`` plans a
+        job that never started on the racks it asked for (its plan is still reported)."""
+        job_results = []
+        for job in jobs:
+            step = job.first_step if job.first_step is not None else plan_for(job, job.want_racks)
+            if step is None:
+                raise error_at(
+                    f"jobs.{job.name}.racks",
+                    "no plan of the model fits on these racks",
+                    got=f"{job.want_racks:,}",
+                )
+            job_results.append(self._job_result(job, step, end_s))
+        return RunResult(
+            scenario=scenario,
+            seed=seed,
+            jobs=job_results,
+            cluster=self._cluster_result(end_s, effective.facility_cap_mw),
+            timeline=Timeline(**_columns(Timeline, self.timeline)),
+            power=PowerSeries(**_columns(PowerSeries, self.power_samples)),
+            job_series=JobSeries(**_columns(JobSeries, self.job_samples)),
+        )
+
+    def _job_result(self, job: JobRun, step: StepBreakdown, end_s: float) -> JobResult:
+        """``step`` is its first step where it ran, else the plan it would run."""
+        book = self.books[job.index]
+        held = sum(book.gpu_s.values())
+        started = job.start_s if job.start_s is not None else 0.0
+        if job.finish_s is not None:
+            ttt_s: float | None = job.finish_s - started
+        elif job.tokens > 0:
+            ttt_s = (end_s - started) * job.budget_tokens / job.tokens
+        else:
+            ttt_s = None
+        elapsed_days = max(((job.finish_s or end_s) - started) / SECONDS_PER_DAY, 1e-12)
+        energy_mwh = book.energy_j * self.pue / J_PER_MWH
+        life_s = max((job.finish_s or end_s) - started, 1e-12)
+        swing_w = step.gpus_used * power.swing_w_per_gpu(job.gpu, 1.0)
+        flat = job.first_flat_step or step
+        return JobResult(
+            name=job.name,
+            workload=job.spec.name,
+            gpu=job.gpu.name,
+            racks=job.first_racks,
+            gpus=job.first_racks * self.cluster.gpus_per_rack,
+            plan=step.plan,
+            step_s=step.step_s,
+            breakdown_s=step.breakdown_s,
+            step_s_full_bw=flat.step_s,
+            fabric_cost_s=_fabric_cost(step, flat),
+            fabric=job.fabric_first,
+            fabric_min_bw_frac=job.fabric_min_frac,
+            mfu=step.mfu,
+            tokens_per_step=step.tokens_per_step,
+            tokens=job.tokens,
+            tokens_budget=job.budget_tokens,
+            tokens_per_day=job.tokens / elapsed_days,
+            goodput=book.gpu_s[GpuState.PRODUCTIVE] / held if held > 0 else 0.0,
+            failures=job.failures,
+            restarts=job.restarts,
+            checkpoints=job.checkpoints,
+            checkpoint_interval_min=job.interval_s / SECONDS_PER_MINUTE,
+            replans=job.replans,
+            gpu_hours={k.value: v / SECONDS_PER_HOUR for k, v in book.gpu_s.items()},
+            start_days=None if job.start_s is None else started / SECONDS_PER_DAY,
+            finished=job.finish_s is not None,
+            time_to_train_days=None if ttt_s is None else ttt_s / SECONDS_PER_DAY,
+            energy_mwh=energy_mwh,
+            mean_power_mw=energy_mwh * SECONDS_PER_HOUR / life_s,
+            peak_power_mw=book.peak_it_w * self.pue / W_PER_MW,
+            mwh_per_trillion_tokens=(
+                energy_mwh / (job.tokens / TOKENS_PER_TRILLION) if job.tokens else 0.0
+            ),
+            throttled_hours=book.throttled_s / SECONDS_PER_HOUR,
+            min_clock=job.min_clock,
+            step_s_at_min_clock=power.StepPhases.of(step.breakdown_s).step_s(job.min_clock),
+            power_swing_mw=swing_w * self.pue / W_PER_MW,
+        )
+
+    def _cluster_result(self, end_s: float, cap_mw: float) -> ClusterResult:
+        gpus = self.cluster.racks * self.cluster.gpus_per_rack
+        total_gpu_s = gpus * end_s
+        by_state = dict.fromkeys(GpuState, 0.0)
+        for book in self.books:
+            for k, v in book.gpu_s.items():
+                by_state[k] += v
+        for k, v in self.cluster_gpu_s.items():
+            by_state[k] += v
+        allocated = sum(by_state[k] for k in JOB_GPU_STATES)
+        energy_j = self.energy_it_j * self.pue
+        return ClusterResult(
+            racks=self.cluster.racks,
+            gpus=gpus,
+            hours=end_s / SECONDS_PER_HOUR,
+            allocated_frac=allocated / total_gpu_s if total_gpu_s else 0.0,
+            productive_frac=by_state[GpuState.PRODUCTIVE] / total_gpu_s if total_gpu_s else 0.0,
+            gpu_hours={k.value: v / SECONDS_PER_HOUR for k, v in by_state.items()},
+            failures=self.failures,
+            repairs=self.repairs,
+            events=len(self.timeline),
+            fabric_faults=self.fabric_faults,
+            power_cap_mw=cap_mw,
+            peak_it_mw=max((p[1] for p in self.power_samples), default=0.0),
+            peak_facility_mw=max((p[2] for p in self.power_samples), default=0.0),
+            mean_facility_mw=energy_j / end_s / W_PER_MW if end_s else 0.0,
+            energy_mwh=energy_j / J_PER_MWH,
+            power_swing_mw=self.peak_swing_w * self.pue / W_PER_MW,
+        )
+
+
+def _fabric_cost(step: StepBreakdown, flat: StepBreakdown) -> dict[str, float]:
+    """Step parts the fabric's share lengthened, and by how many seconds."""
+    cost = {k: step.breakdown_s[k] - flat.breakdown_s.get(k, 0.0) for k in step.breakdown_s}
+    return {k: v for k, v in cost.items() if abs(v) > 1e-12}
+
+
+def _columns(model: Any, rows: list[Any]) -> dict[str, list[Any]]:
+    """Rows of tuples → the model's fields, one list per column (empty lists for no rows)."""
+    names = list(model.model_fields)
+    if not rows:
+        return {name: [] for name in names}
+    return {name: list(col) for name, col in zip(names, zip(*rows, strict=True), strict=True)}

@@ -1,0 +1,167 @@
+"""The power controller: each running job's clock under the facility cap, what every job's
+racks draw, and the pre-check that the cap can be met at all.
+
+Every rack draws its idle power unless a running job trains on it, so the site's IT draw is a
+constant idle baseline plus, per running job, its curve at its clock (``perf/power.py``) less
+its racks' idle draw. When the jobs at full clock fit under the cap every clock is 1;
+otherwise ``perf.power.solve_clocks`` finds the highest clocks that fit (one clock for all, or
+the lowest priority slowed first). The controller returns a decision (clocks and draws); the
+engine re-times the jobs whose clock moved and the ledger banks energy. Cost: O(jobs × clock
+grid) per decision, a job's curve computed once per plan and racks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from colossus_sim.cluster import ClusterState
+from colossus_sim.config.scenario import PowerPolicy
+from colossus_sim.perf import power
+from colossus_sim.scenario import ResolvedScenario
+from colossus_sim.sim.jobs import JobRun
+from colossus_sim.sim.planning import Planner
+from colossus_sim.units import W_PER_MW
+
+
+@dataclass(frozen=True)
+class JobCurve:
+    """A running job's IT watts against clock on its racks and plan, its racks' idle draw,
+    its full-clock draw above idle and its compute/communication swing at full clock."""
+
+    curve_w: npt.NDArray[np.float64]
+    racks_idle_w: float
+    full_extra_w: float
+    full_swing_w: float
+
+
+@dataclass(frozen=True)
+class PowerDecision:
+    """Clocks and IT draws of the running jobs (in the order asked), the site's IT draw and
+    the swing of all running jobs between their phases."""
+
+    clocks: list[float]
+    draw_w: list[float]
+    site_it_w: float
+    swing_w: float
+
+
+class PowerController:
+    """Chooses clocks under the cap for one run."""
+
+    def __init__(self, resolved: ResolvedScenario, cluster: ClusterState) -> None:
+        effective = resolved.effective
+        self.resolved = resolved
+        self.cluster = cluster
+        self.pue = resolved.cluster.power.pue
+        self.network_w = resolved.cluster.power.network_w_per_gpu
+        self.cap_mw = effective.facility_cap_mw
+        self.cap_it_w = self.cap_mw * W_PER_MW / self.pue
+        self.by_priority = resolved.scenario.power.policy is PowerPolicy.PRIORITY
+        self.rack_idle_w = effective.rack_idle_w
+        self.idle_baseline_w = sum(
+            int(np.count_nonzero(cluster.gpu_type == i)) * self.rack_idle_w[name]
+            for i, name in enumerate(cluster.type_names)
+        )
+        self.curves: dict[int, JobCurve] = {}
+
+    def idle_draw_w(self, job: JobRun, racks: int) -> float:
+        """What ``racks`` racks of ``job``'s type draw when it does not train on them."""
+        return racks * self.rack_idle_w[job.gpu.name]
+
+    def forget(self, job: JobRun) -> None:
+        """``job``'s racks or plan changed: its curve is recomputed when next needed."""
+        self.curves.pop(job.index, None)
+
+    def curve(self, job: JobRun) -> JobCurve:
+        """``job``'s curve on its current racks and plan (cached until they change)."""
+        found = self.curves.get(job.index)
+        if found is not None:
+            return found
+        assert job.step is not None and job.phases is not None
+        racks = int(self.cluster.owned_count[job.index])
+        curve_w = power.job_it_curve_w(
+            job.gpu,
+            job.phases,
+            gpus_in_racks=racks * self.cluster.gpus_per_rack,
+            training_gpus=job.step.gpus_used,
+            network_w_per_gpu=self.network_w,
+        )
+        idle_w = self.idle_draw_w(job, racks)
+        made = JobCurve(
+            curve_w=curve_w,
+            racks_idle_w=idle_w,
+            full_extra_w=float(curve_w[-1]) - idle_w,
+            full_swing_w=job.step.gpus_used * power.swing_w_per_gpu(job.gpu, 1.0),
+        )
+        self.curves[job.index] = made
+        return made
+
+    def decide(self, running: Sequence[JobRun]) -> PowerDecision:
+        """Clocks for ``running`` under the cap, their draws and the site's."""
+        curves = [self.curve(j) for j in running]
+        full = self.idle_baseline_w
+        for c in curves:
+            full += c.full_extra_w
+        if full <= self.cap_it_w:
+            clocks = [1.0] * len(running)
+        else:
+            clocks = power.solve_clocks(
+                self.cap_it_w,
+                self.idle_baseline_w - sum(c.racks_idle_w for c in curves),
+                [c.curve_w for c in curves],
+                [j.setup.priority for j in running],
+                by_priority=self.by_priority,
+            )
+        site = self.idle_baseline_w
+        swing = 0.0
+        draws = []
+        for job, c, clock in zip(running, curves, clocks, strict=True):
+            if clock == 1.0:
+                new_w = float(c.curve_w[-1])
+                swing += c.full_swing_w
+            else:
+                new_w = float(c.curve_w[int(np.searchsorted(power.CLOCK_GRID, clock))])
+                assert job.step is not None
+                swing += job.step.gpus_used * power.swing_w_per_gpu(job.gpu, clock)
+            draws.append(new_w)
+            site += new_w - c.racks_idle_w
+        return PowerDecision(clocks=clocks, draw_w=draws, site_it_w=site, swing_w=swing)
+
+    def check_cap(self, jobs: Sequence[JobRun], planner: Planner) -> None:
+        """Refuse a cap the site cannot meet even with every job running at its lowest clock."""
+        worst_w = 0.0
+        racks_used = 0
+        for job in jobs:
+            racks = max(job.want_racks, job.setup.max_racks or 0)
+            step = planner.plan(job, racks)
+            if step is None:
+                continue
+            racks_used += racks
+            curve = power.job_it_curve_w(
+                job.gpu,
+                power.StepPhases.of(step.breakdown_s),
+                gpus_in_racks=racks * self.cluster.gpus_per_rack,
+                training_gpus=step.gpus_used,
+                network_w_per_gpu=self.network_w,
+            )
+            worst_w += float(curve[0])
+        idle_racks = max(self.cluster.racks - racks_used, 0)
+        worst_w += idle_racks * min(self.rack_idle_w.values())
+        floor_mw = power.facility_w(worst_w, self.pue) / W_PER_MW
+        if floor_mw > self.cap_mw:
+            whose = (
+                "the cap"
+                if self.resolved.effective.cap_from_scenario
+                else f"the cluster's cap (power.facility_cap_mw of {self.resolved.cluster.name})"
+            )
+            raise self.resolved.error_at(
+                "power.facility_cap_mw",
+                f"{whose} is below the {floor_mw:,.0f} MW the site draws with every job running "
+                "at the lowest clock the controller may set",
+                got=f"{self.cap_mw:,.0f} MW",
+                expected=f"at least {floor_mw:,.0f} MW, or fewer racks in the jobs",
+            )
