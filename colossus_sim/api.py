@@ -5,8 +5,8 @@ raises ``ScenarioError``.
 
 The pieces live in their own modules (``job_step``, ``replicas``, ``sweep``, ``regression``,
 ``plots``); this module is the one import the command line and notebooks need. Cost: importing
-it loads the config and perf layers (~0.3 s); the engine, sweeps, the regression checker,
-networkx and matplotlib load on the first call that needs them.
+it loads the config and perf layers (most of the command line's ~1 s start-up); the engine,
+sweeps, the regression checker, networkx and matplotlib load on the first call that needs them.
 """
 
 from __future__ import annotations

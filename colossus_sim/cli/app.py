@@ -3,8 +3,9 @@ the bad-input boundary (a ``ScenarioError`` → its located messages on stderr, 
 
 The installed ``colossus-sim`` runs ``main``; ``python cli.py`` at the project root runs the
 same ``app``. Either way the program name in usage lines is the name it was called by. Cost:
-importing the commands imports typer, rich and ``colossus_sim.api`` (~0.4 s); each command
-imports what else it needs (the engine, pandas, matplotlib, dask) when it runs.
+importing the commands imports typer, rich and ``colossus_sim.api`` (~1 s with the
+interpreter); each command imports what else it needs (the engine, pandas, matplotlib, dask)
+when it runs.
 """
 
 from __future__ import annotations

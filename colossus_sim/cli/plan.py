@@ -2,7 +2,7 @@
 before any run — the seven jobs' plans, one job's step-time breakdown, the scale-out fabric.
 
 Cost: ``plan`` searches seven jobs' plans (~0.5 s), ``step`` one; ``fabric`` builds the
-fabric graph with networkx (~0.5–1 s for Colossus 2's thousands of switches).
+fabric graph with networkx (~0.4 s for Colossus 2's thousands of switches).
 """
 
 from __future__ import annotations
