@@ -2,7 +2,8 @@
 
 The package is layered (see docs/architecture.md): ``config`` reads and validates the data
 files, ``perf`` holds the pure physics (FLOPs, memory, collectives, step time, planner), and
-the command line (``cli.py`` at the project root) renders what the layers compute.
+the command line (``colossus_sim/cli``, run by ``cli.py`` at the project root) renders what the
+layers compute.
 """
 
 __version__ = "0.1.0"

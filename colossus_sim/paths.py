@@ -1,7 +1,7 @@
 """Where the project's data folders live, for a checkout and for an installed wheel.
 
-A checkout keeps ``topologies/``, ``workloads/`` and ``cli.py`` at the project root, beside the
-package; a wheel carries the same files inside the package under ``_data/`` (see the
+A checkout keeps ``topologies/``, ``workloads/`` and ``scenarios/`` at the project root, beside
+the package; a wheel carries the same folders inside the package under ``_data/`` (see the
 ``force-include`` table in pyproject.toml). Both layouts resolve through ``data_root``.
 """
 
@@ -34,10 +34,6 @@ def workloads_dir() -> Path:
 
 def validation_dir() -> Path:
     return workloads_dir() / "validation"
-
-
-def cli_script() -> Path:
-    return data_root() / "cli.py"
 
 
 def is_file(path: Path) -> bool:

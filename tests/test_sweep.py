@@ -18,7 +18,7 @@ import pytest
 from one_job import one_job_scenario
 from typer.testing import CliRunner
 
-from colossus_sim import api
+from colossus_sim import api, sweep_exec
 from colossus_sim import sweep as sweeps
 from colossus_sim.errors import ScenarioError
 from colossus_sim.results import parquet_bytes
@@ -182,7 +182,7 @@ def test_bad_sweep_options_exit_2_without_a_traceback(
     args: list[str],
     fragments: tuple[str, ...],
 ) -> None:
-    monkeypatch.setattr(sweeps, "CONNECT_TIMEOUT", "0.5s")  # nothing listens on port 1
+    monkeypatch.setattr(sweep_exec, "CONNECT_TIMEOUT", "0.5s")  # nothing listens on port 1
     scenario = one_job_scenario(tmp_path)
     result = runner.invoke(cli_module.app, ["sweep", str(scenario), *args])
     assert result.exit_code == 2, result.output

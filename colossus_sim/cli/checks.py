@@ -1,0 +1,76 @@
+"""``colossus-sim validate`` and ``check``: the model held to published runs, and the scenario
+library held to its expected figures.
+
+Cost: ``validate`` plans every published case (~1 s; ``--calibrate`` re-fits each constant by
+bisection, a few seconds); ``check`` runs every scenario with an ``expect:`` block, one
+simulation each on ``--workers`` processes.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from colossus_sim import api
+from colossus_sim.cli.options import (
+    Calibrate,
+    CheckPaths,
+    CheckWorkers,
+    Junit,
+    Update,
+    ValidateJson,
+)
+from colossus_sim.cli.render import (
+    calibration_table,
+    fidelity_table,
+    out,
+    print_json,
+    wrote,
+)
+
+
+def validate(json_out: ValidateJson = False, calibrate: Calibrate = False) -> None:
+    """The fidelity table: every published case in workloads/validation/, measured vs predicted."""
+    if calibrate:
+        fits = api.calibrations()
+        if json_out:
+            print_json([c.model_dump(mode="json") for c in fits])
+            return
+        out.print(calibration_table(fits))
+        return
+    rows = api.fidelity()
+    if json_out:
+        print_json([r.model_dump(mode="json") for r in rows])
+        return
+    out.print(fidelity_table(rows))
+    out.print(
+        f"median |error| over validation cases: {api.validation_error_pct(rows):.1f}%  "
+        "(calibration cases fit one matmul efficiency per GPU type, the FP8 ratio and the "
+        "MoE token-path cost; tracked cases are named gaps, not held to ±15%)"
+    )
+
+
+def check(
+    paths: CheckPaths = None,
+    junit: Junit = None,
+    update: Update = False,
+    workers: CheckWorkers = None,
+) -> None:
+    """Run the scenarios with an expect: block and compare their figures with the expected
+    values: exit 0 when all hold, 1 when any drifts, 2 on bad input."""
+    report = api.check(paths or None, workers=workers, update=update)
+    for name in report.skipped:
+        out.print(f"skipped {name}: no expect: block", markup=False)
+    if report.checks:
+        out.print(api.drift_table(report))
+    for move in report.moves:
+        out.print(
+            f"updated {move.scenario}: {move.figure} {move.old:.6g} → {move.new:.6g}",
+            markup=False,
+        )
+    if update and not report.moves:
+        out.print("nothing moved: no expected value rewritten")
+    if junit is not None:
+        api.write_junit(report, junit)
+        wrote(junit)
+    out.print(api.check_summary(report), markup=False)
+    raise typer.Exit(report.exit_code)

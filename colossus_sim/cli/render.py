@@ -1,0 +1,274 @@
+"""What the commands print about one run, one job, the fabric and the fidelity table: rich
+tables and text lines, and the two consoles they go to.
+
+Owns the look of ``run``, ``plan``, ``step``, ``fabric`` and ``validate`` (the sweep-like
+commands' tables are ``render_sweep``'s). Tables keep their full width when piped (160
+columns; a terminal's width otherwise); JSON goes to stdout sorted and indented. Cost: rich
+formatting of a few dozen rows, milliseconds; importing rich (~50 ms) is paid by every
+command anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from rich.console import Console, JustifyMethod
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from colossus_sim.api import Calibration, FidelityRow, JobStep, RunResult
+    from colossus_sim.fabric import FabricSummary
+
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+
+
+def print_json(payload: object) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def wrote(path: object) -> None:
+    """``wrote PATH`` on stderr, the path taken literally (no rich markup)."""
+    err.print(f"wrote {path}", markup=False)
+
+
+def _columns(table: Table, columns: list[tuple[str, JustifyMethod]]) -> Table:
+    for name, justify in columns:
+        table.add_column(name, justify=justify)
+    return table
+
+
+def jobs_table(steps: list[JobStep]) -> Table:
+    table = _columns(
+        Table(title="Colossus 2 jobs: step time on their default racks (no failures)"),
+        [
+            ("job", "left"),
+            ("gpu", "left"),
+            ("racks", "right"),
+            ("params total/active", "right"),
+            ("plan tp·pp·dp·ep·cp·vp mb rc", "left"),
+            ("step s", "right"),
+            ("MFU", "right"),
+            ("Mtok/s", "right"),
+            ("HBM GB", "right"),
+            ("days", "right"),
+        ],
+    )
+    for s in steps:
+        p = s.step.plan
+        table.add_row(
+            s.job,
+            s.gpu,
+            f"{s.racks:,}",
+            f"{s.total_params / 1e12:.2f}T / {s.active_params / 1e9:.0f}B",
+            f"{p.tp}·{p.pp}·{p.dp}·{p.ep}·{p.cp}·{p.vp} {p.microbatch} {p.recompute.value}",
+            f"{s.step.step_s:.2f}",
+            f"{s.step.mfu:.1%}",
+            f"{s.step.tokens_per_s / 1e6:.1f}",
+            f"{s.step.hbm_used_gb:.0f}/{s.step.hbm_capacity_gb:.0f}",
+            f"{s.planned_days:.1f}",
+        )
+    return table
+
+
+def run_table(result: RunResult) -> Table:
+    table = Table(
+        title=f"{result.scenario}: {len(result.jobs)} jobs, seed {result.seed}, "
+        f"{result.cluster.hours / 24:.1f} days simulated"
+    )
+    throttled = any(j.throttled_hours > 0 for j in result.jobs)
+    columns: list[tuple[str, JustifyMethod]] = [
+        ("job", "left"),
+        ("gpu", "left"),
+        ("racks", "right"),
+        ("plan tp·pp·dp·ep·cp·vp", "left"),
+        ("step s", "right"),
+        ("MFU", "right"),
+        ("goodput", "right"),
+        ("failures", "right"),
+        ("MW", "right"),
+        ("start d", "right"),
+        ("time to train d", "right"),
+    ]
+    if throttled:
+        columns[5:5] = [("min clock", "right"), ("throttled h", "right")]
+    _columns(table, columns)
+    for j in result.jobs:
+        p = j.plan
+        ttt = "—" if j.time_to_train_days is None else f"{j.time_to_train_days:.1f}"
+        if not j.finished and j.time_to_train_days is not None:
+            ttt += " (projected)"
+        cells = [
+            j.name,
+            j.gpu,
+            f"{j.racks:,}",
+            f"{p.tp}·{p.pp}·{p.dp}·{p.ep}·{p.cp}·{p.vp}",
+            f"{j.step_s:.2f}",
+            f"{j.mfu:.1%}",
+            f"{j.goodput:.1%}",
+            f"{j.failures:,}",
+            f"{j.mean_power_mw:,.0f}",
+            "—" if j.start_days is None else f"{j.start_days:.1f}",
+            ttt,
+        ]
+        if throttled:
+            cells[5:5] = [f"{j.min_clock:.3f}", f"{j.throttled_hours:,.0f}"]
+        table.add_row(*cells)
+    return table
+
+
+def cluster_lines(result: RunResult) -> list[str]:
+    c = result.cluster
+    hours = c.gpu_hours
+    lost = hours["rework"] + hours["restart"] + hours["checkpoint"] + hours["stalled"]
+    lines = [
+        f"cluster: {c.gpus:,} GPUs · allocated {c.allocated_frac:.1%} · productive "
+        f"{c.productive_frac:.1%} · {c.failures:,} failures, {c.repairs:,} repairs · "
+        f"{lost / 1e6:,.1f}M GPU-h lost to restart/rework/checkpoint/stall · "
+        f"{c.events:,} events",
+        f"power: facility peak {c.peak_facility_mw:,.0f} MW of a {c.power_cap_mw:,.0f} MW cap "
+        f"(IT peak {c.peak_it_mw:,.0f} MW) · mean {c.mean_facility_mw:,.0f} MW · "
+        f"{c.energy_mwh / 1e3:,.1f} GWh · synchronous compute/communication swing up to "
+        f"{c.power_swing_mw:,.0f} MW",
+    ]
+    for j in result.jobs:
+        if j.throttled_hours <= 0:
+            continue
+        compute = j.breakdown_s.get("compute_s", 0.0)
+        lines.append(
+            f"  {j.name}: cap held its clock down to {j.min_clock:.3f} for "
+            f"{j.throttled_hours:,.0f} h; its compute-bound {compute:.2f} s of a "
+            f"{j.step_s:.2f} s step stretches to {compute / j.min_clock:.2f} s, so the step "
+            f"takes {j.step_s_at_min_clock:.2f} s (+{j.step_s_at_min_clock / j.step_s - 1:.1%}); "
+            "communication and HBM-bound parts keep their time"
+        )
+    return lines + fabric_lines(result)
+
+
+def fabric_lines(result: RunResult) -> list[str]:
+    """Where each job's racks sit in the fabric and what bandwidth that cost it."""
+    placed = [j for j in result.jobs if j.fabric is not None]
+    if not placed:
+        return ["fabric: off (every job at its NICs' full bandwidth)"]
+    c = result.cluster
+    lines = [
+        f"fabric: {c.fabric_faults:,} switch faults (repaired in place); where each job started:"
+    ]
+    for j in placed:
+        f = j.fabric
+        assert f is not None
+        where = (
+            f"  {j.name}: {f.pods} pod{'s' if f.pods != 1 else ''}, "
+            f"{f.cross_pod_frac:.0%} of ring hops cross pods"
+        )
+        if f.bw_frac >= 1.0:
+            lines.append(f"{where}; full NIC bandwidth")
+            continue
+        cost = ", ".join(f"{k} +{v:.3f} s" for k, v in j.fabric_cost_s.items() if v > 0)
+        shared = f" shared with {f.sharing_jobs} other jobs" if f.sharing_jobs else ""
+        lines.append(
+            f"{where}; the {f.oversubscription:g}:1 {f.limit}{shared} give it "
+            f"{f.bw_frac:.0%} of its NIC bandwidth: {cost}, so the step takes "
+            f"{j.step_s:.2f} s instead of {j.step_s_full_bw:.2f} s "
+            f"(+{j.step_s / j.step_s_full_bw - 1:.1%})"
+        )
+    worst = min(placed, key=lambda j: j.fabric_min_bw_frac)
+    if worst.fabric_min_bw_frac < 1.0:
+        lines.append(
+            f"  lowest share during the run: {worst.name} at {worst.fabric_min_bw_frac:.1%} "
+            "(placement changes and switch faults; see job_series)"
+        )
+    return lines
+
+
+def print_step(result: JobStep) -> None:
+    """One job's plan, step-time breakdown, throughput and HBM use."""
+    s = result.step
+    p = s.plan
+    out.print(f"[bold]{result.title}[/] on {result.racks:,} {result.gpu} racks ({s.gpus:,} GPUs)")
+    out.print(
+        f"plan: tp={p.tp} pp={p.pp} dp={p.dp} ep={p.ep} cp={p.cp} vp={p.vp} "
+        f"microbatch={p.microbatch} recompute={p.recompute.value}  "
+        f"({result.fitting:,} of {result.candidates:,} candidate plans fit HBM; "
+        f"{s.gpus_used:,} GPUs used)"
+    )
+    table = Table(title=f"step {s.step_s:.3f} s")
+    table.add_column("part")
+    table.add_column("seconds", justify="right")
+    table.add_column("share", justify="right")
+    for name, seconds in s.breakdown_s.items():
+        table.add_row(name.removesuffix("_s"), f"{seconds:.4f}", f"{seconds / s.step_s:.1%}")
+    out.print(table)
+    out.print(
+        f"MFU {s.mfu:.1%}  ·  {s.model_tflops_per_gpu:,.0f} TFLOP/s/GPU  ·  "
+        f"{s.tokens_per_s / 1e6:,.2f} M tokens/s  ·  {result.planned_days:.1f} days for the "
+        "token budget without failures"
+    )
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in s.hbm_breakdown_gb.items())
+    out.print(f"HBM {s.hbm_used_gb:.1f} of {s.hbm_capacity_gb:.1f} GB per GPU ({parts})")
+
+
+def print_fabric(summary: FabricSummary) -> None:
+    """The fabric's tiers as a table, then its size and bisection in one line."""
+    table = _columns(
+        Table(title=f"{summary.cluster}: scale-out fabric, {summary.planes} rail planes"),
+        [
+            ("tier", "left"),
+            ("switches", "right"),
+            ("positions × planes", "right"),
+            ("down Tb/s", "right"),
+            ("up Tb/s", "right"),
+            ("oversubscription", "right"),
+        ],
+    )
+    for t in summary.tiers:
+        table.add_row(
+            t.tier,
+            f"{t.switches:,}",
+            f"{t.positions:,} × {summary.planes}",
+            f"{t.down_tbps:,.1f}",
+            f"{t.up_tbps:,.1f}" if t.up_tbps is not None else "—",
+            f"{t.oversubscription:g}:1" if t.oversubscription is not None else "—",
+        )
+    out.print(table)
+    out.print(
+        f"{summary.racks:,} racks in {summary.pods} pods of {summary.racks_per_pod} racks, "
+        f"{summary.blocks} leaf blocks of {summary.racks_per_leaf} racks · "
+        f"{summary.switch_ports}-port {summary.port_gbps:g}G switches · "
+        f"bisection (half the pods to the other half) {summary.bisection_tbps:,.1f} Tb/s of "
+        f"the {summary.bisection_injection_tbps:,.1f} Tb/s the smaller half's NICs inject "
+        f"({summary.bisection_tbps / summary.bisection_injection_tbps:.0%}) · graph "
+        f"{summary.graph_nodes:,} nodes, {summary.graph_edges:,} edges",
+        markup=False,
+    )
+
+
+def fidelity_table(rows: list[FidelityRow]) -> Table:
+    table = Table(title="Step-time model vs published training runs")
+    for name in ("case", "role", "hw", "GPUs", "metric", "measured", "predicted", "error %"):
+        table.add_column(
+            name, justify="left" if name in {"case", "role", "hw", "metric"} else "right"
+        )
+    for r in rows:
+        table.add_row(
+            r.case,
+            r.role.value,
+            r.hardware,
+            f"{r.gpus:,}",
+            r.metric.value,
+            f"{r.measured:,.4g}",
+            f"{r.predicted:,.4g}",
+            f"{r.error_pct:+.1f}",
+        )
+    return table
+
+
+def calibration_table(fits: list[Calibration]) -> Table:
+    table = Table(title="Calibrated constants: stored in the data files vs re-fitted now")
+    for name in ("constant", "case", "stored", "fitted"):
+        table.add_column(name, justify="right" if name in {"stored", "fitted"} else "left")
+    for c in fits:
+        table.add_row(c.constant, c.case, f"{c.stored:.3f}", f"{c.fitted:.4f}")
+    return table

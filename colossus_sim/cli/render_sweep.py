@@ -1,0 +1,108 @@
+"""What the commands over many runs print: the replica bands of ``run --replicas``, the
+summary table of ``sweep`` and the side-by-side table of ``compare``.
+
+Owns how a band reads (``P50 [P10–P90]``, one figure when P10 = P90, "—" when no run has it)
+and how a figure reads in a comparison (thousands separated, ~4 significant digits). Cost:
+a pandas group-by over the sweep table (one group per grid point and job), milliseconds for
+thousands of rows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+
+from colossus_sim import api
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def band_text(band: api.Band, fmt: str) -> str:
+    if band.p50 is None or band.p10 is None or band.p90 is None:
+        return "—"
+    if band.p10 == band.p90:
+        return format(band.p50, fmt)
+    return f"{band.p50:{fmt}} [{band.p10:{fmt}}–{band.p90:{fmt}}]"
+
+
+def replicas_table(summary: api.ReplicaSummary) -> Table:
+    seeds = summary.seeds
+    table = Table(
+        title=f"{summary.scenario}: {len(seeds)} replicas, seeds {seeds[0]}–{seeds[-1]} "
+        "(replica i runs seed base + i)"
+    )
+    for name in (
+        "job",
+        "finished",
+        "time to train d P10",
+        "P50",
+        "P90",
+        "goodput P10",
+        "P50",
+        "P90",
+    ):
+        table.add_column(name, justify="left" if name == "job" else "right")
+    for j in summary.jobs:
+        ttt, good = j.time_to_train_days, j.goodput
+        table.add_row(
+            j.job,
+            f"{j.finished}/{j.runs}",
+            *("—" if v is None else f"{v:.2f}" for v in (ttt.p10, ttt.p50, ttt.p90)),
+            *("—" if v is None else f"{v:.1%}" for v in (good.p10, good.p50, good.p90)),
+        )
+    return table
+
+
+def sweep_table(frame: pd.DataFrame, grid_paths: list[str], jobs: list[str] | None) -> Table:
+    """One row per grid combination and job; with several seeds, P50 [P10–P90]."""
+    seeds = frame["seed"].nunique()
+    table = Table(
+        title=f"sweep: {frame['point'].nunique()} points"
+        + (f" ({seeds} seeds each; P50 [P10–P90])" if seeds > 1 else "")
+    )
+    for name in [*grid_paths, "job", "runs", "time to train d", "goodput", "step s", "failures"]:
+        table.add_column(name, justify="left" if name == "job" else "right")
+    groups = frame.groupby(grid_paths, sort=False, dropna=False) if grid_paths else [((), frame)]
+    for combo, rows in groups:
+        values = combo if isinstance(combo, tuple) else (combo,)
+        for job, job_rows in rows.groupby("name", sort=False):
+            if jobs and job not in jobs:
+                continue
+            band = api.replica_summary(job_rows).jobs[0]
+            table.add_row(
+                *(str(v) for v in values),
+                str(job),
+                str(band.runs),
+                band_text(band.time_to_train_days, ".2f"),
+                band_text(band.goodput, ".1%"),
+                f"{job_rows['step_s'].median():.2f}",
+                f"{job_rows['failures'].median():,.0f}",
+            )
+    return table
+
+
+def figure(value: float) -> str:
+    """A figure for a table: thousands separated, ~4 significant digits, "—" for NaN."""
+    if value != value:
+        return "—"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+def compare_table(delta: pd.DataFrame, title: str) -> Table:
+    """Each job's figures in A and B, B − A and B − A relative to |A|."""
+    table = Table(title=title)
+    for name in ("job", "metric", "A", "B", "B − A", "rel"):
+        table.add_column(name, justify="left" if name in {"job", "metric"} else "right")
+    columns = (delta[c].tolist() for c in ("job", "metric", "a", "b", "delta", "rel"))
+    for job, metric, a, b, diff, rel in zip(*columns, strict=True):
+        table.add_row(
+            str(job),
+            str(metric),
+            *(figure(v) for v in (a, b, diff)),
+            f"{rel:+.1%}" if rel == rel else "—",
+        )
+    return table

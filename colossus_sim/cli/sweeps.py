@@ -1,0 +1,166 @@
+"""``colossus-sim sweep`` and ``compare``: a scenario over a grid of overrides × seeds, and two
+scenarios side by side.
+
+The sweep's parameters reach ``api.run_sweep`` as one ``sweep.SweepOptions`` built here from
+the options. Cost: ``sweep`` runs one simulation per point not already in its store, on a
+process pool or dask (imported only when ``--scheduler`` is given); ``--out`` writes Parquet
+and ``--plot`` imports matplotlib only when given. ``compare`` runs two simulations.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from colossus_sim import api
+from colossus_sim.cli.options import (
+    AllMetrics,
+    CompareJobs,
+    CompareJson,
+    CompareOverrides,
+    CompareSeed,
+    GridOption,
+    PlotY,
+    ScenarioA,
+    ScenarioArg,
+    ScenarioB,
+    Scheduler,
+    Seeds,
+    Store,
+    SweepJobs,
+    SweepJson,
+    SweepOut,
+    SweepOverrides,
+    SweepPlot,
+    SweepReplicas,
+    SweepWorkers,
+)
+from colossus_sim.cli.render import err, out, print_json, wrote
+from colossus_sim.cli.render_sweep import compare_table, sweep_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from colossus_sim.sweep import SweepOptions, SweepResult
+
+COMPARE_METRICS = (
+    "time_to_train_days",
+    "goodput",
+    "step_s",
+    "mfu",
+    "racks",
+    "failures",
+    "start_days",
+    "energy_mwh",
+)
+
+
+def sweep(
+    scenario: ScenarioArg = None,
+    grid: GridOption = None,
+    set_: SweepOverrides = None,
+    seeds: Seeds = None,
+    replicas: SweepReplicas = None,
+    store: Store = None,
+    out_dir: SweepOut = None,
+    workers: SweepWorkers = None,
+    scheduler: Scheduler = None,
+    job: SweepJobs = None,
+    json_out: SweepJson = False,
+    plot: SweepPlot = None,
+    plot_y: PlotY = "time_to_train_days",
+) -> None:
+    """Run a scenario over a grid of overrides × seeds, each point once: a progress bar with
+    ETA on stderr, then a summary table. Interrupted, it resumes from its --store."""
+    if seeds is not None and replicas is not None:
+        raise api.ScenarioError.at("--seeds", "give --seeds or --replicas, not both")
+    if workers is not None and scheduler is not None:
+        raise api.ScenarioError.at("--workers", "give --workers or --scheduler, not both")
+    grid_values = api.parse_grid_option(grid or [])
+    options: SweepOptions = {
+        "overrides": set_ or [],
+        "seeds": api.parse_seeds_option(seeds) if seeds is not None else None,
+        "replicas": replicas,
+        "store": out_dir / "store" if store is None and out_dir is not None else store,
+        "scheduler": scheduler,
+        "workers": workers,
+        "progress": not json_out,
+    }
+    start = time.perf_counter()
+    result = _run_sweep(scenario, grid_values, options)
+    if out_dir is not None:
+        wrote(api.write_sweep(result.frame, out_dir))
+    if plot is not None:
+        _sweep_plot(result.frame, list(grid_values), plot, plot_y)
+    if json_out:
+        print_json(
+            {
+                "points": result.points,
+                "computed": result.computed,
+                "reused": result.reused,
+                "store": None if result.store is None else str(result.store),
+                "rows": json.loads(result.frame.to_json(orient="records")),
+            }
+        )
+        return
+    out.print(sweep_table(result.frame, list(grid_values), job))
+    out.print(
+        f"{result.points} points: {result.computed} computed, {result.reused} found in the store"
+        f"{f' {result.store}' if result.store else ''} · wall {time.perf_counter() - start:.1f} s",
+        markup=False,
+    )
+
+
+def _run_sweep(
+    scenario: str | None, grid: dict[str, list[str]], options: SweepOptions
+) -> SweepResult:
+    """The sweep; Ctrl-C or a dead worker process says what was kept and exits 130 or 1."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return api.run_sweep(scenario, grid, **options)
+    except (KeyboardInterrupt, BrokenProcessPool) as exc:
+        store = options.get("store")
+        kept = f"finished points are kept in {store}" if store else "no --store: nothing kept"
+        what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "a worker process died"
+        err.print(f"{what}: {kept}; run the same command again to resume", markup=False)
+        raise typer.Exit(130 if isinstance(exc, KeyboardInterrupt) else 1) from None
+
+
+def _sweep_plot(frame: pd.DataFrame, grid_paths: list[str], target: Path, y: str) -> None:
+    if not grid_paths:
+        raise api.ScenarioError.at("--plot", "a sweep plot needs a --grid path for its x axis")
+    if y not in frame.columns:
+        numeric = [c for c in frame.columns if frame[c].dtype.kind in "if"]
+        raise api.ScenarioError.at(
+            "--plot-y", "not a column of the sweep table", got=repr(y), expected=", ".join(numeric)
+        )
+    api.plot_sweep(frame, x=grid_paths[0], y=y, path=target)
+    wrote(target)
+
+
+def compare(
+    a: ScenarioA,
+    b: ScenarioB,
+    set_: CompareOverrides = None,
+    seed: CompareSeed = None,
+    all_metrics: AllMetrics = False,
+    job: CompareJobs = None,
+    json_out: CompareJson = False,
+) -> None:
+    """Run two scenarios and show each job's figures side by side: A, B, B − A, relative."""
+    first = api.load_scenario(a, set_ or [])
+    second = api.load_scenario(b, set_ or [])
+    delta = api.compare(api.simulate(first, seed=seed), api.simulate(second, seed=seed))
+    if not all_metrics:
+        delta = delta[delta["metric"].isin(COMPARE_METRICS)]
+    if job:
+        delta = delta[delta["job"].isin(job)]
+    if json_out:
+        print_json(json.loads(delta.to_json(orient="records")))
+        return
+    out.print(compare_table(delta, f"{first.scenario.name} (A) → {second.scenario.name} (B)"))

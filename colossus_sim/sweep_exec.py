@@ -1,0 +1,134 @@
+"""Where a sweep's points run: a local process pool, this process, or a dask.distributed
+cluster, and the progress bar that follows them.
+
+Owns the executors ``sweep.run`` hands its missing points to. A local pool uses the
+platform's start method (default ``os.cpu_count()`` workers; one worker, or one point, runs
+in-process); its workers ignore Ctrl-C, which the parent handles by cancelling the points not
+started. On dask, points go to a ``Client`` (given, or connected from a scheduler address).
+Either way a worker gets plain arguments — the scenario's absolute path, the point's
+overrides, the seed and the expected key — and calls the point function it was handed
+(``sweep.compute_point``, top-level so it pickles by reference under ``spawn`` and dask).
+Cost: a pool start is ~0.1–1 s (``spawn`` re-imports the package in every worker); a dask
+connection up to ``CONNECT_TIMEOUT``; the rich progress bar is imported only when shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import TYPE_CHECKING
+
+from colossus_sim.errors import Issue, ScenarioError
+from colossus_sim.sweep_grid import SweepPoint
+
+if TYPE_CHECKING:
+    from distributed import Client
+    from rich.progress import Progress
+
+CONNECT_TIMEOUT = "10s"
+"""How long to try reaching a dask scheduler before calling its address bad input."""
+
+Outcome = tuple[bytes | None, list[Issue]]
+"""A point's jobs table as Parquet bytes, or the issues it raised."""
+PointFn = Callable[[str, Sequence[str], int, str], Outcome]
+"""Runs one point from its source, overrides, seed and key (``sweep.compute_point``)."""
+Results = Iterator[tuple[SweepPoint, Outcome]]
+
+
+def progress_bar(total: int, done: int) -> Progress:
+    """A bar with points done of all, elapsed time and ETA, on stderr."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("sweep"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("elapsed"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    bar.add_task("sweep", total=total, completed=done)
+    return bar
+
+
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the parent, which stops handing out points."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def local(
+    todo: list[SweepPoint],
+    source: str,
+    workers: int,
+    stack: contextlib.ExitStack,
+    compute: PointFn,
+) -> Results:
+    """Results of the points on a process pool (or in this process for one worker), as they
+    finish. The pool starts and every point is submitted before this returns (so no other
+    thread runs yet when the platform forks); leaving ``stack`` early (Ctrl-C, an exception)
+    cancels the points not started and waits for the running ones."""
+    if workers <= 1 or len(todo) <= 1:
+        return ((p, compute(source, p.overrides, p.seed, p.key)) for p in todo)
+    pool = stack.enter_context(
+        ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=_ignore_sigint)
+    )
+    pending: dict[Future[Outcome], SweepPoint] = {
+        pool.submit(compute, source, p.overrides, p.seed, p.key): p for p in todo
+    }
+    futures = list(pending)
+    stack.callback(lambda: [f.cancel() for f in futures])
+    return _as_finished(pending)
+
+
+def _as_finished(pending: dict[Future[Outcome], SweepPoint]) -> Results:
+    """The pool's results as they finish (ties in point order)."""
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in sorted(done, key=lambda f: pending[f].index):
+            yield pending.pop(future), future.result()
+
+
+def on_dask(
+    todo: list[SweepPoint],
+    source: str,
+    client: Client,
+    stack: contextlib.ExitStack,
+    compute: PointFn,
+) -> Results:
+    """Results of the points on a dask.distributed cluster, as they finish; leaving
+    ``stack`` early cancels the points not finished."""
+    from distributed import as_completed
+
+    futures = {
+        client.submit(compute, source, p.overrides, p.seed, p.key, pure=False): p for p in todo
+    }
+    stack.callback(client.cancel, list(futures))  # no-op for the finished ones
+    finished = as_completed(list(futures))  # type: ignore[no-untyped-call]
+    return ((futures[f], f.result()) for f in finished)
+
+
+def connect(scheduler: str) -> Client:
+    """A dask client of the scheduler at ``scheduler``; an unreachable one is bad input."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ScenarioError.at(
+            "--scheduler",
+            f"cannot connect to a dask scheduler ({type(exc).__name__}: {exc})",
+            got=repr(scheduler),
+            expected="an address such as tcp://host:8786",
+        ) from None
