@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from colossus_sim.cluster import ClusterState, IntArray
+from colossus_sim.kinds import ACTIVE, JobStatus
 from colossus_sim.sim.jobs import JobRun
-from colossus_sim.sim.kinds import ACTIVE, JobStatus
 from colossus_sim.sim.placement import Placement
 from colossus_sim.sim.planning import Planner
 

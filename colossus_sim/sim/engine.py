@@ -24,6 +24,7 @@ from colossus_sim.cluster import FREE, ClusterState, IntArray
 from colossus_sim.config.reliability import FailureDomain
 from colossus_sim.config.scenario import PlacementPolicy
 from colossus_sim.fabric import LIMIT_NAMES, JobBandwidth
+from colossus_sim.kinds import ACTIVE, EventKind, JobStatus, RestartCause
 from colossus_sim.perf import power
 from colossus_sim.perf.model_size import model_size
 from colossus_sim.results import RunResult
@@ -32,7 +33,6 @@ from colossus_sim.sim import admission
 from colossus_sim.sim import recovery as rec
 from colossus_sim.sim.failures import Failure, FailureProcess
 from colossus_sim.sim.jobs import JobRun
-from colossus_sim.sim.kinds import ACTIVE, EventKind, JobStatus, RestartCause
 from colossus_sim.sim.ledger import Ledger
 from colossus_sim.sim.network import Network, SwitchFault
 from colossus_sim.sim.placement import placement_for

@@ -16,11 +16,11 @@ from colossus_sim.config.hardware import GpuSpec
 from colossus_sim.config.scenario import ScenarioJob
 from colossus_sim.config.workload import JobSpec
 from colossus_sim.fabric import JobFabric
+from colossus_sim.kinds import JobStatus
 from colossus_sim.perf import power
 from colossus_sim.perf import reliability as rel
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.results import GpuState
-from colossus_sim.sim.kinds import JobStatus
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typing import Any
 from colossus_sim.cluster import ClusterState
 from colossus_sim.effective import EffectiveValues
 from colossus_sim.errors import ScenarioError
+from colossus_sim.kinds import EventKind, JobStatus
 from colossus_sim.perf import power
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.results import (
@@ -33,7 +34,6 @@ from colossus_sim.results import (
     Timeline,
 )
 from colossus_sim.sim.jobs import JobRun
-from colossus_sim.sim.kinds import EventKind, JobStatus
 from colossus_sim.units import (
     J_PER_MWH,
     SECONDS_PER_DAY,

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from colossus_sim.cluster import ClusterState
 from colossus_sim.config.scenario import RecoveryPolicy
+from colossus_sim.kinds import ACTIVE
 from colossus_sim.sim.jobs import JobRun
-from colossus_sim.sim.kinds import ACTIVE
 from colossus_sim.sim.placement import Placement
 from colossus_sim.sim.planning import Planner
 

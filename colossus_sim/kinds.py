@@ -1,5 +1,7 @@
 """The simulation's vocabulary as enums: a job's status, the kinds of timeline events and why a
-job restarts. Compared as enums everywhere; their values are the words the timeline prints."""
+job restarts. Compared as enums everywhere — by the simulation that writes them and by the
+figures and reports that read them back from results; their values are the words the
+timeline and job series hold. A leaf module: it imports nothing of the project."""
 
 from __future__ import annotations
 
