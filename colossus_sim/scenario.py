@@ -41,6 +41,7 @@ from colossus_sim.config.scenario import Scenario
 from colossus_sim.config.workload import JobSpec
 from colossus_sim.config.yamlio import YamlDocument, dotted, issues_from_validation
 from colossus_sim.errors import Issue, ScenarioError
+from colossus_sim.figures import expect_issues
 
 SET_OPTION = "--set"
 
@@ -201,8 +202,6 @@ def load_scenario(
     if own:
         raise ScenarioError(own)
     if scenario.expect:
-        from colossus_sim.regression import expect_issues  # (it imports this module)
-
         bad = expect_issues(scenario, doc.locate)
         if bad:
             raise ScenarioError(bad)
