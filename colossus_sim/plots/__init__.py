@@ -10,8 +10,8 @@ figures. The inputs are the run's tidy frames (``RunResult.job_series_frame``,
 
 One module per figure: ``allocation``, ``power``, ``gantt``, ``sweep``; ``_style`` holds the
 shared look (sizes, palette, axes, the PNG writer), ``_series`` the run frames' time-grid
-arithmetic and ``_labels`` the sweep's axis labels with units. Importing the package imports matplotlib (a few hundred ms), so ``api`` and
-``cli`` import it only when they draw.
+arithmetic and ``_labels`` the sweep's axis labels with units. Importing the package imports
+matplotlib (a few hundred ms), so ``api`` and ``cli`` import it only when they draw.
 """
 
 from colossus_sim.plots._style import (
