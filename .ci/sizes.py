@@ -23,7 +23,7 @@ FORMULAS = {
 
 def offenders(root: Path) -> list[str]:
     found = []
-    files = sorted((root / "colossus_sim").rglob("*.py")) + [root / "cli.py"]
+    files = [*sorted((root / "colossus_sim").rglob("*.py")), root / "cli.py"]
     for path in files:
         name = path.relative_to(root).as_posix()
         text = path.read_text()

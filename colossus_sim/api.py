@@ -115,7 +115,7 @@ def write_graphml(graph: nx.Graph, path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- the library
-# The scenarios with an ``expect:`` block, run and held to their figures (``regression.py``).
+# The scenarios with an ``expect:`` block, run and held to their figures (``regression/``).
 
 
 def check(
@@ -269,7 +269,7 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------- plots
-# Memo figures of a run and of a sweep table (``plots.py``). matplotlib is imported on the
+# Memo figures of a run and of a sweep table (``plots/``). matplotlib is imported on the
 # first call, so importing the API stays cheap.
 
 if TYPE_CHECKING:

@@ -87,7 +87,7 @@ class JobSeries(BaseModel):
     step_s: list[float]
     """Seconds per step at the job's current clock and bandwidth (0 when it is not running)."""
     fabric_bw_frac: list[float]
-    """Share of its NICs' bandwidth the fabric gives it (``fabric.py``)."""
+    """Share of its NICs' bandwidth the fabric gives it (``fabric/``)."""
 
     def __len__(self) -> int:
         return len(self.time_h)

@@ -3,7 +3,7 @@
 ``load_scenario`` reads ``scenarios/<name>.yaml`` (or a path) with its ``extends:`` parents
 merged (``config/extends.py``), applies ``PATH=VALUE`` overrides to the raw data before
 validation — so an override is checked exactly like the file — checks its ``expect:`` figure
-paths (``regression.py``) and resolves every job's workload, GPU type and the cluster. Problems are
+paths (``figures.py``) and resolves every job's workload, GPU type and the cluster. Problems are
 ``ScenarioError``s naming the file and line, or the ``--set`` argument.
 """
 
@@ -42,6 +42,7 @@ from colossus_sim.config.workload import JobSpec
 from colossus_sim.config.yamlio import YamlDocument, dotted, issues_from_validation
 from colossus_sim.effective import EffectiveValues, effective_values
 from colossus_sim.errors import Issue, ScenarioError
+from colossus_sim.figures import expect_issues
 
 SET_OPTION = "--set"
 
@@ -204,8 +205,6 @@ def load_scenario(
     if own:
         raise ScenarioError(own)
     if scenario.expect:
-        from colossus_sim.regression import expect_issues  # (it imports this module)
-
         bad = expect_issues(scenario, doc.locate)
         if bad:
             raise ScenarioError(bad)

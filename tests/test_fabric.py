@@ -16,6 +16,7 @@ from colossus_sim import api, fabric
 from colossus_sim.cluster import ClusterState
 from colossus_sim.config.cluster import ClusterSpec
 from colossus_sim.config.scenario import FabricScenarioSpec
+from colossus_sim.fabric import SwitchTier
 from colossus_sim.sim.placement import Pack, Spread, TopologyAware
 
 NIC_GBPS = {"gb200": 400.0, "gb300": 800.0}
@@ -184,11 +185,11 @@ def test_removing_a_spine_switch_lowers_bandwidth_by_its_share() -> None:
     owner, key = owner_for(layout, [a])
     rings = state.rings(owner, key, 1)
     before = state.bandwidth(rings).frac[0]
-    state.fail("spine", 0)
+    state.fail(SwitchTier.SPINE, 0)
     after = state.bandwidth(rings).frac[0]
     share = 1 / (layout.spines_per_pod * layout.spec.planes)
     assert after == pytest.approx(before * (1 - share))
-    state.fail("spine", 0, delta=-1)
+    state.fail(SwitchTier.SPINE, 0, delta=-1)
     assert state.bandwidth(rings).frac[0] == pytest.approx(before)
 
 
@@ -197,7 +198,7 @@ def test_a_failed_leaf_costs_its_racks_one_plane() -> None:
     state = fabric.FabricState(layout)
     owner, key = owner_for(layout, [list(range(8)), list(range(8, 16))])
     rings = state.rings(owner, key, 2)
-    state.fail("leaf", int(layout.rack_block[0]))
+    state.fail(SwitchTier.LEAF, int(layout.rack_block[0]))
     bw = state.bandwidth(rings)
     assert bw.frac[0] == pytest.approx(71 / 72)
     assert fabric.LIMIT_NAMES[int(bw.limit[0])] == "nic"

@@ -278,21 +278,27 @@ def calibrations() -> list[Calibration]:
     )
     fitted_consts = consts.model_copy(update={"fp8_matmul_efficiency_ratio": ratio})
     fit_gpus(False, fitted_consts)
+    out.append(_moe_calibration(cases, fitted_consts, fitted_eta))
+    return out
+
+
+def _moe_calibration(
+    cases: dict[str, ValidationCase], consts: PerfConstants, fitted_eta: dict[str, float]
+) -> Calibration:
+    """The MoE token-path cost re-fitted on its case, given its GPU's fitted efficiency and
+    ``consts`` with the fitted FP8 ratio (the last step of ``calibrations``)."""
     moe_case = cases[consts.moe_dispatch_calibration_case]
     moe_gpu = load_gpu(moe_case.hardware)
-    out.append(
-        Calibration(
-            constant="perf_model.moe_dispatch_bytes_per_routed_element",
-            case=moe_case.name,
-            stored=consts.moe_dispatch_bytes_per_routed_element,
-            fitted=fit_moe_dispatch(
-                moe_case,
-                moe_gpu.model_copy(update={"matmul_efficiency": fitted_eta[moe_gpu.name]}),
-                fitted_consts,
-            ),
-        )
+    return Calibration(
+        constant="perf_model.moe_dispatch_bytes_per_routed_element",
+        case=moe_case.name,
+        stored=consts.moe_dispatch_bytes_per_routed_element,
+        fitted=fit_moe_dispatch(
+            moe_case,
+            moe_gpu.model_copy(update={"matmul_efficiency": fitted_eta[moe_gpu.name]}),
+            consts,
+        ),
     )
-    return out
 
 
 def calibration_case_names() -> set[str]:

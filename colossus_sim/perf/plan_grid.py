@@ -49,7 +49,7 @@ class RunSetup:
     gpus: int
     domain_gpus: int
     scale_out_frac: float = 1.0
-    """Share of its NICs' bandwidth the fabric gives the job where it is placed (``fabric.py``;
+    """Share of its NICs' bandwidth the fabric gives the job where it is placed (``fabric/``;
     1 when placement is not modelled, as in the planner and the published cases)."""
     size: ModelSize = field(init=False)
 

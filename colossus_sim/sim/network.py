@@ -1,5 +1,5 @@
 """The network as the simulation sees it: each job's share of its NIC bandwidth from where its
-racks sit (over ``fabric.py``), and switch faults.
+racks sit (over ``fabric/``), and switch faults.
 
 After an event that moved racks or broke or repaired a switch, the jobs' collective rings are
 brought up to date — rebuilt for jobs whose racks moved, patched in place for a one-rack
@@ -27,7 +27,7 @@ from colossus_sim.scenario import ResolvedScenario
 class SwitchFault:
     """One switch out: its tier and its index within the tier."""
 
-    tier: str
+    tier: fabric.SwitchTier
     index: int
 
 

@@ -2,7 +2,7 @@
 one class per policy.
 
 The order of the returned racks is the order the job numbers its ranks in, and so the order
-its collective rings visit racks (``fabric.py``). ``pack`` takes the lowest-numbered racks,
+its collective rings visit racks (``fabric/``). ``pack`` takes the lowest-numbered racks,
 filling pods in order (racks are numbered pod by pod), ranked in rack order. ``spread``
 deals racks across pods round-robin and ranks them in dealing order, as a launcher that
 knows nothing of the topology would: consecutive ranks sit in different pods. A failed

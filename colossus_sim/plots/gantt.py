@@ -1,0 +1,236 @@
+"""The Gantt figure: one row per job with bars coloured by status, a tick per failure that hit
+the job, a marker where it finished, and a note of its time to train and goodput.
+
+Cost: O(series rows) to merge each job's status stretches; a handful of collections per job
+(one bar collection per status, one event collection of failures), not one artist per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from colossus_sim.plots._series import _end_hours, _job_order, _sorted_series
+from colossus_sim.plots._style import (
+    LABEL_SIZE,
+    RUN_FIGSIZE,
+    STATUS_COLORS,
+    TICK_SIZE,
+    TITLE_SIZE,
+    _days_axis,
+    _done,
+    _figure,
+    _style,
+)
+from colossus_sim.units import HOURS_PER_DAY
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from numpy.typing import NDArray
+
+    from colossus_sim.results import JobResult, RunResult
+
+_Stretches = dict[str, list[tuple[float, float]]]
+"""(start, width) in days of each status's stretches of one job."""
+_BAR_H = 0.5
+"""A row's bar height (rows are 1 apart)."""
+
+
+def plot_gantt(result: RunResult, path: str | Path | None = None) -> Figure:
+    """One row per job: bars coloured by status (running, restarting, stalled, pending),
+    a tick per failure that hit the job, and a marker where it finished.
+
+    A restart lasts minutes, far less than a pixel of a months-long axis, so each bar is
+    drawn as a running-coloured base with the other statuses antialiased over it: a pixel's
+    colour mixes the statuses in proportion to their time (a 10T row restarting a third of
+    the time shows a third orange), instead of dropping or exaggerating the slivers."""
+    series = _sorted_series(result)
+    timeline = result.timeline_frame()
+    jobs = _job_order(result, series)
+    end_h = _end_hours(result, series)
+    end_d = end_h / HOURS_PER_DAY
+    by_name = {j.name: j for j in result.jobs}
+    fig, ax = _gantt_axes(result, end_d, len(jobs))
+
+    failure_times = _failure_times(timeline)
+    unowned = len(failure_times.get("", ()))
+    labels = []
+    notes = []
+    for row, job in enumerate(jobs):
+        hits = failure_times.get(job)
+        stretches = _gantt_row(ax, float(row), series[series["job"] == job], end_h, hits)
+        info = by_name.get(job)
+        labels.append(f"{job}\n{info.racks:,} racks" if info else job)
+        notes.append(_gantt_note(info, stretches, 0 if hits is None else hits.size))
+    _gantt_yaxes(ax, labels, notes)
+    _gantt_legend(fig, unowned)
+    return _done(fig, path)
+
+
+def _gantt_axes(result: RunResult, end_d: float, rows: int) -> tuple[Figure, Axes]:
+    """The figure, as tall as its rows need, with a days axis and room for a finish marker."""
+    height = max(3.5, 1.4 + 0.65 * rows)
+    fig = _figure((RUN_FIGSIZE[0] + 1.0, height))
+    ax = fig.subplots()
+    _style(ax)
+    ax.grid(False, axis="y")
+    _days_axis(ax, end_d)
+    ax.set_xlim(0.0, max(end_d, 1e-9) * 1.02)  # room for a finish marker at the very end
+    fig.suptitle(
+        f"Jobs over time, with failures — {result.scenario} (seed {result.seed})",
+        fontsize=TITLE_SIZE,
+    )
+    return fig, ax
+
+
+def _failure_times(timeline: pd.DataFrame) -> dict[str, NDArray[np.float64]]:
+    """Days of the failures that hit each job (``""``: racks no job held)."""
+    failures = timeline[timeline["kind"] == "failure"]
+    return {
+        str(job): group["time_h"].to_numpy(dtype=np.float64) / HOURS_PER_DAY
+        for job, group in failures.groupby("job", sort=False)
+    }
+
+
+def _gantt_row(
+    ax: Axes, y: float, rows: pd.DataFrame, end_h: float, hits: NDArray[np.float64] | None
+) -> _Stretches:
+    """One job's row: its status bars, failure ticks and finish marker; returns its
+    stretches."""
+    stretches = _intervals(
+        rows["time_h"].to_numpy(dtype=np.float64), [str(s) for s in rows["status"]], end_h
+    )
+    if rows.empty:
+        stretches = {"pending": [(0.0, end_h / HOURS_PER_DAY)]}
+    _status_bars(ax, y, stretches)
+    if hits is not None and hits.size:
+        ax.eventplot(
+            hits,
+            orientation="horizontal",
+            lineoffsets=y - _BAR_H / 2 - 0.1,
+            linelengths=0.16,
+            linewidths=0.4,
+            colors="#222222",
+            alpha=0.6,
+        )
+    finished = rows[rows["status"] == "finished"]
+    if not finished.empty:
+        at = float(finished["time_h"].iloc[0]) / HOURS_PER_DAY
+        ax.plot([at], [y], marker="D", markersize=7, color="#111111", linestyle="none", zorder=4)
+    return stretches
+
+
+def _status_bars(ax: Axes, y: float, stretches: _Stretches) -> None:
+    """A running-coloured base over the job's life, then each other status over it."""
+    life = _lifespan(stretches)
+    if life is not None and "running" in stretches:
+        ax.broken_barh(
+            [life],
+            (y - _BAR_H / 2, _BAR_H),
+            facecolors=STATUS_COLORS["running"],
+            linewidth=0.0,
+        )
+    for status, xranges in stretches.items():
+        if status == "running":
+            continue
+        ax.broken_barh(
+            xranges,
+            (y - _BAR_H / 2, _BAR_H),
+            facecolors=STATUS_COLORS.get(status, "#888888"),
+            linewidth=0.0,
+        )
+
+
+def _gantt_yaxes(ax: Axes, labels: list[str], notes: list[str]) -> None:
+    """Job names on the left (first job on top), each row's note on the right."""
+    ax.set_yticks(range(len(labels)), labels, fontsize=TICK_SIZE)
+    ax.set_ylim(len(labels) - 0.5, -0.7)  # first job on top
+    ax.set_ylabel("job (racks at start)", fontsize=LABEL_SIZE)
+    side = ax.secondary_yaxis("right")
+    side.set_yticks(range(len(labels)), notes, fontsize=TICK_SIZE - 1)
+    side.tick_params(length=0)
+    side.spines["right"].set_visible(False)
+
+
+def _gantt_legend(fig: Figure, unowned: int) -> None:
+    """The statuses, the failure tick and the finish marker, below the axes."""
+    handles: list[Any] = [
+        Patch(facecolor=STATUS_COLORS[s], label=s)
+        for s in ("running", "restarting", "stalled", "pending")
+    ]
+    handles.append(
+        Line2D([], [], color="#222222", marker="|", linestyle="none", markersize=9, label="failure")
+    )
+    handles.append(
+        Line2D(
+            [], [], color="#111111", marker="D", linestyle="none", markersize=7, label="finished"
+        )
+    )
+    title = "status"
+    if unowned:
+        title += f" (not shown: {unowned:,} failures on racks no job held)"
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=len(handles),
+        fontsize=TICK_SIZE,
+        title=title,
+        title_fontsize=TICK_SIZE,
+        frameon=False,
+    )
+
+
+def _intervals(times: NDArray[np.float64], statuses: Sequence[str], end_h: float) -> _Stretches:
+    """(start, width) in days of each status's stretches, consecutive equal statuses merged;
+    ``finished`` draws no bar."""
+    out: _Stretches = {}
+    n = len(times)
+    i = 0
+    while i < n:
+        status = statuses[i]
+        j = i + 1
+        while j < n and statuses[j] == status:
+            j += 1
+        start = times[i]
+        stop = times[j] if j < n else end_h
+        if status != "finished" and stop > start:
+            out.setdefault(status, []).append(
+                (start / HOURS_PER_DAY, (stop - start) / HOURS_PER_DAY)
+            )
+        i = j
+    return out
+
+
+def _lifespan(stretches: _Stretches) -> tuple[float, float] | None:
+    """(start, width) in days from a job's first stretch to the end of its last."""
+    spans = [s for xr in stretches.values() for s in xr]
+    if not spans:
+        return None
+    lo = min(s for s, _ in spans)
+    hi = max(s + w for s, w in spans)
+    return lo, hi - lo
+
+
+def _gantt_note(info: JobResult | None, stretches: _Stretches, failures: int) -> str:
+    """The right-hand note of a Gantt row: time to train, goodput, failures, restart share."""
+    if info is None:
+        return ""
+    if info.start_days is None:
+        return "never started\n(waited for racks)"
+    ttt = info.time_to_train_days
+    if ttt is None:
+        head = "no progress"
+    else:
+        days = f"{ttt:,.1f}" if ttt < 100 else f"{ttt:,.0f}"
+        head = f"trained in {days} d" if info.finished else f"projected {days} d"
+    active = sum(w for status, xr in stretches.items() if status != "pending" for _, w in xr)
+    restarting = sum(w for _, w in stretches.get("restarting", []))
+    share = f" · {restarting / active:.0%} restarting" if active > 0 else ""
+    return f"{head} · {info.goodput:.0%} goodput\n{failures:,} failures{share}"
