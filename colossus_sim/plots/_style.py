@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from colossus_sim.kinds import JobStatus
 from colossus_sim.results import write_atomic
 
 if TYPE_CHECKING:
@@ -45,11 +46,11 @@ JOB_PALETTE = (
     "#BCBD22",
     "#9467BD",
 )
-STATUS_COLORS = {
-    "running": "#2E9E5B",
-    "restarting": "#F2A33A",
-    "stalled": "#C8372D",
-    "pending": "#C9CED6",
+STATUS_COLORS: dict[str, str] = {
+    JobStatus.RUNNING: "#2E9E5B",
+    JobStatus.RESTARTING: "#F2A33A",
+    JobStatus.STALLED: "#C8372D",
+    JobStatus.PENDING: "#C9CED6",
 }
 """Gantt bar colours by job status (``finished`` is a marker, not a bar)."""
 

@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from colossus_sim.kinds import JobStatus
 from colossus_sim.plots._series import (
     _bin_means,
     _end_hours,
@@ -117,7 +118,7 @@ def _held_racks(
         rows = series[series["job"] == job]
         t = rows["time_h"].to_numpy(dtype=np.float64)
         racks = rows["racks"].to_numpy(dtype=np.float64)
-        is_running = (rows["status"] == "running").to_numpy()
+        is_running = (rows["status"] == JobStatus.RUNNING).to_numpy()
         held[job] = _step_values(t, grid, racks)
         running += _step_values(t, grid, np.where(is_running, racks, 0.0))
     return grid, held, running
@@ -186,7 +187,7 @@ def _draw_utilisation(
         edges / HOURS_PER_DAY,
         np.append(running_mean, running_mean[-1]),
         step="post",
-        color=STATUS_COLORS["running"],
+        color=STATUS_COLORS[JobStatus.RUNNING],
         alpha=0.55,
         linewidth=0.0,
         label=f"running jobs ({_hours_text(width_h)} mean)",

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from colossus_sim.kinds import EventKind, JobStatus
 from colossus_sim.plots._series import _end_hours, _job_order, _sorted_series
 from colossus_sim.plots._style import (
     LABEL_SIZE,
@@ -92,7 +93,7 @@ def _gantt_axes(result: RunResult, end_d: float, rows: int) -> tuple[Figure, Axe
 
 def _failure_times(timeline: pd.DataFrame) -> dict[str, NDArray[np.float64]]:
     """Days of the failures that hit each job (``""``: racks no job held)."""
-    failures = timeline[timeline["kind"] == "failure"]
+    failures = timeline[timeline["kind"] == EventKind.FAILURE]
     return {
         str(job): group["time_h"].to_numpy(dtype=np.float64) / HOURS_PER_DAY
         for job, group in failures.groupby("job", sort=False)
@@ -108,7 +109,7 @@ def _gantt_row(
         rows["time_h"].to_numpy(dtype=np.float64), [str(s) for s in rows["status"]], end_h
     )
     if rows.empty:
-        stretches = {"pending": [(0.0, end_h / HOURS_PER_DAY)]}
+        stretches = {JobStatus.PENDING: [(0.0, end_h / HOURS_PER_DAY)]}
     _status_bars(ax, y, stretches)
     if hits is not None and hits.size:
         ax.eventplot(
@@ -120,7 +121,7 @@ def _gantt_row(
             colors="#222222",
             alpha=0.6,
         )
-    finished = rows[rows["status"] == "finished"]
+    finished = rows[rows["status"] == JobStatus.FINISHED]
     if not finished.empty:
         at = float(finished["time_h"].iloc[0]) / HOURS_PER_DAY
         ax.plot([at], [y], marker="D", markersize=7, color="#111111", linestyle="none", zorder=4)
@@ -130,15 +131,15 @@ def _gantt_row(
 def _status_bars(ax: Axes, y: float, stretches: _Stretches) -> None:
     """A running-coloured base over the job's life, then each other status over it."""
     life = _lifespan(stretches)
-    if life is not None and "running" in stretches:
+    if life is not None and JobStatus.RUNNING in stretches:
         ax.broken_barh(
             [life],
             (y - _BAR_H / 2, _BAR_H),
-            facecolors=STATUS_COLORS["running"],
+            facecolors=STATUS_COLORS[JobStatus.RUNNING],
             linewidth=0.0,
         )
     for status, xranges in stretches.items():
-        if status == "running":
+        if status == JobStatus.RUNNING:
             continue
         ax.broken_barh(
             xranges,
@@ -163,14 +164,28 @@ def _gantt_legend(fig: Figure, unowned: int) -> None:
     """The statuses, the failure tick and the finish marker, below the axes."""
     handles: list[Any] = [
         Patch(facecolor=STATUS_COLORS[s], label=s)
-        for s in ("running", "restarting", "stalled", "pending")
+        for s in (JobStatus.RUNNING, JobStatus.RESTARTING, JobStatus.STALLED, JobStatus.PENDING)
     ]
     handles.append(
-        Line2D([], [], color="#222222", marker="|", linestyle="none", markersize=9, label="failure")
+        Line2D(
+            [],
+            [],
+            color="#222222",
+            marker="|",
+            linestyle="none",
+            markersize=9,
+            label=EventKind.FAILURE.value,
+        )
     )
     handles.append(
         Line2D(
-            [], [], color="#111111", marker="D", linestyle="none", markersize=7, label="finished"
+            [],
+            [],
+            color="#111111",
+            marker="D",
+            linestyle="none",
+            markersize=7,
+            label=JobStatus.FINISHED.value,
         )
     )
     title = "status"
@@ -200,7 +215,7 @@ def _intervals(times: NDArray[np.float64], statuses: Sequence[str], end_h: float
             j += 1
         start = times[i]
         stop = times[j] if j < n else end_h
-        if status != "finished" and stop > start:
+        if status != JobStatus.FINISHED and stop > start:
             out.setdefault(status, []).append(
                 (start / HOURS_PER_DAY, (stop - start) / HOURS_PER_DAY)
             )
@@ -230,7 +245,9 @@ def _gantt_note(info: JobResult | None, stretches: _Stretches, failures: int) ->
     else:
         days = f"{ttt:,.1f}" if ttt < 100 else f"{ttt:,.0f}"
         head = f"trained in {days} d" if info.finished else f"projected {days} d"
-    active = sum(w for status, xr in stretches.items() if status != "pending" for _, w in xr)
-    restarting = sum(w for _, w in stretches.get("restarting", []))
+    active = sum(
+        w for status, xr in stretches.items() if status != JobStatus.PENDING for _, w in xr
+    )
+    restarting = sum(w for _, w in stretches.get(JobStatus.RESTARTING, []))
     share = f" · {restarting / active:.0%} restarting" if active > 0 else ""
     return f"{head} · {info.goodput:.0%} goodput\n{failures:,} failures{share}"

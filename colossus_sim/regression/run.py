@@ -22,6 +22,8 @@ from colossus_sim.errors import Issue, ScenarioError
 from colossus_sim.figures import figure_value, parse_figure
 from colossus_sim.regression.outcome import CheckReport, FigureCheck, ScenarioRun
 from colossus_sim.regression.update import update_expectations
+from colossus_sim.scenario import load_scenario
+from colossus_sim.sim import Simulation
 
 
 def scenarios_folder() -> Path:
@@ -57,11 +59,9 @@ _Outcome = tuple[dict[str, Any] | None, list[Issue], float]
 
 def _run_one(path: str) -> _Outcome:
     """Run one scenario file (in a worker process): its summary, or the issues it raised."""
-    from colossus_sim import api
-
     start = time.perf_counter()
     try:
-        summary = api.simulate(path).summary()
+        summary = Simulation(load_scenario(path)).run().summary()
     except ScenarioError as exc:  # the exception does not pickle; its issues do
         return None, exc.issues, time.perf_counter() - start
     return summary, [], time.perf_counter() - start
@@ -84,8 +84,6 @@ def check(
 ) -> CheckReport:
     """Load every scenario, run those with ``expect:``, compare; ``update`` rewrites moves."""
     start = time.perf_counter()
-    from colossus_sim.scenario import load_scenario
-
     workers = default_workers() if workers is None else max(1, workers)
     files = scenario_files(targets or [scenarios_folder()])
     issues: list[Issue] = []
