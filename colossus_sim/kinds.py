@@ -15,6 +15,8 @@ class JobStatus(StrEnum):
     STALLED = "stalled"
     FINISHED = "finished"
 
+    __hash__ = str.__hash__  # hashed as its word (in C, not Enum's Python-level hash)
+
 
 ACTIVE = (JobStatus.RUNNING, JobStatus.RESTARTING)
 """Statuses in which a job holds racks and is trying to train."""
@@ -37,6 +39,8 @@ class EventKind(StrEnum):
     FABRIC_FAULT = "fabric_fault"
     FABRIC_REPAIR = "fabric_repair"
 
+    __hash__ = str.__hash__
+
 
 class RestartCause(StrEnum):
     """Why a job restarts from its last checkpoint (a failure's detail is its cause's name)."""
@@ -48,3 +52,21 @@ class RestartCause(StrEnum):
     PREEMPTED = "preempted"
     RACK_FROM_LOWER_PRIORITY = "rack from lower priority"
     REPAIRED = "repaired"
+
+    __hash__ = str.__hash__
+
+    @property
+    def detected(self) -> bool:
+        """The restart follows a failure that had to be noticed first (its job pays the
+        detection and rescheduling parts of a restart); a resize or a repair does not."""
+        return self in _DETECTED
+
+
+_DETECTED = frozenset(
+    (
+        RestartCause.FAILURE,
+        RestartCause.SPARE_SWAP,
+        RestartCause.SHRINK,
+        RestartCause.RACK_FROM_LOWER_PRIORITY,
+    )
+)

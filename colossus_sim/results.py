@@ -37,6 +37,8 @@ class GpuState(StrEnum):
     SPARE = "spare"
     REPAIR = "repair"
 
+    __hash__ = str.__hash__  # hashed as its word, in C: the ledger keys dicts by it per event
+
 
 JOB_STATES = tuple(state.value for state in GpuState)[:5]
 """The names of the states a job's racks are in (keys of ``JobResult.gpu_hours``)."""

@@ -93,7 +93,7 @@ class Simulation:
         self.env.process(self._failure_loop())
         horizon = self.env.timeout(self.resolved.effective.horizon_s)
         self.env.run(until=self.done | horizon)
-        self._advance()
+        self.ledger.advance_cluster(self.env.now, self.site_it_w)
         for job in self.jobs:
             self.ledger.bank_power(job, self.env.now)
             if job.status is not JobStatus.FINISHED:
@@ -114,9 +114,6 @@ class Simulation:
     ) -> None:
         self.ledger.log(self.env.now, kind, job, rack, detail)
 
-    def _advance(self) -> None:
-        self.ledger.advance_cluster(self.env.now, self.site_it_w)
-
     def _close(self, job: JobRun, *, lose_work: bool) -> None:
         """Charge ``job``'s racks for its current status since it began; apply lost work."""
         gpus = int(self.cluster.owned_count[job.index]) * self.cluster.gpus_per_rack
@@ -132,7 +129,7 @@ class Simulation:
 
     def _if_current(self, job: JobRun, version: int, action: Callable[[JobRun], None]) -> None:
         if job.version == version:
-            self._advance()
+            self.ledger.advance_cluster(self.env.now, self.site_it_w)
             action(job)
             self._settle()
 
@@ -208,16 +205,20 @@ class Simulation:
         if spares is not None:
             self.cluster.set_spare(spares)
         order = admission.by_priority(j for j in self.jobs if j.gpu.name == gpu)
+        owned = self.cluster.owned_count
         for job in order:  # 1. shrunk jobs back to the racks they asked for
-            self._grow(job, admission.regrow_count(job, int(self.cluster.owned_count[job.index])))
+            count = admission.regrow_count(job, int(owned[job.index]))
+            if count > 0:
+                self._grow(job, count)
         for job in order:  # 2. pending jobs, when their racks are all free
-            self._admit(job)
+            if job.status is JobStatus.PENDING:
+                self._admit(job)
         for job in order:  # 3. jobs allowed to grow beyond what they asked for
-            self._grow(job, admission.beyond_count(job, int(self.cluster.owned_count[job.index])))
+            count = admission.beyond_count(job, int(owned[job.index]))
+            if count > 0:
+                self._grow(job, count)
 
     def _grow(self, job: JobRun, count: int) -> None:
-        if count <= 0:
-            return
         extra = admission.growth_racks(job, count, self.cluster, self.placement, self.planner)
         if extra is None:
             return
@@ -231,11 +232,11 @@ class Simulation:
     # ------------------------------------------------------------------ failures and repairs
     def _failure_loop(self) -> Generator[simpy.Event, None, None]:
         for candidate in self.failures.candidates(self.cluster):
-            yield self.env.timeout(candidate.gap_s)
+            yield self.env.timeout(candidate[0])
             failure = self.failures.accept(candidate, self.cluster)
             if failure is None:
                 continue  # thinning: the drawn GPU is already broken
-            self._advance()
+            self.ledger.advance_cluster(self.env.now, self.site_it_w)
             self._fail(failure)
             self._settle()
 
@@ -289,7 +290,7 @@ class Simulation:
             self._log(EventKind.STALL, job, bad, "waiting for repair")
 
     def _repair_event(self, rack: int, gpus: int, _event: simpy.Event) -> None:
-        self._advance()
+        self.ledger.advance_cluster(self.env.now, self.site_it_w)
         self.ledger.repairs += 1
         self.cluster.change_health(rack, gpus)
         owner = int(self.cluster.owner[rack])
@@ -317,7 +318,7 @@ class Simulation:
         event.callbacks.append(functools.partial(self._switch_repair, fault))
 
     def _switch_repair(self, fault: SwitchFault, _event: simpy.Event) -> None:
-        self._advance()
+        self.ledger.advance_cluster(self.env.now, self.site_it_w)
         self.network.set_switch(fault, broken=False)
         self._log(EventKind.FABRIC_REPAIR, detail=f"{fault.tier} switch {fault.index}")
         self._settle()
@@ -370,16 +371,16 @@ class Simulation:
         self.power_dirty = False
         now = self.env.now
         owned = self.cluster.owned_count.tolist()
-        running = [j for j in self.jobs if j.status is JobStatus.RUNNING]
-        decision = self.power.decide(running)
+        decision = self.power.decide(self.jobs, owned)
         for job in self.jobs:
-            if job.status is not JobStatus.RUNNING:
-                new_w = self.power.idle_draw_w(job, owned[job.index])
+            new_w = decision.draw_w[job.index]
+            clock = decision.clock_of[job.index]
+            if clock is None:  # not running: its racks draw idle power
                 if new_w != job.it_w or job.throttled:
                     self.ledger.bank_power(job, now)
                     job.it_w = new_w
                     job.throttled = False
-        for job, clock, new_w in zip(running, decision.clocks, decision.draw_w, strict=True):
+                continue
             if clock != job.clock:
                 job.bank_rate(now)
                 job.clock = clock

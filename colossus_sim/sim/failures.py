@@ -13,7 +13,7 @@ grind: the default scenario has ~10k failures in ~60 days.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,19 +27,12 @@ MAX_FAILURE_DRAWS = 1_000_000
 BATCH = 4096
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A candidate failure ``gap_s`` after the previous one."""
-
-    gap_s: float
-    rack: int
-    slot: int
-    cause: int
-    repair_h: float
+Candidate = tuple[float, int, int, int, float]
+"""A candidate failure: (``gap_s`` after the previous one, rack, GPU slot, cause index,
+repair hours); a plain tuple, since one is made per draw."""
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(NamedTuple):
     """An accepted failure: where, why, what it breaks and for how long."""
 
     rack: int
@@ -47,6 +40,8 @@ class Failure:
     domain: FailureDomain
     lost_gpus: int
     repair_h: float
+    slot: int
+    """The GPU it struck, of the rack's healthy ones (the first a job's active GPUs)."""
 
 
 class FailureProcess:
@@ -60,7 +55,10 @@ class FailureProcess:
         self.cause_names = [name for name, _ in causes]
         self.cause_p = counts / counts.sum() if counts.sum() > 0 else counts
         self.cause_domain = [c.domain for _, c in causes]
-        self.tray_gpus = resolved.reliability.tray_gpus
+        tray = resolved.reliability.tray_gpus
+        lost = {FailureDomain.GPU: 1, FailureDomain.TRAY: tray, FailureDomain.RACK: -1}
+        self.cause_lost = [lost.get(c.domain, 0) for _, c in causes]
+        """GPUs each cause takes out (-1: all the rack's healthy ones; 0: none)."""
         self.accepted = 0
         self.draws = 0
 
@@ -85,30 +83,29 @@ class FailureProcess:
             self.draws += BATCH
             self._check_bound()
             for i in range(BATCH):
-                yield Candidate(
-                    float(gaps[i]), int(racks[i]), int(slots[i]), int(causes[i]), float(repairs[i])
+                yield (
+                    float(gaps[i]),
+                    int(racks[i]),
+                    int(slots[i]),
+                    int(causes[i]),
+                    float(repairs[i]),
                 )
 
     def accept(self, candidate: Candidate, cluster: ClusterState) -> Failure | None:
         """The failure ``candidate`` is, or None when its GPU is already broken (thinning)."""
-        healthy = int(cluster.healthy[candidate.rack])
-        if candidate.slot >= healthy:
+        _, rack, slot, cause, repair_h = candidate
+        healthy = int(cluster.healthy[rack])
+        if slot >= healthy:
             return None
         self.accepted += 1
-        domain = self.cause_domain[candidate.cause]
-        lost = {
-            FailureDomain.GPU: 1,
-            FailureDomain.TRAY: self.tray_gpus,
-            FailureDomain.RACK: healthy,
-            FailureDomain.SWITCH: 0,
-            FailureDomain.SOFTWARE: 0,
-        }[domain]
+        lost = self.cause_lost[cause]
         return Failure(
-            rack=candidate.rack,
-            cause=self.cause_names[candidate.cause],
-            domain=domain,
-            lost_gpus=min(lost, healthy),
-            repair_h=candidate.repair_h,
+            rack=rack,
+            cause=self.cause_names[cause],
+            domain=self.cause_domain[cause],
+            lost_gpus=healthy if lost < 0 else min(lost, healthy),
+            repair_h=repair_h,
+            slot=slot,
         )
 
     def _check_bound(self) -> None:
@@ -120,3 +117,11 @@ class FailureProcess:
                 got=f"{self.resolved.scenario.failures.rate_multiplier:g}",
                 expected="a lower rate_multiplier or a shorter horizon_days",
             )
+
+
+def interrupts(failure: Failure, active_gpus: int) -> bool:
+    """Does ``failure`` interrupt the job training on ``active_gpus`` of its rack? Not when it
+    struck one of the rack's idle hot-spare GPUs (or a spare tray): that is a repair only.
+    The rack's healthy GPUs are numbered actives first, so a slot past them is a spare's."""
+    spare_part = failure.domain in (FailureDomain.GPU, FailureDomain.TRAY)
+    return not (spare_part and failure.slot >= active_gpus)

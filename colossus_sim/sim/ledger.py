@@ -91,7 +91,7 @@ class Ledger:
         rack: int = -1,
         detail: str = "",
     ) -> None:
-        row = (now_s / SECONDS_PER_HOUR, kind.value, job.name if job else "", rack, detail)
+        row = (now_s / SECONDS_PER_HOUR, str.__str__(kind), job.name if job else "", rack, detail)
         self.timeline.append(row)
         for listener in self.listeners:
             listener(row)

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from colossus_sim.cluster import ClusterState
 from colossus_sim.config.scenario import PowerPolicy
+from colossus_sim.kinds import JobStatus
 from colossus_sim.perf import power
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.sim.jobs import JobRun
@@ -33,6 +34,8 @@ class JobCurve:
     its full-clock draw above idle and its compute/communication swing at full clock."""
 
     curve_w: npt.NDArray[np.float64]
+    full_w: float
+    """``curve_w`` at full clock (the common case, read without indexing the array)."""
     racks_idle_w: float
     full_extra_w: float
     full_swing_w: float
@@ -40,10 +43,11 @@ class JobCurve:
 
 @dataclass(frozen=True)
 class PowerDecision:
-    """Clocks and IT draws of the running jobs (in the order asked), the site's IT draw and
+    """Clocks of the running jobs and every job's IT draw (by job index), the site's IT draw and
     the swing of all running jobs between their phases."""
 
-    clocks: list[float]
+    clock_of: list[float | None]
+    """Each job's clock (by job index); None for a job that is not running."""
     draw_w: list[float]
     site_it_w: float
     swing_w: float
@@ -93,6 +97,7 @@ class PowerController:
         idle_w = self.idle_draw_w(job, racks)
         made = JobCurve(
             curve_w=curve_w,
+            full_w=float(curve_w[-1]),
             racks_idle_w=idle_w,
             full_extra_w=float(curve_w[-1]) - idle_w,
             full_swing_w=job.step.gpus_used * power.swing_w_per_gpu(job.gpu, 1.0),
@@ -100,9 +105,12 @@ class PowerController:
         self.curves[job.index] = made
         return made
 
-    def decide(self, running: Sequence[JobRun]) -> PowerDecision:
-        """Clocks for ``running`` under the cap, their draws and the site's."""
-        curves = [self.curve(j) for j in running]
+    def decide(self, jobs: Sequence[JobRun], owned: Sequence[int]) -> PowerDecision:
+        """Clocks for the running ``jobs`` under the cap, and what every job's ``owned`` racks
+        draw: a running job its curve at its clock, any other its racks' idle draw."""
+        running = [j for j in jobs if j.status is JobStatus.RUNNING]
+        cache = self.curves
+        curves = [cache.get(j.index) or self.curve(j) for j in running]
         full = self.idle_baseline_w
         for c in curves:
             full += c.full_extra_w
@@ -116,20 +124,26 @@ class PowerController:
                 [j.setup.priority for j in running],
                 by_priority=self.by_priority,
             )
+        rack_idle_w = self.rack_idle_w
+        draw_w = [
+            0.0 if j.status is JobStatus.RUNNING else owned[j.index] * rack_idle_w[j.gpu.name]
+            for j in jobs
+        ]
+        clock_of: list[float | None] = [None] * len(jobs)
         site = self.idle_baseline_w
         swing = 0.0
-        draws = []
         for job, c, clock in zip(running, curves, clocks, strict=True):
             if clock == 1.0:
-                new_w = float(c.curve_w[-1])
+                new_w = c.full_w
                 swing += c.full_swing_w
             else:
                 new_w = float(c.curve_w[int(np.searchsorted(power.CLOCK_GRID, clock))])
                 assert job.step is not None
                 swing += job.step.gpus_used * power.swing_w_per_gpu(job.gpu, clock)
-            draws.append(new_w)
+            draw_w[job.index] = new_w
+            clock_of[job.index] = clock
             site += new_w - c.racks_idle_w
-        return PowerDecision(clocks=clocks, draw_w=draws, site_it_w=site, swing_w=swing)
+        return PowerDecision(clock_of=clock_of, draw_w=draw_w, site_it_w=site, swing_w=swing)
 
     def check_cap(self, jobs: Sequence[JobRun], planner: Planner) -> None:
         """Refuse a cap the site cannot meet even with every job running at its lowest clock."""
