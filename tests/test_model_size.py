@@ -42,7 +42,7 @@ def test_grok1_recount_matches_published_314b() -> None:
 @pytest.mark.parametrize(
     ("job", "total", "active"),
     [
-        # workload-architectures.md §4.2: 1.013T/167B, 1.470T/252B, 5.968T/894B, 10.077T/1,509B
+        # the workload assumptions: 1.013T/167B, 1.470T/252B, 5.968T/894B, 10.077T/1,509B
         ("grok44_1t_a", 1.013e12, 167e9),
         ("grok45_15t_a", 1.470e12, 252e9),
         ("grok5_6t", 5.968e12, 894e9),

@@ -21,7 +21,8 @@ References
 ----------
 Thakur, Rabenseifner & Gropp, "Optimization of Collective Communication Operations in
 MPICH", IJHPCA 2005 (ring and tree costs); NCCL's bus-bandwidth convention
-(nccl-tests PERFORMANCE.md: all-reduce bus bw = algorithm bw × 2(n−1)/n).
+(nccl-tests performance notes, docs/sources.md#nccl-tests-performance: all-reduce bus bw =
+algorithm bw × 2(n−1)/n).
 """
 
 from __future__ import annotations

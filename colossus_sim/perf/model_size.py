@@ -15,7 +15,8 @@ the ``top_k`` routed experts only. Norm weights (``O(d)`` per layer) are ignored
 References
 ----------
 The same formulas reproduce Grok-1 (315.7B vs 314B stated), Grok-2 (269.5B) and Llama 3.1
-405B (405.8B): workload-architectures.md §4.2 and the tests in ``tests/test_model_size.py``.
+405B (405.8B): ``docs/sources.md`` (``grok-1``, ``grok-2``, ``llama3-herd``) and the tests in
+``tests/test_model_size.py``.
 """
 
 from __future__ import annotations
