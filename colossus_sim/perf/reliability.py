@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from colossus_sim.units import BYTES_PER_GB, BYTES_PER_TB, SECONDS_PER_HOUR
 
@@ -75,9 +76,9 @@ def young_daly_interval_s(blocking_s: float, mtbf_s: float, *, min_s: float, max
     return min(max(ideal, min_s), max_s)
 
 
-@dataclass(frozen=True)
-class CycleSplit:
-    """How a running stretch of wall time divides into compute and checkpoint blocking."""
+class CycleSplit(NamedTuple):
+    """How a running stretch of wall time divides into compute and checkpoint blocking (a
+    tuple: the simulation splits a stretch at every event that touches a running job)."""
 
     compute_s: float
     blocked_s: float
@@ -102,11 +103,16 @@ def wall_time_for_compute(compute_s: float, interval_s: float, blocking_s: float
 
 
 def lost_compute_s(
-    elapsed_s: float, interval_s: float, blocking_s: float, durable_after_s: float
+    elapsed_s: float,
+    interval_s: float,
+    blocking_s: float,
+    durable_after_s: float,
+    done_s: float | None = None,
 ) -> float:
-    """Compute a failure ``elapsed_s`` into a stretch throws away (since the last durable one)."""
+    """Compute a failure ``elapsed_s`` into a stretch throws away (since the last durable one);
+    ``done_s``: the stretch's compute so far, when the caller has split it already."""
     period = interval_s + blocking_s
-    done = cycle_split(elapsed_s, interval_s, blocking_s).compute_s
+    done = cycle_split(elapsed_s, interval_s, blocking_s).compute_s if done_s is None else done_s
     durable = max(0, math.floor((elapsed_s - durable_after_s) / period))
     return max(done - durable * interval_s, 0.0)
 

@@ -70,7 +70,7 @@ class Simulation:
         self.failures = FailureProcess(resolved, np.random.default_rng(self.seed))
         self.power = PowerController(resolved, self.cluster)
         self.network = Network(resolved, self.seed, len(self.jobs))
-        self.ledger = Ledger(len(self.jobs), self.cluster, self.power.pue)
+        self.ledger = Ledger(len(self.jobs), self.cluster, self.power.pue, self.env)
         self.recovery = rec.RecoveryPolicyContext(
             cluster=self.cluster,
             placement=self.placement,
@@ -109,15 +109,12 @@ class Simulation:
         )
 
     # ------------------------------------------------------------------ bookkeeping
-    def _log(
-        self, kind: EventKind, job: JobRun | None = None, rack: int = -1, detail: str = ""
-    ) -> None:
-        self.ledger.log(self.env.now, kind, job, rack, detail)
-
     def _close(self, job: JobRun, *, lose_work: bool) -> None:
         """Charge ``job``'s racks for its current status since it began; apply lost work."""
         gpus = int(self.cluster.owned_count[job.index]) * self.cluster.gpus_per_rack
-        self.ledger.charge(job, job.close_stretch(self.env.now, gpus, lose_work=lose_work))
+        book = self.ledger.books[job.index].gpu_s
+        for state, gpu_s in job.close_stretch(self.env.now, gpus, lose_work=lose_work):
+            book[state] += gpu_s
         job.since_s = self.env.now
         job.version += 1  # any event scheduled for the old status is now stale
         self.power_dirty = True  # its status (and so its draw) is about to change
@@ -156,7 +153,7 @@ class Simulation:
         job.status = JobStatus.RESTARTING
         job.since_s = self.env.now
         job.restarts += 1
-        self._log(EventKind.RESTART, job, detail=detail or cause.value)
+        self.ledger.log(EventKind.RESTART, job, detail=detail or cause.value)
         self._schedule(self.resolved.effective.restart_s, job, self._restart_done)
 
     def _restart_done(self, job: JobRun) -> None:
@@ -170,7 +167,7 @@ class Simulation:
         job.finish_s = self.env.now
         racks = self.cluster.racks_of(job.index)
         self.cluster.release(job.index, racks)
-        self._log(EventKind.FINISH, job, detail=f"{len(racks)} racks freed")
+        self.ledger.log(EventKind.FINISH, job, detail=f"{len(racks)} racks freed")
         self._refill(job.gpu.name)
         if all(j.status is JobStatus.FINISHED for j in self.jobs):
             self.done.succeed()
@@ -196,7 +193,7 @@ class Simulation:
         job.first_step = job.first_step or job.step
         job.first_racks = job.first_racks or len(chosen)
         job.start_s = self.env.now if job.start_s is None else job.start_s
-        self._log(EventKind.START, job, detail=f"{len(chosen)} racks")
+        self.ledger.log(EventKind.START, job, detail=f"{len(chosen)} racks")
         self._run(job)
 
     def _refill(self, gpu: str) -> None:
@@ -226,7 +223,7 @@ class Simulation:
         self._close(job, lose_work=False)  # resized at a checkpoint boundary
         self.cluster.take(job.index, extra)
         self._set_racks(job, owned + len(extra))
-        self._log(EventKind.GROW, job, detail=f"+{len(extra)} racks")
+        self.ledger.log(EventKind.GROW, job, detail=f"+{len(extra)} racks")
         self._restart(job, RestartCause.GROW)
 
     # ------------------------------------------------------------------ failures and repairs
@@ -252,7 +249,7 @@ class Simulation:
             self.cluster.change_health(rack, -failure.lost_gpus)
             event = self.env.timeout(failure.repair_h * SECONDS_PER_HOUR)
             event.callbacks.append(functools.partial(self._repair_event, rack, failure.lost_gpus))
-        self._log(EventKind.FAILURE, job, rack, failure.cause)
+        self.ledger.log(EventKind.FAILURE, job, rack, failure.cause)
         if failure.domain is FailureDomain.SWITCH:
             self._switch_fault(rack, failure.repair_h)
         if job is None or job.status not in ACTIVE:
@@ -267,7 +264,7 @@ class Simulation:
         decision = rec.recover(self.recovery, job, bad)
         if isinstance(decision, rec.SwapSpare):
             self.cluster.replace(job.index, bad, decision.rack)
-            self._log(EventKind.SWAP, job, decision.rack, f"spare replaces rack {bad}")
+            self.ledger.log(EventKind.SWAP, job, decision.rack, f"spare replaces rack {bad}")
             self._restart(job, RestartCause.SPARE_SWAP)
         elif isinstance(decision, rec.TakeFromVictim):
             victim, taken = decision.victim, decision.rack
@@ -275,26 +272,26 @@ class Simulation:
             self._close(victim, lose_work=True)
             self.cluster.release(victim.index, np.array([taken], dtype=np.int64))
             self._set_racks(victim, owned - 1)
-            self._log(EventKind.PREEMPT, victim, taken, f"rack given to {job.name}")
+            self.ledger.log(EventKind.PREEMPT, victim, taken, f"rack given to {job.name}")
             self._restart(victim, RestartCause.PREEMPTED)
             self.cluster.replace(job.index, bad, taken)
             self._restart(job, RestartCause.RACK_FROM_LOWER_PRIORITY)
         elif isinstance(decision, rec.Shrink):
             self.cluster.release(job.index, np.array([bad], dtype=np.int64))
             self._set_racks(job, decision.racks)
-            self._log(EventKind.SHRINK, job, bad, f"{decision.racks} racks")
+            self.ledger.log(EventKind.SHRINK, job, bad, f"{decision.racks} racks")
             self._restart(job, RestartCause.SHRINK)
         else:
             job.status = JobStatus.STALLED
             job.since_s = self.env.now
-            self._log(EventKind.STALL, job, bad, "waiting for repair")
+            self.ledger.log(EventKind.STALL, job, bad, "waiting for repair")
 
     def _repair_event(self, rack: int, gpus: int, _event: simpy.Event) -> None:
         self.ledger.advance_cluster(self.env.now, self.site_it_w)
         self.ledger.repairs += 1
         self.cluster.change_health(rack, gpus)
         owner = int(self.cluster.owner[rack])
-        self._log(EventKind.REPAIR, self.jobs[owner] if owner != FREE else None, rack)
+        self.ledger.log(EventKind.REPAIR, self.jobs[owner] if owner != FREE else None, rack)
         if owner != FREE:
             job = self.jobs[owner]
             racks: IntArray = self.cluster.racks_of(owner)
@@ -313,14 +310,16 @@ class Simulation:
             return
         self.network.set_switch(fault, broken=True)
         self.ledger.fabric_faults += 1
-        self._log(EventKind.FABRIC_FAULT, rack=rack, detail=f"{fault.tier} switch {fault.index}")
+        self.ledger.log(
+            EventKind.FABRIC_FAULT, rack=rack, detail=f"{fault.tier} switch {fault.index}"
+        )
         event = self.env.timeout(repair_h * SECONDS_PER_HOUR)
         event.callbacks.append(functools.partial(self._switch_repair, fault))
 
     def _switch_repair(self, fault: SwitchFault, _event: simpy.Event) -> None:
         self.ledger.advance_cluster(self.env.now, self.site_it_w)
         self.network.set_switch(fault, broken=False)
-        self._log(EventKind.FABRIC_REPAIR, detail=f"{fault.tier} switch {fault.index}")
+        self.ledger.log(EventKind.FABRIC_REPAIR, detail=f"{fault.tier} switch {fault.index}")
         self._settle()
 
     # ------------------------------------------------------------------ settling
@@ -350,7 +349,7 @@ class Simulation:
             if abs(frac - job.fabric_frac) >= 5e-4:  # a change the log's 0.1% can show
                 limit = LIMIT_NAMES[int(bw.limit[job.index])]
                 detail = f"bandwidth {job.fabric_frac:.1%} → {frac:.1%} ({limit})"
-                self._log(EventKind.FABRIC, job, detail=detail)
+                self.ledger.log(EventKind.FABRIC, job, detail=detail)
             job.fabric_frac = frac
             job.fabric_min_frac = min(job.fabric_min_frac, frac)
             if job.status is JobStatus.RUNNING:
@@ -393,5 +392,4 @@ class Simulation:
                 job.throttled = clock < 1.0
                 self.ledger.note_draw(job)
         self.site_it_w = decision.site_it_w
-        self.ledger.sample_jobs(now, self.jobs, owned)
-        self.ledger.sample_power(now, decision.site_it_w, decision.swing_w)
+        self.ledger.sample(now, self.jobs, owned, decision.site_it_w, decision.swing_w)

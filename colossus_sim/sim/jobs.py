@@ -78,10 +78,12 @@ class JobRun:
     def active_gpus(self) -> int:
         return self.spec.active_gpus_per_rack
 
-    def stretch_tokens_at(self, now_s: float) -> float:
+    def stretch_tokens_at(self, now_s: float, now_c: rel.CycleSplit | None = None) -> float:
         """Tokens the current running stretch has earned by ``now_s`` (its rate changes with
-        the clock; the checkpoint cycle runs on regardless)."""
-        now_c = rel.cycle_split(now_s - self.since_s, self.interval_s, self.blocking_s)
+        the clock; the checkpoint cycle runs on regardless); ``now_c``: the stretch's split at
+        ``now_s``, when the caller has it."""
+        if now_c is None:
+            now_c = rel.cycle_split(now_s - self.since_s, self.interval_s, self.blocking_s)
         mark_c = rel.cycle_split(self.rate_mark_s - self.since_s, self.interval_s, self.blocking_s)
         return self.stretch_tokens + (now_c.compute_s - mark_c.compute_s) * self.tokens_per_s
 
@@ -106,12 +108,14 @@ class JobRun:
         if self.status is JobStatus.RUNNING and self.step is not None:
             split = rel.cycle_split(dur, self.interval_s, self.blocking_s)
             lost = (
-                rel.lost_compute_s(dur, self.interval_s, self.blocking_s, self.durable_s)
+                rel.lost_compute_s(
+                    dur, self.interval_s, self.blocking_s, self.durable_s, split.compute_s
+                )
                 if lose_work
                 else 0.0
             )
             self.checkpoints += split.checkpoints
-            earned = self.stretch_tokens_at(now_s)
+            earned = self.stretch_tokens_at(now_s, split)
             # Lost compute is valued at the current rate (clock changes inside the lost
             # window, at most one checkpoint interval, are not tracked apart).
             self.tokens = min(

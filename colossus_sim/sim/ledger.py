@@ -14,9 +14,9 @@ model does not format its own output). Cost: O(1) per record, O(jobs + rows) to 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from colossus_sim.cluster import ClusterState
 from colossus_sim.effective import EffectiveValues
@@ -44,8 +44,16 @@ from colossus_sim.units import (
 )
 
 TimelineRow = tuple[float, str, str, int, str]
+
+
+class Clock(Protocol):
+    @property
+    def now(self) -> float: ...
+
+
 """(hours, event kind, job name or "", rack or -1, detail)."""
 JOB_GPU_STATES = tuple(GpuState)[:5]
+_IDLE, _SPARE, _REPAIR = GpuState.IDLE, GpuState.SPARE, GpuState.REPAIR
 CLUSTER_GPU_STATES = tuple(GpuState)[5:]
 
 
@@ -63,7 +71,9 @@ class JobBook:
 class Ledger:
     """Records one run; ``result`` builds its ``RunResult``."""
 
-    def __init__(self, jobs: int, cluster: ClusterState, pue: float) -> None:
+    def __init__(self, jobs: int, cluster: ClusterState, pue: float, clock: Clock) -> None:
+        self.clock = clock
+        """Where the simulated time is read (the engine's simpy environment)."""
         self.cluster = cluster
         self.pue = pue
         self.books = [JobBook() for _ in range(jobs)]
@@ -84,14 +94,11 @@ class Ledger:
 
     # ------------------------------------------------------------------ recording
     def log(
-        self,
-        now_s: float,
-        kind: EventKind,
-        job: JobRun | None = None,
-        rack: int = -1,
-        detail: str = "",
+        self, kind: EventKind, job: JobRun | None = None, rack: int = -1, detail: str = ""
     ) -> None:
-        row = (now_s / SECONDS_PER_HOUR, str.__str__(kind), job.name if job else "", rack, detail)
+        """A timeline row, stamped now."""
+        now_h = self.clock.now / SECONDS_PER_HOUR
+        row = (now_h, str.__str__(kind), job.name if job else "", rack, detail)
         self.timeline.append(row)
         for listener in self.listeners:
             listener(row)
@@ -103,16 +110,12 @@ class Ledger:
         if dt > 0:
             idle, spare, repair = self.cluster.state_counts()
             gpus = self.cluster.gpus_per_rack
-            self.cluster_gpu_s[GpuState.IDLE] += idle * gpus * dt
-            self.cluster_gpu_s[GpuState.SPARE] += spare * gpus * dt
-            self.cluster_gpu_s[GpuState.REPAIR] += repair * gpus * dt
+            by_state = self.cluster_gpu_s
+            by_state[_IDLE] += idle * gpus * dt
+            by_state[_SPARE] += spare * gpus * dt
+            by_state[_REPAIR] += repair * gpus * dt
             self.energy_it_j += site_it_w * dt
         self.cluster_clock_s = now_s
-
-    def charge(self, job: JobRun, gpu_s: Iterable[tuple[GpuState, float]]) -> None:
-        book = self.books[job.index].gpu_s
-        for state, seconds in gpu_s:
-            book[state] += seconds
 
     def bank_power(self, job: JobRun, now_s: float) -> None:
         """Charge ``job`` the energy (and throttled time) of its draw since it last changed."""
@@ -128,20 +131,12 @@ class Ledger:
         book = self.books[job.index]
         book.peak_it_w = max(book.peak_it_w, job.it_w)
 
-    def sample_power(self, now_s: float, site_it_w: float, swing_w: float) -> None:
-        """The site's draw from now on (a row when it changed) and the largest swing yet."""
-        self.peak_swing_w = max(self.peak_swing_w, swing_w)
-        if not self.power_samples or self.power_samples[-1][1] != site_it_w / W_PER_MW:
-            self.power_samples.append(
-                (
-                    now_s / SECONDS_PER_HOUR,
-                    site_it_w / W_PER_MW,
-                    site_it_w * self.pue / W_PER_MW,
-                )
-            )
-
-    def sample_jobs(self, now_s: float, jobs: list[JobRun], owned: list[int]) -> None:
-        """Record each job whose status, racks or step time changed since its last row."""
+    def sample(
+        self, now_s: float, jobs: list[JobRun], owned: list[int], site_it_w: float, swing_w: float
+    ) -> None:
+        """After the power is balanced: a row for each job whose status, racks or step time
+        changed since its last row; the site's draw from now on (a row when it changed) and
+        the largest swing yet."""
         now_h = now_s / SECONDS_PER_HOUR
         for job in jobs:
             mark = (job.version, owned[job.index], job.fabric_frac, job.clock)
@@ -154,6 +149,15 @@ class Ledger:
             if state != self.job_last_sample[job.index]:
                 self.job_last_sample[job.index] = state
                 self.job_samples.append((now_h, job.name, *state))
+        self.peak_swing_w = max(self.peak_swing_w, swing_w)
+        if not self.power_samples or self.power_samples[-1][1] != site_it_w / W_PER_MW:
+            self.power_samples.append(
+                (
+                    now_h,
+                    site_it_w / W_PER_MW,
+                    site_it_w * self.pue / W_PER_MW,
+                )
+            )
 
     # ------------------------------------------------------------------ results
     def result(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -41,8 +42,7 @@ class JobCurve:
     full_swing_w: float
 
 
-@dataclass(frozen=True)
-class PowerDecision:
+class PowerDecision(NamedTuple):
     """Clocks of the running jobs and every job's IT draw (by job index), the site's IT draw and
     the swing of all running jobs between their phases."""
 
