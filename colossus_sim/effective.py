@@ -25,8 +25,9 @@ class EffectiveValues:
     """What a run uses, after the scenario's what-ifs are applied to the files it names."""
 
     horizon_s: float
-    restart_s: float
-    """Seconds from a failure (or resize) to training again, every job alike."""
+    restart_s: float | None
+    """``checkpoint.restart_minutes`` in seconds: every restart of every job, when set (else
+    each restart is timed part by part, ``perf.reliability.restart_anatomy``)."""
     failure_rate_per_gpu_hour: float
     """The failure model's rate × ``failures.rate_multiplier``; 0 with failures off."""
     cause_repair_hours: tuple[float, ...]
@@ -49,7 +50,11 @@ def effective_values(
     network_w = cluster.power.network_w_per_gpu
     return EffectiveValues(
         horizon_s=scenario.horizon_days * SECONDS_PER_DAY,
-        restart_s=scenario.checkpoint.restart_minutes * SECONDS_PER_MINUTE,
+        restart_s=(
+            None
+            if scenario.checkpoint.restart_minutes is None
+            else scenario.checkpoint.restart_minutes * SECONDS_PER_MINUTE
+        ),
         failure_rate_per_gpu_hour=rate,
         cause_repair_hours=tuple(
             c.repair_hours * failures.repair_multiplier for c in reliability.causes.values()

@@ -127,8 +127,17 @@ class JobResult(BaseModel):
     """Productive GPU-time ÷ GPU-time of the racks it held."""
     failures: int
     restarts: int
+    recovery: str
+    """How it recovers: ``restart`` (from shared storage) or ``in_memory`` (from a peer)."""
+    restart_s: float
+    """What a restart after a failure takes it on the racks it held last (the scenario's
+    ``checkpoint.restart_minutes`` when that times every restart)."""
+    restart_breakdown_s: dict[str, float]
+    """``restart_s`` by part (``perf.reliability.RestartAnatomy``; empty under the override)."""
     checkpoints: int
     checkpoint_interval_min: float
+    checkpoint_blocking_s: float
+    """Training time each checkpoint (or in-memory snapshot) blocks."""
     replans: int
     gpu_hours: dict[str, float]
     start_days: float | None
@@ -160,6 +169,8 @@ class ClusterResult(BaseModel):
     productive_frac: float
     gpu_hours: dict[str, float]
     failures: int
+    spare_gpu_failures: int
+    """Failures of a job's idle hot-spare GPUs or trays: repaired, no interruption."""
     repairs: int
     events: int
     fabric_faults: int
@@ -195,7 +206,8 @@ class RunResult(BaseModel):
         rows = []
         for j in self.jobs:
             row = j.model_dump(
-                mode="json", exclude={"plan", "gpu_hours", "fabric", "fabric_cost_s"}
+                mode="json",
+                exclude={"plan", "gpu_hours", "fabric", "fabric_cost_s", "restart_breakdown_s"},
             )
             row.update({f"plan_{k}": v for k, v in j.plan.model_dump(mode="json").items()})
             fab = j.fabric.model_dump() if j.fabric else dict.fromkeys(JobFabric.model_fields)

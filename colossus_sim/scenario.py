@@ -24,25 +24,20 @@ from ruamel.yaml.error import YAMLError
 from colossus_sim import paths
 from colossus_sim.config.cluster import ClusterSpec
 from colossus_sim.config.extends import own_provenance_issues, read_layered
-from colossus_sim.config.hardware import GpuSpec
 from colossus_sim.config.load import (
     _display,
-    gpu_names,
-    job_names,
     load_cluster,
     load_file,
-    load_gpu,
-    load_job,
     load_perf_constants,
 )
 from colossus_sim.config.perf_constants import PerfConstants
 from colossus_sim.config.reliability import ReliabilitySpec
-from colossus_sim.config.scenario import Scenario, ScenarioJob
-from colossus_sim.config.workload import JobSpec
+from colossus_sim.config.scenario import Scenario
 from colossus_sim.config.yamlio import YamlDocument, dotted, issues_from_validation
 from colossus_sim.effective import EffectiveValues, effective_values
 from colossus_sim.errors import Issue, ScenarioError
 from colossus_sim.figures import expect_issues
+from colossus_sim.scenario_checks import ResolvedJob, check_racks, check_recovery, resolve_job
 
 SET_OPTION = "--set"
 
@@ -159,13 +154,6 @@ def _keys_at(model: type[BaseModel], data: dict[str, Any], prefix: tuple[str, ..
     if prefix and prefix[0] == "jobs" and len(prefix) == 1:
         return present  # job names: only those in the file
     return _allowed_keys(model, prefix) or present
-
-
-@dataclass(frozen=True)
-class ResolvedJob:
-    name: str
-    spec: JobSpec
-    gpu: GpuSpec
 
 
 @dataclass(frozen=True)
@@ -293,8 +281,9 @@ def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -
         ) from None
     if not scenario.jobs:
         raise fail("jobs", "a scenario needs at least one job")
-    jobs = [_resolve_job(name, job, cluster, fail) for name, job in scenario.jobs.items()]
-    _check_racks(scenario, cluster, jobs, fail)
+    jobs = [resolve_job(name, job, cluster, fail) for name, job in scenario.jobs.items()]
+    check_racks(scenario, cluster, jobs, fail)
+    check_recovery(scenario, fail)
     model_path = paths.topologies_dir() / f"{scenario.failures.model}.yaml"
     if not paths.is_file(model_path):
         raise fail(
@@ -313,77 +302,6 @@ def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -
         effective=effective_values(scenario, cluster, reliability),
         source=doc.file,
     )
-
-
-def _resolve_job(name: str, job: ScenarioJob, cluster: ClusterSpec, fail: _Fail) -> ResolvedJob:
-    """The workload and GPU type a scenario job names, checked against the cluster."""
-    workload = job.workload or name
-    try:
-        spec = load_job(workload)
-    except ScenarioError as exc:
-        field = f"jobs.{name}.workload" if job.workload else f"jobs.{name}"
-        raise fail(
-            field,
-            "unknown workload",
-            got=repr(workload),
-            expected="one of " + ", ".join(job_names()),
-            suggestion=exc.suggestion,
-        ) from None
-    gpu_name = job.gpu or spec.default_gpu
-    try:
-        gpu = load_gpu(gpu_name)
-    except ScenarioError as exc:
-        raise fail(
-            f"jobs.{name}.gpu",
-            "unknown GPU type",
-            got=repr(gpu_name),
-            expected="one of " + ", ".join(gpu_names()),
-            suggestion=exc.suggestion,
-        ) from None
-    if gpu.name not in cluster.rack_mix:
-        raise fail(
-            f"jobs.{name}.gpu",
-            f"{cluster.title} has no {gpu.name} racks",
-            expected="one of " + ", ".join(cluster.rack_mix),
-        )
-    if job.max_racks is not None and job.max_racks < job.racks:
-        raise fail(f"jobs.{name}.max_racks", "must be at least racks", got=str(job.max_racks))
-    return ResolvedJob(name=name, spec=spec, gpu=gpu)
-
-
-def _check_racks(
-    scenario: Scenario, cluster: ClusterSpec, jobs: list[ResolvedJob], fail: _Fail
-) -> None:
-    """Spares only of GPU types the cluster has, and no job asking for more racks than the
-    cluster has for jobs of its type."""
-    spare_racks = scenario.scheduler.spare_racks
-    for gpu_name, spare in spare_racks.items():
-        if gpu_name not in cluster.rack_mix:
-            raise fail(
-                f"scheduler.spare_racks.{gpu_name}",
-                "no such GPU type on this cluster",
-                expected="one of " + ", ".join(cluster.rack_mix),
-            )
-        if spare > cluster.rack_mix[gpu_name]:
-            raise fail(
-                f"scheduler.spare_racks.{gpu_name}",
-                "more spares than racks",
-                got=f"{spare:,}",
-                expected=f"at most {cluster.rack_mix[gpu_name]:,}",
-            )
-    for resolved in jobs:
-        job = scenario.jobs[resolved.name]
-        gpu_name = resolved.gpu.name
-        spares = spare_racks.get(gpu_name, 0)
-        usable = cluster.rack_mix[gpu_name] - spares
-        if job.racks > usable:
-            raise fail(
-                f"jobs.{resolved.name}.racks",
-                f"more racks than {cluster.title} has for jobs: "
-                f"{cluster.rack_mix[gpu_name]:,} {gpu_name} racks less {spares:,} spares",
-                got=f"{job.racks:,}",
-                expected=f"at most {usable:,}",
-            )
 
 
 __all__ = ["ResolvedScenario", "dotted", "load_scenario", "parse_override"]

@@ -74,12 +74,12 @@ def test_a_nudged_value_drifts_exit_1_with_its_row_and_junit(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # scenarios are named relative to the working directory
     path = _copy(tmp_path, "spread")
-    _nudge(path, "jobs.grok5_10t.time_to_train_days", 1.10)  # 10% off, tolerance ±2%
+    _nudge(path, "jobs.grok5_10t.time_to_train_days", 1.10)  # 10% off, tolerance ±4%
     junit = tmp_path / "out" / "check.xml"
     code, output = _invoke(cli_module, "check", str(path), "--junit", str(junit))
     assert code == 1, output
     row = _row(output, "jobs.grok5_10t.time_to_train_days")
-    assert "DRIFT" in row and "±2%" in row and "spread.yaml" in row
+    assert "DRIFT" in row and "±4%" in row and "spread.yaml" in row
     assert "-9.0" in row  # got is ~9% below the nudged value
     assert "ok" in _row(output, "cluster.productive_frac")
     assert "1 drifted" in output

@@ -125,7 +125,8 @@ def cluster_lines(result: RunResult) -> list[str]:
     lost = hours["rework"] + hours["restart"] + hours["checkpoint"] + hours["stalled"]
     lines = [
         f"cluster: {c.gpus:,} GPUs · allocated {c.allocated_frac:.1%} · productive "
-        f"{c.productive_frac:.1%} · {c.failures:,} failures, {c.repairs:,} repairs · "
+        f"{c.productive_frac:.1%} · {c.failures:,} failures ({c.spare_gpu_failures:,} of idle "
+        f"hot-spare GPUs, no interruption), {c.repairs:,} repairs · "
         f"{lost / 1e6:,.1f}M GPU-h lost to restart/rework/checkpoint/stall · "
         f"{c.events:,} events",
         f"power: facility peak {c.peak_facility_mw:,.0f} MW of a {c.power_cap_mw:,.0f} MW cap "
@@ -144,7 +145,22 @@ def cluster_lines(result: RunResult) -> list[str]:
             f"takes {j.step_s_at_min_clock:.2f} s (+{j.step_s_at_min_clock / j.step_s - 1:.1%}); "
             "communication and HBM-bound parts keep their time"
         )
-    return lines + fabric_lines(result)
+    return lines + restart_lines(result) + fabric_lines(result)
+
+
+def restart_lines(result: RunResult) -> list[str]:
+    """What a restart after a failure takes each job, by part, when restarts are timed so."""
+    lines = []
+    for j in result.jobs:
+        parts = j.restart_breakdown_s
+        if not parts:
+            continue
+        named = " + ".join(f"{k.removesuffix('_s')} {v:,.0f}" for k, v in parts.items() if v)
+        lines.append(
+            f"  {j.name}: a restart ({j.recovery}) takes {j.restart_s:,.0f} s = {named} s; "
+            f"{j.restarts:,} restarts, goodput {j.goodput:.1%}"
+        )
+    return lines
 
 
 def fabric_lines(result: RunResult) -> list[str]:

@@ -27,6 +27,19 @@ class RecoveryPolicy(StrEnum):
     WAIT = "wait"
 
 
+class RecoveryMode(StrEnum):
+    """How a job recovers from an interruption (``docs/reliability.md``).
+
+    ``restart``: every rank restarts from the last checkpoint durable in shared storage.
+    ``in_memory``: every few steps each rank copies its shard to a peer's host memory; a
+    restart reloads it from there, so lost work is bounded by the snapshot interval and the
+    load does not touch shared storage.
+    """
+
+    RESTART = "restart"
+    IN_MEMORY = "in_memory"
+
+
 class PlacementPolicy(StrEnum):
     """How racks are chosen: ``pack`` fills pods in order, ``spread`` deals racks across pods,
     ``priority`` packs and lets a higher-priority job take racks from a lower one on shortage,
@@ -48,6 +61,7 @@ class ScenarioJob(StrictModel):
     on_rack_loss: RecoveryPolicy = RecoveryPolicy.SPARE_OR_SHRINK
     max_racks: Annotated[int, Field(ge=1)] | None = None
     """Racks the job may grow to when others free theirs (default: no growth)."""
+    recovery: RecoveryMode = RecoveryMode.RESTART
 
 
 class SchedulerSpec(StrictModel):
@@ -83,7 +97,24 @@ class CheckpointSpec(StrictModel):
     storage_tb_per_s: PositiveFloat
     host_copy_gb_per_s: PositiveFloat
     max_interval_minutes: PositiveFloat
-    restart_minutes: NonNegativeFloat
+    restart_minutes: NonNegativeFloat | None = None
+    """A total override: every restart takes this long, whatever ``recovery:`` says it is made
+    of. Unset, a restart is timed part by part (``RecoverySpec``)."""
+
+
+class RecoverySpec(StrictModel):
+    """What a restart is made of (``perf.reliability.restart_anatomy``): noticing the failure,
+    getting healthy hardware, starting the processes, building the communicators (a cost per
+    thousand GPUs), loading the state (from the tier the job recovers from; its bandwidth is
+    the checkpoint's) and a few slower first steps. ``snapshot_interval_steps``: how often an
+    ``in_memory`` job copies its state to a peer's host memory."""
+
+    detection_s: NonNegativeFloat
+    reschedule_s: NonNegativeFloat
+    process_start_s: NonNegativeFloat
+    comm_init_s_per_1k_gpus: NonNegativeFloat
+    warmup_steps: NonNegativeFloat
+    snapshot_interval_steps: Annotated[int, Field(ge=1, le=1_000_000)]
 
 
 class PowerPolicy(StrEnum):
@@ -151,5 +182,7 @@ class Scenario(Sourced):
     scheduler: SchedulerSpec = SchedulerSpec()
     failures: FailureSpec = FailureSpec()
     checkpoint: CheckpointSpec
+    recovery: RecoverySpec | None = None
+    """Required unless ``checkpoint.restart_minutes`` times every restart."""
     power: PowerSpec = PowerSpec()
     fabric: FabricScenarioSpec = FabricScenarioSpec()

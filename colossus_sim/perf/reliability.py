@@ -16,11 +16,23 @@ A running stretch is a sequence of cycles of ``τ`` compute then ``δ_b`` blocke
 ``t`` seconds of it, checkpoint ``k`` is durable once ``k·(τ+δ_b) + δ_p ≤ t``; a failure at
 ``t`` loses the compute done since the last durable checkpoint.
 
+A restart (``restart_anatomy``) is the sum of its parts: detecting the failure (heartbeat or
+watchdog timeout), rescheduling onto healthy hardware, starting the processes, building the
+communicators (a cost per thousand GPUs: bootstrap exchanges grow with the ranks), loading the
+state (``bytes ÷ bytes/s`` of the tier it comes from) and a few slow first steps.
+
+With failures Poisson at mean interval ``M``, cycles of ``τ`` compute then ``δ`` blocking
+(durable at its end), and a restart of ``R`` that a failure during it starts again, the
+expected wall time of one cycle is ``M·e^{R/M}·(e^{(τ+δ)/M} − 1)`` (Daly 2006), so the
+effective training time ratio is ``ETTR = τ / (M·e^{R/M}·(e^{(τ+δ)/M} − 1))``
+(``ettr_closed_form``), which the simulation's goodput must reproduce.
+
 References
 ----------
 Young, "A first order approximation to the optimum checkpoint interval", CACM 17(9), 1974;
 Daly, "A higher order estimate of the optimum checkpoint interval", FGCS 22(3), 2006;
-Llama 3 Herd of Models §3.3.4 (interruption counts); Kokolis et al., HPCA 2025 (ETTR model).
+Llama 3 Herd of Models §3.3.4 (interruption counts); Kokolis et al., HPCA 2025 (ETTR model);
+Jiang et al., MegaScale, NSDI 2024 §4 (communicator initialisation at scale).
 """
 
 from __future__ import annotations
@@ -115,6 +127,66 @@ def lost_compute_s(
     done = cycle_split(elapsed_s, interval_s, blocking_s).compute_s if done_s is None else done_s
     durable = max(0, math.floor((elapsed_s - durable_after_s) / period))
     return max(done - durable * interval_s, 0.0)
+
+
+@dataclass(frozen=True)
+class RestartAnatomy:
+    """The parts of one restart, in seconds."""
+
+    detection_s: float
+    reschedule_s: float
+    startup_s: float
+    """Process start plus communicator initialisation."""
+    load_s: float
+    warmup_s: float
+
+    @property
+    def total_s(self) -> float:
+        return self.detection_s + self.reschedule_s + self.startup_s + self.load_s + self.warmup_s
+
+    def breakdown_s(self) -> dict[str, float]:
+        return {
+            "detection_s": self.detection_s,
+            "reschedule_s": self.reschedule_s,
+            "startup_s": self.startup_s,
+            "load_s": self.load_s,
+            "warmup_s": self.warmup_s,
+        }
+
+
+def restart_anatomy(
+    *,
+    gpus: int,
+    detection_s: float,
+    reschedule_s: float,
+    process_start_s: float,
+    comm_init_s_per_1k_gpus: float,
+    load_bytes: float,
+    load_bytes_per_s: float,
+    warmup_steps: float,
+    step_s: float,
+) -> RestartAnatomy:
+    """What a restart of a job on ``gpus`` GPUs takes: ``detection + reschedule + (process
+    start + comm_init·gpus/1000) + load_bytes/load_bytes_per_s + warmup_steps·step``."""
+    return RestartAnatomy(
+        detection_s=detection_s,
+        reschedule_s=reschedule_s,
+        startup_s=process_start_s + comm_init_s_per_1k_gpus * gpus / 1000.0,
+        load_s=load_bytes / load_bytes_per_s,
+        warmup_s=warmup_steps * step_s,
+    )
+
+
+def ettr_closed_form(
+    *, interval_s: float, blocking_s: float, restart_s: float, mtbf_s: float
+) -> float:
+    """Expected share of wall time spent on compute that is kept (Daly's renewal, above)."""
+    if not math.isfinite(mtbf_s):
+        return interval_s / (interval_s + blocking_s)
+    expected_cycle_s = (
+        mtbf_s * math.exp(restart_s / mtbf_s) * math.expm1((interval_s + blocking_s) / mtbf_s)
+    )
+    return interval_s / expected_cycle_s
 
 
 def storage_bytes_per_s(tb_per_s: float) -> float:

@@ -26,13 +26,12 @@ from colossus_sim.config.scenario import PlacementPolicy
 from colossus_sim.fabric import LIMIT_NAMES, JobBandwidth
 from colossus_sim.kinds import ACTIVE, EventKind, JobStatus, RestartCause
 from colossus_sim.perf import power
-from colossus_sim.perf.model_size import model_size
 from colossus_sim.results import RunResult
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.sim import admission
 from colossus_sim.sim import recovery as rec
-from colossus_sim.sim.failures import Failure, FailureProcess
-from colossus_sim.sim.jobs import JobRun
+from colossus_sim.sim.failures import Failure, FailureProcess, interrupts
+from colossus_sim.sim.jobs import JobRun, jobs_of
 from colossus_sim.sim.ledger import Ledger
 from colossus_sim.sim.network import Network, SwitchFault
 from colossus_sim.sim.placement import placement_for
@@ -50,19 +49,7 @@ class Simulation:
         self.seed = sc.seed if seed is None else seed
         self.env = simpy.Environment()
         self.cluster = ClusterState(resolved.cluster, len(resolved.jobs))
-        self.jobs = [
-            JobRun(
-                index=i,
-                name=r.name,
-                spec=r.spec,
-                setup=sc.jobs[r.name],
-                gpu=r.gpu,
-                params=model_size(r.spec.arch).total,
-                budget_tokens=float(r.spec.training.tokens or 0.0),
-                want_racks=sc.jobs[r.name].racks,
-            )
-            for i, r in enumerate(resolved.jobs)
-        ]
+        self.jobs = jobs_of(resolved)
         site_gpus = self.cluster.racks * self.cluster.gpus_per_rack
         self.placement = placement_for(sc.scheduler.policy)
         self.spare_target = dict(sc.scheduler.spare_racks)
@@ -105,6 +92,9 @@ class Simulation:
             jobs=self.jobs,
             effective=self.resolved.effective,
             plan_for=self.planner.plan,
+            restart_for=lambda job: self.planner.restart_summary(
+                job, int(self.cluster.owned_count[job.index]) or job.first_racks
+            ),
             error_at=self.resolved.error_at,
         )
 
@@ -144,9 +134,7 @@ class Simulation:
         job.rate_mark_s = self.env.now
         job.stretch_tokens = 0.0
         cadence = self.planner.checkpoint_cadence(job, int(self.cluster.owned_count[job.index]))
-        job.blocking_s = cadence.blocking_s
-        job.durable_s = cadence.durable_s
-        job.interval_s = cadence.interval_s
+        job.blocking_s, job.durable_s, job.interval_s = cadence
         self._schedule_finish(job)
 
     def _restart(self, job: JobRun, cause: RestartCause, detail: str = "") -> None:
@@ -154,7 +142,10 @@ class Simulation:
         job.since_s = self.env.now
         job.restarts += 1
         self.ledger.log(EventKind.RESTART, job, detail=detail or cause.value)
-        self._schedule(self.resolved.effective.restart_s, job, self._restart_done)
+        racks = int(self.cluster.owned_count[job.index])
+        self._schedule(
+            self.planner.restart_s(job, racks, detected=cause.detected), job, self._restart_done
+        )
 
     def _restart_done(self, job: JobRun) -> None:
         self._close(job, lose_work=False)
@@ -242,9 +233,13 @@ class Simulation:
         self.ledger.failures += 1
         owner = int(self.cluster.owner[rack])
         job = self.jobs[owner] if owner != FREE else None
-        if job is not None and job.status in ACTIVE:
-            self._close(job, lose_work=True)
-            job.failures += 1
+        interrupted = job if job is not None and job.status in ACTIVE else None
+        if interrupted is not None and not interrupts(failure, interrupted.active_gpus):
+            interrupted = None  # an idle hot-spare GPU (or tray): a repair, not an interruption
+            self.ledger.spare_gpu_failures += 1
+        if interrupted is not None:
+            self._close(interrupted, lose_work=True)
+            interrupted.failures += 1
         if failure.lost_gpus:
             self.cluster.change_health(rack, -failure.lost_gpus)
             event = self.env.timeout(failure.repair_h * SECONDS_PER_HOUR)
@@ -252,12 +247,12 @@ class Simulation:
         self.ledger.log(EventKind.FAILURE, job, rack, failure.cause)
         if failure.domain is FailureDomain.SWITCH:
             self._switch_fault(rack, failure.repair_h)
-        if job is None or job.status not in ACTIVE:
+        if interrupted is None:
             return
-        if self.cluster.healthy[rack] >= job.active_gpus:
-            self._restart(job, RestartCause.FAILURE, failure.cause)
+        if self.cluster.healthy[rack] >= interrupted.active_gpus:
+            self._restart(interrupted, RestartCause.FAILURE, failure.cause)
             return
-        self._recover(job, rack)
+        self._recover(interrupted, rack)
 
     def _recover(self, job: JobRun, bad: int) -> None:
         """Apply what ``recovery.py`` decides for ``job``, which lost rack ``bad``."""
@@ -310,9 +305,8 @@ class Simulation:
             return
         self.network.set_switch(fault, broken=True)
         self.ledger.fabric_faults += 1
-        self.ledger.log(
-            EventKind.FABRIC_FAULT, rack=rack, detail=f"{fault.tier} switch {fault.index}"
-        )
+        detail = f"{fault.tier} switch {fault.index}"
+        self.ledger.log(EventKind.FABRIC_FAULT, rack=rack, detail=detail)
         event = self.env.timeout(repair_h * SECONDS_PER_HOUR)
         event.callbacks.append(functools.partial(self._switch_repair, fault))
 

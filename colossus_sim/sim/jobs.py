@@ -19,8 +19,10 @@ from colossus_sim.fabric import JobFabric
 from colossus_sim.kinds import JobStatus
 from colossus_sim.perf import power
 from colossus_sim.perf import reliability as rel
+from colossus_sim.perf.model_size import model_size
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.results import GpuState
+from colossus_sim.scenario import ResolvedScenario
 
 
 @dataclass
@@ -131,3 +133,21 @@ class JobRun:
         if self.status is JobStatus.STALLED:
             return [(GpuState.STALLED, dur * gpus)]
         return []
+
+
+def jobs_of(resolved: ResolvedScenario) -> list[JobRun]:
+    """Each job of the scenario, pending, in the scenario's order."""
+    sc = resolved.scenario
+    return [
+        JobRun(
+            index=i,
+            name=r.name,
+            spec=r.spec,
+            setup=sc.jobs[r.name],
+            gpu=r.gpu,
+            params=model_size(r.spec.arch).total,
+            budget_tokens=float(r.spec.training.tokens or 0.0),
+            want_racks=sc.jobs[r.name].racks,
+        )
+        for i, r in enumerate(resolved.jobs)
+    ]

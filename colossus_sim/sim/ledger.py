@@ -89,6 +89,7 @@ class Ledger:
         self.job_last_mark: list[tuple[int, int, float, float] | None] = [None] * jobs
         self.peak_swing_w = 0.0
         self.failures = 0
+        self.spare_gpu_failures = 0
         self.repairs = 0
         self.fabric_faults = 0
 
@@ -169,10 +170,12 @@ class Ledger:
         jobs: list[JobRun],
         effective: EffectiveValues,
         plan_for: Callable[[JobRun, int], StepBreakdown | None],
+        restart_for: Callable[[JobRun], tuple[float, dict[str, float]]],
         error_at: Callable[..., ScenarioError],
     ) -> RunResult:
         """The typed results of the run recorded, which ended at ``end_s``. ``plan_for`` plans a
-        job that never started on the racks it asked for (its plan is still reported)."""
+        job that never started on the racks it asked for (its plan is still reported);
+        ``restart_for`` gives what a restart after a failure takes a job, and its parts."""
         job_results = []
         for job in jobs:
             step = job.first_step if job.first_step is not None else plan_for(job, job.want_racks)
@@ -182,7 +185,7 @@ class Ledger:
                     "no plan of the model fits on these racks",
                     got=f"{job.want_racks:,}",
                 )
-            job_results.append(self._job_result(job, step, end_s))
+            job_results.append(self._job_result(job, step, end_s, restart_for(job)))
         return RunResult(
             scenario=scenario,
             seed=seed,
@@ -193,17 +196,18 @@ class Ledger:
             job_series=JobSeries(**_columns(JobSeries, self.job_samples)),
         )
 
-    def _job_result(self, job: JobRun, step: StepBreakdown, end_s: float) -> JobResult:
-        """``step`` is its first step where it ran, else the plan it would run."""
+    def _job_result(
+        self,
+        job: JobRun,
+        step: StepBreakdown,
+        end_s: float,
+        restart: tuple[float, dict[str, float]],
+    ) -> JobResult:
+        """``step``: its first step (or the plan it would run); ``restart``: a restart, by part."""
         book = self.books[job.index]
         held = sum(book.gpu_s.values())
         started = job.start_s if job.start_s is not None else 0.0
-        if job.finish_s is not None:
-            ttt_s: float | None = job.finish_s - started
-        elif job.tokens > 0:
-            ttt_s = (end_s - started) * job.budget_tokens / job.tokens
-        else:
-            ttt_s = None
+        ttt_s = _time_to_train_s(job, started, end_s)
         elapsed_days = max(((job.finish_s or end_s) - started) / SECONDS_PER_DAY, 1e-12)
         energy_mwh = book.energy_j * self.pue / J_PER_MWH
         life_s = max((job.finish_s or end_s) - started, 1e-12)
@@ -230,8 +234,12 @@ class Ledger:
             goodput=book.gpu_s[GpuState.PRODUCTIVE] / held if held > 0 else 0.0,
             failures=job.failures,
             restarts=job.restarts,
+            recovery=job.setup.recovery.value,
+            restart_s=restart[0],
+            restart_breakdown_s=restart[1],
             checkpoints=job.checkpoints,
             checkpoint_interval_min=job.interval_s / SECONDS_PER_MINUTE,
+            checkpoint_blocking_s=job.blocking_s,
             replans=job.replans,
             gpu_hours={k.value: v / SECONDS_PER_HOUR for k, v in book.gpu_s.items()},
             start_days=None if job.start_s is None else started / SECONDS_PER_DAY,
@@ -268,6 +276,7 @@ class Ledger:
             productive_frac=by_state[GpuState.PRODUCTIVE] / total_gpu_s if total_gpu_s else 0.0,
             gpu_hours={k.value: v / SECONDS_PER_HOUR for k, v in by_state.items()},
             failures=self.failures,
+            spare_gpu_failures=self.spare_gpu_failures,
             repairs=self.repairs,
             events=len(self.timeline),
             fabric_faults=self.fabric_faults,
@@ -278,6 +287,16 @@ class Ledger:
             energy_mwh=energy_j / J_PER_MWH,
             power_swing_mw=self.peak_swing_w * self.pue / W_PER_MW,
         )
+
+
+def _time_to_train_s(job: JobRun, started: float, end_s: float) -> float | None:
+    """Start to the end of its token budget: measured if it finished, else projected at its
+    average rate so far (None if it earned nothing)."""
+    if job.finish_s is not None:
+        return job.finish_s - started
+    if job.tokens > 0:
+        return (end_s - started) * job.budget_tokens / job.tokens
+    return None
 
 
 def _fabric_cost(step: StepBreakdown, flat: StepBreakdown) -> dict[str, float]:

@@ -9,9 +9,9 @@ depends on costs a dict lookup; a new size costs one planner search (tens of ms)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from colossus_sim.config.scenario import CheckpointMode
+from colossus_sim.config.scenario import CheckpointMode, RecoveryMode
 from colossus_sim.config.workload import PlanFields
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf import reliability as rel
@@ -20,11 +20,13 @@ from colossus_sim.perf.planner import plan_job
 from colossus_sim.perf.step_time import StepBreakdown, step_breakdown
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.sim.jobs import JobRun
-from colossus_sim.units import SECONDS_PER_MINUTE
+from colossus_sim.units import BITS_PER_BYTE, BYTES_PER_GB, SECONDS_PER_MINUTE
+
+BITS_TO_BYTES_PER_GBIT = BYTES_PER_GB / BITS_PER_BYTE
+"""Bytes per second in one Gbit/s."""
 
 
-@dataclass(frozen=True)
-class Cadence:
+class Cadence(NamedTuple):
     """How a running job checkpoints: it blocks ``blocking_s`` every ``interval_s``, and a
     checkpoint is durable ``durable_s`` after it starts."""
 
@@ -91,18 +93,30 @@ class Planner:
         return step
 
     def checkpoint_cadence(self, job: JobRun, racks: int) -> Cadence:
-        """``job``'s checkpoint blocking, durability lag and interval on ``racks`` racks:
-        its share of the site's storage bandwidth is its share of the site's GPUs, and the
-        interval is Young–Daly's for its failure rate (``perf/reliability.py``)."""
+        """``job``'s checkpoint blocking, durability lag and interval on ``racks`` racks.
+
+        ``restart``: its share of the site's storage bandwidth is its share of the site's
+        GPUs, and the interval is Young–Daly's for its failure rate (``perf/reliability.py``).
+        ``in_memory``: every ``snapshot_interval_steps`` steps each GPU copies its shard to
+        host memory (blocking) and on to a peer over its NIC (durable when there)."""
         assert job.step is not None
         ckpt = self.resolved.scenario.checkpoint
         gpus = racks * self.gpus_per_rack
-        share = gpus / self.site_gpus
+        training_gpus = racks * job.active_gpus
+        if job.setup.recovery is RecoveryMode.IN_MEMORY:
+            recovery = self.resolved.scenario.recovery
+            assert recovery is not None  # checked when the scenario loads
+            shard_bytes = job.params * ckpt.bytes_per_param / training_gpus
+            return Cadence(
+                blocking_s=shard_bytes / rel.host_copy_bytes_per_s(ckpt.host_copy_gb_per_s),
+                durable_s=shard_bytes / self._nic_bytes_per_s(job),
+                interval_s=recovery.snapshot_interval_steps * job.step.step_s,
+            )
         cost = rel.checkpoint_cost(
             params=job.params,
             bytes_per_param=ckpt.bytes_per_param,
-            gpus=racks * job.active_gpus,
-            storage_bytes_per_s=rel.storage_bytes_per_s(ckpt.storage_tb_per_s) * share,
+            gpus=training_gpus,
+            storage_bytes_per_s=self._storage_share_bytes_per_s(gpus),
             host_copy_bytes_per_s=rel.host_copy_bytes_per_s(ckpt.host_copy_gb_per_s),
             asynchronous=ckpt.mode is CheckpointMode.ASYNC,
         )
@@ -114,3 +128,60 @@ class Planner:
             max_s=ckpt.max_interval_minutes * SECONDS_PER_MINUTE,
         )
         return Cadence(cost.blocking_s, cost.durable_after_s, interval_s)
+
+    def restart(self, job: JobRun, racks: int, *, detected: bool) -> rel.RestartAnatomy | None:
+        """What restarting ``job`` on ``racks`` racks takes, part by part (None when the
+        scenario times every restart with ``checkpoint.restart_minutes``). ``detected``: the
+        restart follows a failure that had to be noticed first (not a planned resize)."""
+        recovery = self.resolved.scenario.recovery
+        if self.resolved.effective.restart_s is not None or recovery is None:
+            return None
+        assert job.step is not None
+        ckpt = self.resolved.scenario.checkpoint
+        training_gpus = racks * job.active_gpus
+        state_bytes = job.params * ckpt.bytes_per_param
+        if job.setup.recovery is RecoveryMode.IN_MEMORY:  # each GPU reads its shard from a peer
+            load_bytes, load_bytes_per_s = state_bytes / training_gpus, self._nic_bytes_per_s(job)
+        else:  # every rank reads the checkpoint from shared storage, at the job's share
+            load_bytes = state_bytes
+            load_bytes_per_s = self._storage_share_bytes_per_s(racks * self.gpus_per_rack)
+        return rel.restart_anatomy(
+            gpus=training_gpus,
+            detection_s=recovery.detection_s if detected else 0.0,
+            reschedule_s=recovery.reschedule_s if detected else 0.0,
+            process_start_s=recovery.process_start_s,
+            comm_init_s_per_1k_gpus=recovery.comm_init_s_per_1k_gpus,
+            load_bytes=load_bytes,
+            load_bytes_per_s=load_bytes_per_s,
+            warmup_steps=recovery.warmup_steps,
+            step_s=job.step.step_s,
+        )
+
+    def restart_s(self, job: JobRun, racks: int, *, detected: bool) -> float:
+        override = self.resolved.effective.restart_s
+        if override is not None:
+            return override
+        anatomy = self.restart(job, racks, detected=detected)
+        assert anatomy is not None  # the scenario has recovery: when it has no override
+        return anatomy.total_s
+
+    def restart_summary(self, job: JobRun, racks: int) -> tuple[float, dict[str, float]]:
+        """What a restart after a failure takes ``job`` on ``racks`` racks, and its parts
+        (none under the scenario's override; zero for a job that never ran)."""
+        if job.step is None or racks == 0:
+            return 0.0, {}
+        anatomy = self.restart(job, racks, detected=True)
+        if anatomy is None:
+            return self.restart_s(job, racks, detected=True), {}
+        return anatomy.total_s, anatomy.breakdown_s()
+
+    def _storage_share_bytes_per_s(self, gpus: int) -> float:
+        """The job's share of the site's checkpoint storage: its share of the site's GPUs."""
+        share = gpus / self.site_gpus
+        tb_per_s = self.resolved.scenario.checkpoint.storage_tb_per_s
+        return rel.storage_bytes_per_s(tb_per_s) * share
+
+    @staticmethod
+    def _nic_bytes_per_s(job: JobRun) -> float:
+        gpu = job.gpu
+        return gpu.nic_gbit_per_s * gpu.nic_bus_efficiency * BITS_TO_BYTES_PER_GBIT

@@ -1,0 +1,121 @@
+"""The checks a scenario gets once its files are loaded: each job's workload and GPU type
+against the cluster, rack counts against what the cluster has for jobs, and that restarts are
+timed. Each failure is a located ``ScenarioError`` built by the caller's ``fail`` (blamed on
+the ``--set`` that wrote the field, else on the file's line). Cost: O(jobs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from colossus_sim.config.cluster import ClusterSpec
+from colossus_sim.config.hardware import GpuSpec
+from colossus_sim.config.load import gpu_names, job_names, load_gpu, load_job
+from colossus_sim.config.scenario import RecoveryMode, Scenario, ScenarioJob
+from colossus_sim.config.workload import JobSpec
+from colossus_sim.errors import ScenarioError
+
+Fail = Callable[..., ScenarioError]
+"""``fail(field, message, got=, expected=, suggestion=)`` → the error to raise."""
+
+
+@dataclass(frozen=True)
+class ResolvedJob:
+    name: str
+    spec: JobSpec
+    gpu: GpuSpec
+
+
+def resolve_job(name: str, job: ScenarioJob, cluster: ClusterSpec, fail: Fail) -> ResolvedJob:
+    """The workload and GPU type a scenario job names, checked against the cluster."""
+    workload = job.workload or name
+    try:
+        spec = load_job(workload)
+    except ScenarioError as exc:
+        field = f"jobs.{name}.workload" if job.workload else f"jobs.{name}"
+        raise fail(
+            field,
+            "unknown workload",
+            got=repr(workload),
+            expected="one of " + ", ".join(job_names()),
+            suggestion=exc.suggestion,
+        ) from None
+    gpu_name = job.gpu or spec.default_gpu
+    try:
+        gpu = load_gpu(gpu_name)
+    except ScenarioError as exc:
+        raise fail(
+            f"jobs.{name}.gpu",
+            "unknown GPU type",
+            got=repr(gpu_name),
+            expected="one of " + ", ".join(gpu_names()),
+            suggestion=exc.suggestion,
+        ) from None
+    if gpu.name not in cluster.rack_mix:
+        raise fail(
+            f"jobs.{name}.gpu",
+            f"{cluster.title} has no {gpu.name} racks",
+            expected="one of " + ", ".join(cluster.rack_mix),
+        )
+    if job.max_racks is not None and job.max_racks < job.racks:
+        raise fail(f"jobs.{name}.max_racks", "must be at least racks", got=str(job.max_racks))
+    return ResolvedJob(name=name, spec=spec, gpu=gpu)
+
+
+def check_recovery(scenario: Scenario, fail: Fail) -> None:
+    """A restart must be timed: by ``checkpoint.restart_minutes`` or part by part by
+    ``recovery:``, which an ``in_memory`` job needs in any case (its snapshot interval)."""
+    if scenario.recovery is not None:
+        return
+    in_memory = [n for n, j in scenario.jobs.items() if j.recovery is RecoveryMode.IN_MEMORY]
+    if in_memory:
+        raise fail(
+            f"jobs.{in_memory[0]}.recovery",
+            "an in_memory job needs the scenario's recovery: section (its snapshot interval)",
+            got="in_memory",
+            expected="recovery: {detection_s, reschedule_s, process_start_s, "
+            "comm_init_s_per_1k_gpus, warmup_steps, snapshot_interval_steps}",
+        )
+    if scenario.checkpoint.restart_minutes is None:
+        raise fail(
+            "checkpoint.restart_minutes",
+            "a restart must be timed: set checkpoint.restart_minutes, or give the scenario a "
+            "recovery: section that times it part by part",
+            expected="a number of minutes, or a recovery: section",
+        )
+
+
+def check_racks(
+    scenario: Scenario, cluster: ClusterSpec, jobs: list[ResolvedJob], fail: Fail
+) -> None:
+    """Spares only of GPU types the cluster has, and no job asking for more racks than the
+    cluster has for jobs of its type."""
+    spare_racks = scenario.scheduler.spare_racks
+    for gpu_name, spare in spare_racks.items():
+        if gpu_name not in cluster.rack_mix:
+            raise fail(
+                f"scheduler.spare_racks.{gpu_name}",
+                "no such GPU type on this cluster",
+                expected="one of " + ", ".join(cluster.rack_mix),
+            )
+        if spare > cluster.rack_mix[gpu_name]:
+            raise fail(
+                f"scheduler.spare_racks.{gpu_name}",
+                "more spares than racks",
+                got=f"{spare:,}",
+                expected=f"at most {cluster.rack_mix[gpu_name]:,}",
+            )
+    for resolved in jobs:
+        job = scenario.jobs[resolved.name]
+        gpu_name = resolved.gpu.name
+        spares = spare_racks.get(gpu_name, 0)
+        usable = cluster.rack_mix[gpu_name] - spares
+        if job.racks > usable:
+            raise fail(
+                f"jobs.{resolved.name}.racks",
+                f"more racks than {cluster.title} has for jobs: "
+                f"{cluster.rack_mix[gpu_name]:,} {gpu_name} racks less {spares:,} spares",
+                got=f"{job.racks:,}",
+                expected=f"at most {usable:,}",
+            )

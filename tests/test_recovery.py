@@ -1,0 +1,232 @@
+"""Recovery: the restart's anatomy, goodput against the renewal closed form, published anchors,
+lost work bounded by the snapshot interval, idle hot-spare GPUs that fail without interrupting."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from small_cluster import SMALL_CLUSTER
+
+from colossus_sim import api
+from colossus_sim.errors import ScenarioError
+from colossus_sim.perf import reliability as rel
+from colossus_sim.results import JobResult, RunResult
+
+RECOVERY = (
+    "{detection_s: 30, reschedule_s: 60, process_start_s: 60, comm_init_s_per_1k_gpus: 2.5, "
+    "warmup_steps: 2, snapshot_interval_steps: 10}"
+)
+
+
+def alone(
+    tmp_path: Path,
+    *,
+    racks: int = 30,
+    rate: float = 100.0,
+    horizon_days: float = 20,
+    checkpoint: str = (
+        "mode: sync, storage_tb_per_s: 10, max_interval_minutes: 60, restart_minutes: 5"
+    ),
+    recovery: str = "restart",
+    extra: str = "",
+) -> Path:
+    """grok45_15t_a alone on the small test cluster's GB300 racks, with spares for its rack
+    failures; failures at ``rate`` × Llama 3's, so a run holds ~2,000 of them."""
+    cluster = tmp_path / "small.yaml"
+    cluster.write_text(SMALL_CLUSTER)
+    path = tmp_path / "alone.yaml"
+    path.write_text(
+        f"""\
+name: alone
+title: one job
+cluster: {cluster}
+horizon_days: {horizon_days}
+seed: 5
+jobs:
+  grok45_15t_a: {{racks: {racks}, recovery: {recovery}}}
+scheduler: {{policy: pack, spare_racks: {{gb200: 0, gb300: {40 - racks}}}}}
+failures: {{rate_multiplier: {rate}}}
+checkpoint: {{bytes_per_param: 14, host_copy_gb_per_s: 200, {checkpoint}}}
+{extra}
+provenance:
+  cluster: {{assumption: test}}
+  horizon_days: {{assumption: test}}
+  seed: {{assumption: test}}
+  jobs: {{assumption: test}}
+  scheduler: {{assumption: test}}
+  failures: {{assumption: test}}
+  checkpoint: {{assumption: test}}
+{"  recovery: {assumption: test}" if extra else ""}
+"""
+    )
+    return path
+
+
+def only_job(result: RunResult) -> JobResult:
+    (job,) = result.jobs
+    return job
+
+
+def test_restart_parts_add_up_and_startup_grows_with_the_gpus() -> None:
+    kwargs = dict(
+        detection_s=30.0,
+        reschedule_s=60.0,
+        process_start_s=60.0,
+        comm_init_s_per_1k_gpus=2.5,
+        load_bytes=1.4e14,
+        load_bytes_per_s=4e12,
+        warmup_steps=2.0,
+        step_s=5.0,
+    )
+    small = rel.restart_anatomy(gpus=2_048, **kwargs)  # type: ignore[arg-type]
+    big = rel.restart_anatomy(gpus=204_800, **kwargs)  # type: ignore[arg-type]
+    assert small.total_s == pytest.approx(sum(small.breakdown_s().values()), rel=1e-12)
+    assert small.load_s == pytest.approx(35.0)  # 140 TB at 4 TB/s
+    assert small.warmup_s == pytest.approx(10.0)
+    # 2.5 s per 1,000 GPUs: MegaScale's ~5 s at 2,048 GPUs, and 100× the GPUs costs 100× that.
+    assert small.startup_s - 60.0 == pytest.approx(5.12)
+    assert big.startup_s - 60.0 == pytest.approx(100 * 5.12)
+
+
+@pytest.mark.parametrize(
+    ("racks", "restart_minutes", "max_interval_minutes"),
+    [(30, 5, 60), (30, 1, 60), (20, 2, 1), (36, 10, 60)],
+)
+def test_goodput_matches_the_renewal_closed_form(
+    tmp_path: Path, racks: int, restart_minutes: float, max_interval_minutes: float
+) -> None:
+    """One job, synchronous checkpoints, a flat restart: its goodput over a few hundred
+    failures against ``ETTR = τ / (M·e^{R/M}·(e^{(τ+δ)/M} − 1))`` at its interruption rate."""
+    checkpoint = (
+        f"mode: sync, storage_tb_per_s: 10, max_interval_minutes: {max_interval_minutes}, "
+        f"restart_minutes: {restart_minutes}"
+    )
+    result = api.simulate(alone(tmp_path, racks=racks, checkpoint=checkpoint))
+    job = only_job(result)
+    held_s = sum(job.gpu_hours.values()) / job.gpus * 3600.0
+    assert job.failures > 1000  # the spread of lost work per failure averages to < 0.3 point
+    mtbf_s = held_s / job.failures  # the interruption rate it saw (idle spares excluded)
+    expected = rel.ettr_closed_form(
+        interval_s=job.checkpoint_interval_min * 60.0,
+        blocking_s=job.checkpoint_blocking_s,
+        restart_s=restart_minutes * 60.0,
+        mtbf_s=mtbf_s,
+    )
+    # Within 1 point: the closed form is exact for this model in expectation; what is left is
+    # the renewal's end effect (the run stops mid-cycle) and the few rack failures that shrink
+    # the job while no spare is free.
+    assert job.goodput == pytest.approx(expected, abs=0.01)
+
+
+def test_llama3_405b_run_reaches_over_90_percent_effective_training_time() -> None:
+    """Llama 3 405B: 419 unexpected interruptions in 54 days on 16,384 H100 and "higher than
+    90% effective training time" (Llama 3 Herd §3.3.4). Our restart anatomy on 16,384 GPUs
+    (detection 30 s, rescheduling 60 s, start 60 s + 2.5 s per 1,000 GPUs, loading 405B × 14 B
+    from Tectonic's 2 TB/s sustained, 2 warm-up steps of ~5 s) and a Young–Daly interval for a
+    5 s blocking snapshot give the closed form's ETTR, which must clear the published 90%."""
+    mtbf_s = 54 * 86_400 / 419
+    anatomy = rel.restart_anatomy(
+        gpus=16_384,
+        detection_s=30.0,
+        reschedule_s=60.0,
+        process_start_s=60.0,
+        comm_init_s_per_1k_gpus=2.5,
+        load_bytes=405e9 * 14,
+        load_bytes_per_s=2e12,
+        warmup_steps=2.0,
+        step_s=5.0,
+    )
+    blocking_s = 5.0
+    interval_s = rel.young_daly_interval_s(blocking_s, mtbf_s, min_s=0.0, max_s=math.inf)
+    ettr = rel.ettr_closed_form(
+        interval_s=interval_s, blocking_s=blocking_s, restart_s=anatomy.total_s, mtbf_s=mtbf_s
+    )
+    assert 0.90 < ettr < 0.97  # ">90%", and not implausibly perfect with a restart per ~3 h
+
+
+def test_100k_gpus_need_two_minute_checkpoints_and_restarts_for_ettr_090() -> None:
+    """Kokolis et al. (HPCA 2025): 100k GPUs at an RSC-2-like failure rate need a 2-minute
+    checkpoint interval and 2-minute restart for ETTR 0.9. RSC-2's 2.34 node failures per
+    1,000 node-days on 8-GPU nodes; non-blocking checkpoints (δ → 0)."""
+    rate_per_gpu_hour = 2.34 / 1000 / 8 / 24
+    mtbf_s = rel.job_mtbf_s(rate_per_gpu_hour, 100_000)
+    ettr = rel.ettr_closed_form(interval_s=120.0, blocking_s=0.0, restart_s=120.0, mtbf_s=mtbf_s)
+    assert ettr == pytest.approx(0.9, abs=0.05)  # 0.94: "≈ 0.9, needed for 0.9"
+    slower = rel.ettr_closed_form(interval_s=600.0, blocking_s=0.0, restart_s=600.0, mtbf_s=mtbf_s)
+    assert slower < 0.9  # 10-minute ones do not reach it
+
+
+@given(
+    elapsed_s=st.floats(0, 1e6),
+    interval_s=st.floats(1.0, 1e4),
+    blocking_s=st.floats(0.0, 100.0),
+    durable_frac=st.floats(0.0, 1.0),
+)
+def test_lost_work_is_bounded_by_one_interval_and_the_durability_lag(
+    elapsed_s: float, interval_s: float, blocking_s: float, durable_frac: float
+) -> None:
+    """A failure loses at most the compute of one interval plus what ran while the last
+    snapshot was becoming durable (a lag of at most one cycle)."""
+    durable_s = durable_frac * (interval_s + blocking_s)
+    lost = rel.lost_compute_s(elapsed_s, interval_s, blocking_s, durable_s)
+    assert 0.0 <= lost <= interval_s + durable_s + 1e-6 * (interval_s + elapsed_s)
+
+
+def test_in_memory_snapshots_bound_the_rework_and_skip_shared_storage(tmp_path: Path) -> None:
+    path = alone(
+        tmp_path,
+        checkpoint="mode: async, storage_tb_per_s: 10, max_interval_minutes: 60",
+        recovery="in_memory",
+        extra=f"recovery: {RECOVERY}",
+    )
+    job = only_job(api.simulate(path))
+    storage = only_job(api.simulate(path, ["jobs.grok45_15t_a.recovery=restart"]))
+    assert job.recovery == "in_memory"
+    interval_s = 10 * job.step_s  # snapshot_interval_steps × step
+    # (the step it last ran at: a shrink or a fabric share change moves it by a fraction)
+    assert job.checkpoint_interval_min * 60.0 == pytest.approx(interval_s, rel=0.01)
+    # Each failure loses at most one snapshot interval plus the copy to the peer (ms here).
+    rework_s_per_failure = job.gpu_hours["rework"] * 3600.0 / job.gpus / job.failures
+    assert rework_s_per_failure <= interval_s * 1.01
+    # Its restart reads its shard from a peer (11 GB at ~90 GB/s), not the whole state from
+    # storage; the other parts of a restart are the same.
+    assert job.restart_breakdown_s["load_s"] < 1.0 < storage.restart_breakdown_s["load_s"]
+    saved_s = storage.restart_breakdown_s["load_s"] - job.restart_breakdown_s["load_s"]
+    assert storage.restart_s - job.restart_s == pytest.approx(saved_s, rel=0.05)
+
+
+def test_idle_hot_spare_gpus_fail_without_interrupting(tmp_path: Path) -> None:
+    """grok45_15t_a trains on 64 of each rack's 72 GPUs: a GPU or tray failure that lands on
+    one of the 8 idle ones is a repair only. Of the failures on its racks, the share that are
+    spare ones is P(GPU or tray cause) × 8/72, binomially."""
+    result = api.simulate(alone(tmp_path))
+    job = only_job(result)
+    spare = result.cluster.spare_gpu_failures
+    on_its_racks = job.failures + spare
+    reliability = api.load_scenario(alone(tmp_path)).reliability
+    counts = {name: cause.count for name, cause in reliability.causes.items()}
+    p = (counts["gpu"] + counts["compute_tray"]) / sum(counts.values()) * 8 / 72
+    expected = on_its_racks * p
+    assert abs(spare - expected) <= 4 * math.sqrt(expected * (1 - p))
+
+
+def test_a_scenario_must_time_its_restarts(tmp_path: Path) -> None:
+    path = alone(tmp_path, checkpoint="mode: sync, storage_tb_per_s: 10, max_interval_minutes: 60")
+    with pytest.raises(ScenarioError) as caught:
+        api.load_scenario(path)
+    (issue,) = caught.value.issues
+    assert issue.field == "checkpoint.restart_minutes"
+    assert issue.line is not None and issue.file is not None and issue.file.endswith("alone.yaml")
+
+
+def test_an_in_memory_job_needs_a_snapshot_interval(tmp_path: Path) -> None:
+    path = alone(tmp_path, recovery="in_memory")  # restart_minutes set, no recovery: section
+    with pytest.raises(ScenarioError) as caught:
+        api.load_scenario(path)
+    (issue,) = caught.value.issues
+    assert issue.field == "jobs.grok45_15t_a.recovery"
+    assert issue.line is not None
