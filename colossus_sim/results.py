@@ -138,6 +138,11 @@ class JobResult(BaseModel):
     checkpoint_interval_min: float
     checkpoint_blocking_s: float
     """Training time each checkpoint (or in-memory snapshot) blocks."""
+    checkpoint_tb_written: float
+    """What its checkpoints wrote to shared storage (an ``in_memory`` job's go to peers)."""
+    storage_write_frac: float
+    """Share of its running time its share of the storage bandwidth spends writing, in its
+    last running stretch: 1.0 means saturated (it checkpoints as often as it can write)."""
     replans: int
     gpu_hours: dict[str, float]
     start_days: float | None
@@ -174,6 +179,10 @@ class ClusterResult(BaseModel):
     repairs: int
     events: int
     fabric_faults: int
+    storage_busy_frac: float
+    """Share of the run the site's checkpoint storage spent writing, each job at its share of
+    the bandwidth (1.0: it never rests — every job checkpoints as often as it can write)."""
+    storage_pb_written: float
     power_cap_mw: float
     peak_it_mw: float
     peak_facility_mw: float

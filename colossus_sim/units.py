@@ -7,6 +7,7 @@ module converts through these names; none defines its own.
 
 BYTES_PER_GB = 1e9
 BYTES_PER_TB = 1e12
+BYTES_PER_PB = 1e15
 BITS_PER_BYTE = 8
 FLOPS_PER_TFLOPS = 1e12
 SECONDS_PER_US = 1e-6

@@ -230,3 +230,35 @@ def test_an_in_memory_job_needs_a_snapshot_interval(tmp_path: Path) -> None:
     (issue,) = caught.value.issues
     assert issue.field == "jobs.grok45_15t_a.recovery"
     assert issue.line is not None
+
+
+def test_checkpoint_storage_shows_how_busy_it_is(tmp_path: Path) -> None:
+    """Asynchronous checkpoints at Young–Daly's interval are clamped to their write time, so
+    the job's share of the storage never rests (``storage_write_frac`` 1.0); a fixed 30-minute
+    interval leaves it writing write_s/(interval + blocking) of the time. Either way the bytes
+    written are its checkpoints × its state (grok45_15t_a: 1.5T params × 14 B)."""
+    async_yd = "mode: async, storage_tb_per_s: 2, max_interval_minutes: 60, restart_minutes: 5"
+    saturated = only_job(api.simulate(alone(tmp_path, checkpoint=async_yd)))
+    # writing all but the blocking copy to host memory (0.2% of each cycle here)
+    assert saturated.storage_write_frac == pytest.approx(1.0, abs=0.01)
+    fixed = only_job(api.simulate(alone(tmp_path, checkpoint=f"{async_yd}, interval_minutes: 30")))
+    assert fixed.checkpoint_interval_min == pytest.approx(30.0)
+    state_tb = fixed.checkpoint_tb_written / fixed.checkpoints
+    assert state_tb == pytest.approx(saturated.checkpoint_tb_written / saturated.checkpoints)
+    share = 30 / 100  # its 30 racks of the small cluster's 100
+    write_s = state_tb * 1e12 / (2e12 * share)
+    assert fixed.storage_write_frac == pytest.approx(
+        write_s / (30 * 60 + fixed.checkpoint_blocking_s), rel=1e-9
+    )
+
+
+def test_a_fixed_interval_shorter_than_a_write_is_refused(tmp_path: Path) -> None:
+    checkpoint = (
+        "mode: async, storage_tb_per_s: 2, max_interval_minutes: 60, restart_minutes: 5, "
+        "interval_minutes: 0.1"
+    )
+    with pytest.raises(ScenarioError) as caught:
+        api.simulate(alone(tmp_path, checkpoint=checkpoint))
+    (issue,) = caught.value.issues
+    assert issue.field == "checkpoint.interval_minutes"
+    assert issue.line is not None and "grok45_15t_a" in issue.message

@@ -97,6 +97,9 @@ class CheckpointSpec(StrictModel):
     storage_tb_per_s: PositiveFloat
     host_copy_gb_per_s: PositiveFloat
     max_interval_minutes: PositiveFloat
+    interval_minutes: PositiveFloat | None = None
+    """A fixed interval of compute between checkpoints to storage, instead of Young–Daly's for
+    each job's failure rate; it must leave each checkpoint time to be written."""
     restart_minutes: NonNegativeFloat | None = None
     """A total override: every restart takes this long, whatever ``recovery:`` says it is made
     of. Unset, a restart is timed part by part (``RecoverySpec``)."""

@@ -74,6 +74,8 @@ class Simulation:
         for gpu, target in self.spare_target.items():
             self.cluster.set_spare(admission.initial_spares(self.cluster, gpu, target))
         self.power.check_cap(self.jobs, self.planner)
+        for job in self.jobs:
+            self.planner.check_interval(job, max(job.want_racks, job.setup.max_racks or 0))
         for job in admission.by_priority(self.jobs):
             self._admit(job)
         self._settle()
@@ -134,7 +136,8 @@ class Simulation:
         job.rate_mark_s = self.env.now
         job.stretch_tokens = 0.0
         cadence = self.planner.checkpoint_cadence(job, int(self.cluster.owned_count[job.index]))
-        job.blocking_s, job.durable_s, job.interval_s = cadence
+        job.cadence = cadence
+        job.blocking_s, job.durable_s, job.interval_s = cadence[:3]
         self._schedule_finish(job)
 
     def _restart(self, job: JobRun, cause: RestartCause, detail: str = "") -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from colossus_sim.config.hardware import GpuSpec
 from colossus_sim.config.scenario import ScenarioJob
@@ -23,6 +24,20 @@ from colossus_sim.perf.model_size import model_size
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.results import GpuState
 from colossus_sim.scenario import ResolvedScenario
+
+
+class Cadence(NamedTuple):
+    """How a running job checkpoints: it blocks ``blocking_s`` every ``interval_s``, and a
+    checkpoint is durable ``durable_s`` after it starts. Each checkpoint writes
+    ``storage_bytes`` to shared storage, occupying the job's ``storage_share`` of its bandwidth
+    for ``storage_write_s`` (nothing for an ``in_memory`` job's snapshots to peers)."""
+
+    blocking_s: float
+    durable_s: float
+    interval_s: float
+    storage_bytes: float = 0.0
+    storage_share: float = 0.0
+    storage_write_s: float = 0.0
 
 
 @dataclass
@@ -59,6 +74,12 @@ class JobRun:
     failures: int = 0
     restarts: int = 0
     checkpoints: int = 0
+    cadence: Cadence | None = None
+    """How it checkpoints in its current running stretch (``planning.py``)."""
+    storage_bytes: float = 0.0
+    """Bytes its checkpoints wrote to shared storage."""
+    storage_busy_s: float = 0.0
+    """Seconds × share of the site's storage bandwidth its checkpoint writes occupied."""
     replans: int = 0
     start_s: float | None = None
     finish_s: float | None = None
@@ -117,6 +138,12 @@ class JobRun:
                 else 0.0
             )
             self.checkpoints += split.checkpoints
+            if self.cadence is not None and split.checkpoints:
+                cadence = self.cadence
+                self.storage_bytes += split.checkpoints * cadence.storage_bytes
+                self.storage_busy_s += (
+                    split.checkpoints * cadence.storage_write_s * cadence.storage_share
+                )
             earned = self.stretch_tokens_at(now_s, split)
             # Lost compute is valued at the current rate (clock changes inside the lost
             # window, at most one checkpoint interval, are not tracked apart).

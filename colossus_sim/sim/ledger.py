@@ -35,6 +35,8 @@ from colossus_sim.results import (
 )
 from colossus_sim.sim.jobs import JobRun
 from colossus_sim.units import (
+    BYTES_PER_PB,
+    BYTES_PER_TB,
     J_PER_MWH,
     SECONDS_PER_DAY,
     SECONDS_PER_HOUR,
@@ -190,7 +192,7 @@ class Ledger:
             scenario=scenario,
             seed=seed,
             jobs=job_results,
-            cluster=self._cluster_result(end_s, effective.facility_cap_mw),
+            cluster=self._cluster_result(end_s, effective.facility_cap_mw, jobs),
             timeline=Timeline(**_columns(Timeline, self.timeline)),
             power=PowerSeries(**_columns(PowerSeries, self.power_samples)),
             job_series=JobSeries(**_columns(JobSeries, self.job_samples)),
@@ -237,9 +239,7 @@ class Ledger:
             recovery=job.setup.recovery.value,
             restart_s=restart[0],
             restart_breakdown_s=restart[1],
-            checkpoints=job.checkpoints,
-            checkpoint_interval_min=job.interval_s / SECONDS_PER_MINUTE,
-            checkpoint_blocking_s=job.blocking_s,
+            **_checkpoint_figures(job),
             replans=job.replans,
             gpu_hours={k.value: v / SECONDS_PER_HOUR for k, v in book.gpu_s.items()},
             start_days=None if job.start_s is None else started / SECONDS_PER_DAY,
@@ -257,7 +257,7 @@ class Ledger:
             power_swing_mw=swing_w * self.pue / W_PER_MW,
         )
 
-    def _cluster_result(self, end_s: float, cap_mw: float) -> ClusterResult:
+    def _cluster_result(self, end_s: float, cap_mw: float, jobs: list[JobRun]) -> ClusterResult:
         gpus = self.cluster.racks * self.cluster.gpus_per_rack
         total_gpu_s = gpus * end_s
         by_state = dict.fromkeys(GpuState, 0.0)
@@ -280,6 +280,8 @@ class Ledger:
             repairs=self.repairs,
             events=len(self.timeline),
             fabric_faults=self.fabric_faults,
+            storage_busy_frac=sum(j.storage_busy_s for j in jobs) / end_s if end_s else 0.0,
+            storage_pb_written=sum(j.storage_bytes for j in jobs) / BYTES_PER_PB,
             power_cap_mw=cap_mw,
             peak_it_mw=max((p[1] for p in self.power_samples), default=0.0),
             peak_facility_mw=max((p[2] for p in self.power_samples), default=0.0),
@@ -287,6 +289,22 @@ class Ledger:
             energy_mwh=energy_j / J_PER_MWH,
             power_swing_mw=self.peak_swing_w * self.pue / W_PER_MW,
         )
+
+
+def _checkpoint_figures(job: JobRun) -> dict[str, Any]:
+    """How ``job`` checkpointed: how often and how long, what it wrote, how busy that kept its
+    share of the storage (from its last running stretch's cadence)."""
+    cadence = job.cadence
+    write_frac = 0.0
+    if cadence is not None:
+        write_frac = min(cadence.storage_write_s / (cadence.interval_s + cadence.blocking_s), 1.0)
+    return {
+        "checkpoints": job.checkpoints,
+        "checkpoint_interval_min": job.interval_s / SECONDS_PER_MINUTE,
+        "checkpoint_blocking_s": job.blocking_s,
+        "checkpoint_tb_written": job.storage_bytes / BYTES_PER_TB,
+        "storage_write_frac": write_frac,
+    }
 
 
 def _time_to_train_s(job: JobRun, started: float, end_s: float) -> float | None:

@@ -9,8 +9,6 @@ depends on costs a dict lookup; a new size costs one planner search (tens of ms)
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from colossus_sim.config.scenario import CheckpointMode, RecoveryMode
 from colossus_sim.config.workload import PlanFields
 from colossus_sim.errors import ScenarioError
@@ -19,20 +17,11 @@ from colossus_sim.perf.plan_grid import RunSetup, job_setup
 from colossus_sim.perf.planner import plan_job
 from colossus_sim.perf.step_time import StepBreakdown, step_breakdown
 from colossus_sim.scenario import ResolvedScenario
-from colossus_sim.sim.jobs import JobRun
+from colossus_sim.sim.jobs import Cadence, JobRun
 from colossus_sim.units import BITS_PER_BYTE, BYTES_PER_GB, SECONDS_PER_MINUTE
 
 BITS_TO_BYTES_PER_GBIT = BYTES_PER_GB / BITS_PER_BYTE
 """Bytes per second in one Gbit/s."""
-
-
-class Cadence(NamedTuple):
-    """How a running job checkpoints: it blocks ``blocking_s`` every ``interval_s``, and a
-    checkpoint is durable ``durable_s`` after it starts."""
-
-    blocking_s: float
-    durable_s: float
-    interval_s: float
 
 
 class Planner:
@@ -112,22 +101,53 @@ class Planner:
                 durable_s=shard_bytes / self._nic_bytes_per_s(job),
                 interval_s=recovery.snapshot_interval_steps * job.step.step_s,
             )
-        cost = rel.checkpoint_cost(
+        cost = self._storage_checkpoint(job, racks)
+        mtbf = rel.job_mtbf_s(self.resolved.effective.failure_rate_per_gpu_hour, gpus)
+        if ckpt.interval_minutes is not None:
+            interval_s = ckpt.interval_minutes * SECONDS_PER_MINUTE
+        else:
+            interval_s = rel.young_daly_interval_s(
+                cost.blocking_s,
+                mtbf,
+                min_s=max(cost.durable_after_s, job.step.step_s),
+                max_s=ckpt.max_interval_minutes * SECONDS_PER_MINUTE,
+            )
+        write_s = cost.durable_after_s or cost.blocking_s  # async: in the background; sync: blocked
+        return Cadence(
+            cost.blocking_s,
+            cost.durable_after_s,
+            interval_s,
+            storage_bytes=cost.bytes_total,
+            storage_share=gpus / self.site_gpus,
+            storage_write_s=write_s,
+        )
+
+    def _storage_checkpoint(self, job: JobRun, racks: int) -> rel.CheckpointCost:
+        ckpt = self.resolved.scenario.checkpoint
+        return rel.checkpoint_cost(
             params=job.params,
             bytes_per_param=ckpt.bytes_per_param,
-            gpus=training_gpus,
-            storage_bytes_per_s=self._storage_share_bytes_per_s(gpus),
+            gpus=racks * job.active_gpus,
+            storage_bytes_per_s=self._storage_share_bytes_per_s(racks * self.gpus_per_rack),
             host_copy_bytes_per_s=rel.host_copy_bytes_per_s(ckpt.host_copy_gb_per_s),
             asynchronous=ckpt.mode is CheckpointMode.ASYNC,
         )
-        mtbf = rel.job_mtbf_s(self.resolved.effective.failure_rate_per_gpu_hour, gpus)
-        interval_s = rel.young_daly_interval_s(
-            cost.blocking_s,
-            mtbf,
-            min_s=max(cost.durable_after_s, job.step.step_s),
-            max_s=ckpt.max_interval_minutes * SECONDS_PER_MINUTE,
-        )
-        return Cadence(cost.blocking_s, cost.durable_after_s, interval_s)
+
+    def check_interval(self, job: JobRun, racks: int) -> None:
+        """Refuse a fixed checkpoint interval shorter than ``job``'s asynchronous write on
+        ``racks`` racks (a checkpoint would start before the last one is durable)."""
+        minutes = self.resolved.scenario.checkpoint.interval_minutes
+        if minutes is None or job.setup.recovery is RecoveryMode.IN_MEMORY:
+            return
+        write_s = self._storage_checkpoint(job, racks).durable_after_s
+        if minutes * SECONDS_PER_MINUTE < write_s:
+            raise self.resolved.error_at(
+                "checkpoint.interval_minutes",
+                f"shorter than the {write_s:,.0f} s {job.name} needs to write a checkpoint at its "
+                "share of the storage bandwidth (one would start before the last is durable)",
+                got=f"{minutes:g} min",
+                expected=f"at least {write_s / SECONDS_PER_MINUTE:.2f} min, or faster storage",
+            )
 
     def restart(self, job: JobRun, racks: int, *, detected: bool) -> rel.RestartAnatomy | None:
         """What restarting ``job`` on ``racks`` racks takes, part by part (None when the
