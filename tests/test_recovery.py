@@ -161,19 +161,19 @@ def test_100k_gpus_need_two_minute_checkpoints_and_restarts_for_ettr_090() -> No
 
 
 @given(
-    elapsed_s=st.floats(0, 1e6),
+    stretch_s=st.floats(0, 1e6),
     interval_s=st.floats(1.0, 1e4),
     blocking_s=st.floats(0.0, 100.0),
     durable_frac=st.floats(0.0, 1.0),
 )
 def test_lost_work_is_bounded_by_one_interval_and_the_durability_lag(
-    elapsed_s: float, interval_s: float, blocking_s: float, durable_frac: float
+    stretch_s: float, interval_s: float, blocking_s: float, durable_frac: float
 ) -> None:
     """A failure loses at most the compute of one interval plus what ran while the last
     snapshot was becoming durable (a lag of at most one cycle)."""
     durable_s = durable_frac * (interval_s + blocking_s)
-    lost = rel.lost_compute_s(elapsed_s, interval_s, blocking_s, durable_s)
-    assert 0.0 <= lost <= interval_s + durable_s + 1e-6 * (interval_s + elapsed_s)
+    lost = rel.lost_compute_s(stretch_s, interval_s, blocking_s, durable_s)
+    assert 0.0 <= lost <= interval_s + durable_s + 1e-6 * (interval_s + stretch_s)
 
 
 def test_in_memory_snapshots_bound_the_rework_and_skip_shared_storage(tmp_path: Path) -> None:
