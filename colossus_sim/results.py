@@ -40,10 +40,13 @@ class GpuState(StrEnum):
     __hash__ = str.__hash__  # hashed as its word, in C: the ledger keys dicts by it per event
 
 
-JOB_STATES = tuple(state.value for state in GpuState)[:5]
-"""The names of the states a job's racks are in (keys of ``JobResult.gpu_hours``)."""
-CLUSTER_STATES = tuple(state.value for state in GpuState)[5:]
-"""The names of the states of racks no job holds."""
+JOB_GPU_STATES = tuple(GpuState)[:5]
+"""The states of a rack a job holds."""
+CLUSTER_GPU_STATES = tuple(GpuState)[5:]
+"""The states of a rack no job holds."""
+JOB_STATES = tuple(state.value for state in JOB_GPU_STATES)
+"""Their names (keys of ``JobResult.gpu_hours``)."""
+CLUSTER_STATES = tuple(state.value for state in CLUSTER_GPU_STATES)
 
 
 class Timeline(BaseModel):

@@ -26,7 +26,6 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 import colossus_sim
-from colossus_sim.config.load import load_gpu
 from colossus_sim.scenario import ResolvedScenario
 
 if TYPE_CHECKING:
@@ -67,7 +66,9 @@ def canonical_json(resolved: ResolvedScenario) -> str:
         "jobs": [
             {"name": j.name, "spec": _plain(j.spec), "gpu": _plain(j.gpu)} for j in resolved.jobs
         ],
-        "rack_gpus": {name: _plain(load_gpu(name)) for name in sorted(resolved.cluster.rack_mix)},
+        "rack_gpus": {
+            name: _plain(gpu) for name, gpu in sorted(resolved.effective.rack_gpus.items())
+        },
         "reliability": _plain(resolved.reliability),
         "consts": _plain(resolved.consts),
     }

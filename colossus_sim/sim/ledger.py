@@ -25,6 +25,8 @@ from colossus_sim.kinds import EventKind, JobStatus
 from colossus_sim.perf import power
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.results import (
+    CLUSTER_GPU_STATES,
+    JOB_GPU_STATES,
     ClusterResult,
     GpuState,
     JobResult,
@@ -46,17 +48,15 @@ from colossus_sim.units import (
 )
 
 TimelineRow = tuple[float, str, str, int, str]
+"""(hours, event kind, job name or "", rack or -1, detail)."""
+_IDLE, _SPARE, _REPAIR = GpuState.IDLE, GpuState.SPARE, GpuState.REPAIR
 
 
 class Clock(Protocol):
+    """What the ledger reads the simulated time from (simpy's ``Environment``)."""
+
     @property
     def now(self) -> float: ...
-
-
-"""(hours, event kind, job name or "", rack or -1, detail)."""
-JOB_GPU_STATES = tuple(GpuState)[:5]
-_IDLE, _SPARE, _REPAIR = GpuState.IDLE, GpuState.SPARE, GpuState.REPAIR
-CLUSTER_GPU_STATES = tuple(GpuState)[5:]
 
 
 @dataclass

@@ -95,7 +95,7 @@ class Planner:
         if job.setup.recovery is RecoveryMode.IN_MEMORY:
             recovery = self.resolved.scenario.recovery
             assert recovery is not None  # checked when the scenario loads
-            shard_bytes = job.params * ckpt.bytes_per_param / training_gpus
+            shard_bytes = self._state_bytes(job) / training_gpus
             return Cadence(
                 blocking_s=shard_bytes / rel.host_copy_bytes_per_s(ckpt.host_copy_gb_per_s),
                 durable_s=shard_bytes / self._nic_bytes_per_s(job),
@@ -157,9 +157,8 @@ class Planner:
         if self.resolved.effective.restart_s is not None or recovery is None:
             return None
         assert job.step is not None
-        ckpt = self.resolved.scenario.checkpoint
         training_gpus = racks * job.active_gpus
-        state_bytes = job.params * ckpt.bytes_per_param
+        state_bytes = self._state_bytes(job)
         if job.setup.recovery is RecoveryMode.IN_MEMORY:  # each GPU reads its shard from a peer
             load_bytes, load_bytes_per_s = state_bytes / training_gpus, self._nic_bytes_per_s(job)
         else:  # every rank reads the checkpoint from shared storage, at the job's share
@@ -194,6 +193,10 @@ class Planner:
         if anatomy is None:
             return self.restart_s(job, racks, detected=True), {}
         return anatomy.total_s, anatomy.breakdown_s()
+
+    def _state_bytes(self, job: JobRun) -> float:
+        """What ``job``'s checkpoint holds: its parameters × the scenario's bytes per one."""
+        return job.params * self.resolved.scenario.checkpoint.bytes_per_param
 
     def _storage_share_bytes_per_s(self, gpus: int) -> float:
         """The job's share of the site's checkpoint storage: its share of the site's GPUs."""

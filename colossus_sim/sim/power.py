@@ -95,11 +95,12 @@ class PowerController:
             network_w_per_gpu=self.network_w,
         )
         idle_w = self.idle_draw_w(job, racks)
+        full_w = float(curve_w[-1])
         made = JobCurve(
             curve_w=curve_w,
-            full_w=float(curve_w[-1]),
+            full_w=full_w,
             racks_idle_w=idle_w,
-            full_extra_w=float(curve_w[-1]) - idle_w,
+            full_extra_w=full_w - idle_w,
             full_swing_w=job.step.gpus_used * power.swing_w_per_gpu(job.gpu, 1.0),
         )
         self.curves[job.index] = made
