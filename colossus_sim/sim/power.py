@@ -149,13 +149,13 @@ class PowerController:
     def check_cap(self, jobs: Sequence[JobRun], planner: Planner) -> None:
         """Refuse a cap the site cannot meet even with every job running at its lowest clock."""
         worst_w = 0.0
-        racks_used = 0
+        racks_used = dict.fromkeys(self.rack_idle_w, 0)
         for job in jobs:
             racks = max(job.want_racks, job.setup.max_racks or 0)
             step = planner.plan(job, racks)
             if step is None:
                 continue
-            racks_used += racks
+            racks_used[job.gpu.name] += racks
             curve = power.job_it_curve_w(
                 job.gpu,
                 power.StepPhases.of(step.breakdown_s),
@@ -164,8 +164,13 @@ class PowerController:
                 network_w_per_gpu=self.network_w,
             )
             worst_w += float(curve[0])
-        idle_racks = max(self.cluster.racks - racks_used, 0)
-        worst_w += idle_racks * min(self.rack_idle_w.values())
+        for i, name in enumerate(
+            self.cluster.type_names
+        ):  # every other rack idles, at its type's draw
+            idle_racks = max(
+                int(np.count_nonzero(self.cluster.gpu_type == i)) - racks_used[name], 0
+            )
+            worst_w += idle_racks * self.rack_idle_w[name]
         floor_mw = power.facility_w(worst_w, self.pue) / W_PER_MW
         if floor_mw > self.cap_mw:
             whose = (
@@ -175,8 +180,8 @@ class PowerController:
             )
             raise self.resolved.error_at(
                 "power.facility_cap_mw",
-                f"{whose} is below the {floor_mw:,.0f} MW the site draws with every job running "
+                f"{whose} is below the {floor_mw:,.6g} MW the site draws with every job running "
                 "at the lowest clock the controller may set",
-                got=f"{self.cap_mw:,.0f} MW",
-                expected=f"at least {floor_mw:,.0f} MW, or fewer racks in the jobs",
+                got=f"{self.cap_mw:,.6g} MW",
+                expected=f"at least {floor_mw:,.6g} MW, or fewer racks in the jobs",
             )
