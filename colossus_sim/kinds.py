@@ -9,6 +9,10 @@ from enum import StrEnum
 
 
 class JobStatus(StrEnum):
+    """``held``: not yet in the queue (before its submit time, or waiting for the jobs it
+    comes after); ``pending``: queued for racks."""
+
+    HELD = "held"
     PENDING = "pending"
     RUNNING = "running"
     RESTARTING = "restarting"
@@ -25,6 +29,7 @@ ACTIVE = (JobStatus.RUNNING, JobStatus.RESTARTING)
 class EventKind(StrEnum):
     """A row of the timeline."""
 
+    SUBMIT = "submit"
     START = "start"
     FINISH = "finish"
     RESTART = "restart"

@@ -147,12 +147,21 @@ class JobResult(BaseModel):
     """Share of its running time its share of the storage bandwidth spends writing, in its
     last running stretch: 1.0 means saturated (it checkpoints as often as it can write)."""
     replans: int
+    resizes: int
+    """Times its racks changed after it started (a grow, a shrink, racks taken by a
+    higher-priority job), each a restart from a checkpoint."""
     gpu_hours: dict[str, float]
+    submit_days: float | None
+    """Day it joined the queue (None: it never did — the jobs it comes after did not finish)."""
     start_days: float | None
+    wait_days: float | None
+    """Days it queued before it started (None: it never started)."""
+    finish_days: float | None
+    """Day it finished (projected at its average rate if the horizon ended first)."""
     finished: bool
     time_to_train_days: float | None
     """Days from start to the end of its token budget (projected at its average rate if the
-    horizon ended first; ``finished`` says which)."""
+    horizon ended first; ``finished`` says which): ``finish_days − start_days``."""
     energy_mwh: float
     """Facility energy of its racks (IT × PUE), including idle and restart time."""
     mean_power_mw: float

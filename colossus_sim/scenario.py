@@ -37,7 +37,13 @@ from colossus_sim.config.yamlio import YamlDocument, dotted, issues_from_validat
 from colossus_sim.effective import EffectiveValues, effective_values
 from colossus_sim.errors import Issue, ScenarioError
 from colossus_sim.figures import expect_issues
-from colossus_sim.scenario_checks import ResolvedJob, check_racks, check_recovery, resolve_job
+from colossus_sim.scenario_checks import (
+    ResolvedJob,
+    check_after,
+    check_racks,
+    check_recovery,
+    resolve_job,
+)
 
 SET_OPTION = "--set"
 
@@ -282,6 +288,7 @@ def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -
     if not scenario.jobs:
         raise fail("jobs", "a scenario needs at least one job")
     jobs = [resolve_job(name, job, cluster, fail) for name, job in scenario.jobs.items()]
+    check_after(scenario, fail)
     check_racks(scenario, cluster, jobs, fail)
     check_recovery(scenario, fail)
     model_path = paths.topologies_dir() / f"{scenario.failures.model}.yaml"

@@ -6,6 +6,7 @@ the ``--set`` that wrote the field, else on the file's line). Cost: O(jobs).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ Fail = Callable[..., ScenarioError]
 @dataclass(frozen=True)
 class ResolvedJob:
     name: str
+    setup: ScenarioJob
+    """What the scenario (or its trace) asks of the job."""
     spec: JobSpec
     gpu: GpuSpec
 
@@ -60,7 +63,48 @@ def resolve_job(name: str, job: ScenarioJob, cluster: ClusterSpec, fail: Fail) -
         )
     if job.max_racks is not None and job.max_racks < job.racks:
         raise fail(f"jobs.{name}.max_racks", "must be at least racks", got=str(job.max_racks))
-    return ResolvedJob(name=name, spec=spec, gpu=gpu)
+    if job.min_racks is not None and job.min_racks > job.racks:
+        raise fail(
+            f"jobs.{name}.min_racks",
+            "must be at most racks",
+            got=f"{job.min_racks:,}",
+            expected=f"at most {job.racks:,}",
+        )
+    return ResolvedJob(name=name, setup=job, spec=spec, gpu=gpu)
+
+
+def check_after(scenario: Scenario, fail: Fail) -> None:
+    """Every job named in an ``after:`` exists, and no job waits (through others) for itself."""
+    names = list(scenario.jobs)
+    for name, job in scenario.jobs.items():
+        for other in job.after:
+            if other not in scenario.jobs:
+                close = difflib.get_close_matches(other, names, n=1, cutoff=0.5)
+                raise fail(
+                    f"jobs.{name}.after",
+                    "no such job in the scenario",
+                    got=repr(other),
+                    expected="one of " + ", ".join(names),
+                    suggestion=close[0] if close else None,
+                )
+    cycle = _after_cycle({n: list(j.after) for n, j in scenario.jobs.items()})
+    if cycle:
+        raise fail(
+            f"jobs.{cycle[0]}.after",
+            "jobs wait for each other in a cycle, so none of them would ever start",
+            got=" → ".join([*cycle, cycle[0]]),
+        )
+
+
+def _after_cycle(after: dict[str, list[str]]) -> list[str]:
+    """A cycle of the ``after`` graph (the jobs on it, in order), or [] when there is none."""
+    import networkx as nx
+
+    graph = nx.DiGraph([(name, other) for name, others in after.items() for other in others])
+    try:
+        return [edge[0] for edge in nx.find_cycle(graph)]
+    except nx.NetworkXNoCycle:
+        return []
 
 
 def check_recovery(scenario: Scenario, fail: Fail) -> None:
@@ -107,7 +151,7 @@ def check_racks(
                 expected=f"at most {cluster.rack_mix[gpu_name]:,}",
             )
     for resolved in jobs:
-        job = scenario.jobs[resolved.name]
+        job = resolved.setup
         gpu_name = resolved.gpu.name
         spares = spare_racks.get(gpu_name, 0)
         usable = cluster.rack_mix[gpu_name] - spares

@@ -90,8 +90,12 @@ def run_table(result: RunResult) -> Table:
         ("failures", "right"),
         ("MW", "right"),
         ("start d", "right"),
+        ("finish d", "right"),
         ("time to train d", "right"),
     ]
+    waited = any(j.wait_days for j in result.jobs)
+    if waited:
+        columns[-3:-3] = [("wait d", "right")]
     if throttled:
         columns[5:5] = [("min clock", "right"), ("throttled h", "right")]
     _columns(table, columns)
@@ -111,8 +115,11 @@ def run_table(result: RunResult) -> Table:
             f"{j.failures:,}",
             f"{j.mean_power_mw:,.0f}",
             "—" if j.start_days is None else f"{j.start_days:.1f}",
+            "—" if j.finish_days is None else f"{j.finish_days:.1f}",
             ttt,
         ]
+        if waited:
+            cells[-3:-3] = ["—" if j.wait_days is None else f"{j.wait_days:.1f}"]
         if throttled:
             cells[5:5] = [f"{j.min_clock:.3f}", f"{j.throttled_hours:,.0f}"]
         table.add_row(*cells)

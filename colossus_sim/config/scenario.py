@@ -6,7 +6,7 @@ import math
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from colossus_sim.config.base import Sourced, StrictModel
 
@@ -52,7 +52,8 @@ class PlacementPolicy(StrEnum):
 
 
 class ScenarioJob(StrictModel):
-    """One job in a scenario: which workload, on how many racks of which GPU type."""
+    """One job in a scenario: which workload, on how many racks of which GPU type, when it
+    joins the queue and how much work it is."""
 
     workload: str | None = None
     racks: Annotated[int, Field(ge=1)]
@@ -61,11 +62,74 @@ class ScenarioJob(StrictModel):
     on_rack_loss: RecoveryPolicy = RecoveryPolicy.SPARE_OR_SHRINK
     max_racks: Annotated[int, Field(ge=1)] | None = None
     """Racks the job may grow to when others free theirs (default: no growth)."""
+    min_racks: Annotated[int, Field(ge=1)] | None = None
+    """The fewest racks ``malleable`` admission starts it on (default: any number its model
+    runs on); ``gang`` admission starts it on ``racks``."""
     recovery: RecoveryMode = RecoveryMode.RESTART
+    submit_days: NonNegativeFloat = 0.0
+    """When the job joins the queue, in days from the start of the run."""
+    after: dict[str, NonNegativeFloat] = Field(default_factory=dict)
+    """Jobs it waits for: it joins the queue once each has finished, plus that entry's lag in
+    days (and not before ``submit_days``). A list of names means no lag."""
+    days: PositiveFloat | None = None
+    """Fixed-length work, for what the step model does not time (RL rollouts, evaluation, a
+    trace's jobs): as much work as ``days`` of running on ``racks`` with nothing failing. The
+    workload still sets the model (checkpoint size, restart, power). Default: the workload's
+    token budget."""
+    tokens: PositiveFloat | None = None
+    """A token budget of its own (e.g. an SFT phase on the pretrained model's workload),
+    instead of the workload's."""
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _names_mean_no_lag(cls, value: object) -> object:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return dict.fromkeys(value, 0.0)
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind_of_work(self) -> Self:
+        if self.days is not None and self.tokens is not None:
+            raise ValueError("give days (fixed-length work) or tokens, not both")
+        return self
+
+
+class Admission(StrEnum):
+    """How much of what it asked for a queued job needs to start: ``gang`` all its racks;
+    ``malleable`` at least its ``min_racks``, growing toward ``racks`` as racks free up (each
+    resize a restart from a checkpoint)."""
+
+    GANG = "gang"
+    MALLEABLE = "malleable"
+
+
+class QueueOrder(StrEnum):
+    """The order queued jobs are considered in: ``priority`` (highest first, then submit time)
+    or ``fifo`` (submit time)."""
+
+    PRIORITY = "priority"
+    FIFO = "fifo"
+
+
+class Backfill(StrEnum):
+    """Whether a job behind the queue's head may start first. ``none``: never (strict order).
+    ``easy``: the head gets a reservation at the earliest time enough racks free up (from the
+    running jobs' projected finishes); a later job may start if it does not delay it.
+    ``conservative``: every queued job gets a reservation, in order; a job starts now only if
+    its own reservation is now."""
+
+    NONE = "none"
+    EASY = "easy"
+    CONSERVATIVE = "conservative"
 
 
 class SchedulerSpec(StrictModel):
+    """Placement (``policy``), admission, the queue's order and backfill, and spare racks."""
+
     policy: PlacementPolicy = PlacementPolicy.PACK
+    admission: Admission = Admission.GANG
+    queue: QueueOrder = QueueOrder.PRIORITY
+    backfill: Backfill = Backfill.EASY
     spare_racks: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     """Healthy racks held back per GPU type to replace failed ones."""
 

@@ -24,6 +24,7 @@ from colossus_sim.perf.model_size import model_size
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.results import GpuState
 from colossus_sim.scenario import ResolvedScenario
+from colossus_sim.units import SECONDS_PER_DAY
 
 
 class Cadence(NamedTuple):
@@ -52,7 +53,13 @@ class JobRun:
     params: float
     budget_tokens: float
     want_racks: int
-    status: JobStatus = JobStatus.PENDING
+    min_racks: int
+    """Racks it can start on (its ``racks`` under ``gang`` admission)."""
+    status: JobStatus = JobStatus.HELD
+    submit_s: float | None = None
+    """When it joined the queue (None: it never did)."""
+    waits_for: int = 0
+    """Jobs it comes after (``after:``) that have not finished yet."""
     since_s: float = 0.0
     step: StepBreakdown | None = None
     first_step: StepBreakdown | None = None
@@ -81,6 +88,7 @@ class JobRun:
     storage_busy_s: float = 0.0
     """Seconds × share of the site's storage bandwidth its checkpoint writes occupied."""
     replans: int = 0
+    resizes: int = 0
     start_s: float | None = None
     finish_s: float | None = None
     # Power: relative compute clock set by the controller, and what the job's racks draw.
@@ -101,6 +109,21 @@ class JobRun:
     def active_gpus(self) -> int:
         return self.spec.active_gpus_per_rack
 
+    def ideal_tokens_per_s(self, step: StepBreakdown) -> float:
+        """Its rate on ``step``'s plan at full clock (what its run-time estimates assume)."""
+        return step.tokens_per_step / step.step_s
+
+    def remaining_tokens(self) -> float:
+        return max(self.budget_tokens - self.tokens - self.stretch_tokens, 0.0)
+
+    def projected_finish_s(self, now_s: float) -> float:
+        """When it would finish if nothing more failed: at its current rate while running,
+        else from ``now_s`` at its plan's full-clock rate (a restart's rest not counted)."""
+        if self.status is JobStatus.RUNNING:
+            return self.finish_at_s()
+        assert self.step is not None
+        return now_s + self.remaining_tokens() / self.ideal_tokens_per_s(self.step)
+
     def stretch_tokens_at(self, now_s: float, now_c: rel.CycleSplit | None = None) -> float:
         """Tokens the current running stretch has earned by ``now_s`` (its rate changes with
         the clock; the checkpoint cycle runs on regardless); ``now_c``: the stretch's split at
@@ -117,7 +140,7 @@ class JobRun:
 
     def finish_at_s(self) -> float:
         """When the token budget runs out at the current rate (absolute seconds)."""
-        remaining = max(self.budget_tokens - self.tokens - self.stretch_tokens, 0.0)
+        remaining = self.remaining_tokens()
         mark_c = rel.cycle_split(self.rate_mark_s - self.since_s, self.interval_s, self.blocking_s)
         target = mark_c.compute_s + remaining / self.tokens_per_s
         return self.since_s + rel.wall_time_for_compute(target, self.interval_s, self.blocking_s)
@@ -162,19 +185,30 @@ class JobRun:
         return []
 
 
-def jobs_of(resolved: ResolvedScenario) -> list[JobRun]:
-    """Each job of the scenario, pending, in the scenario's order."""
-    sc = resolved.scenario
-    return [
-        JobRun(
-            index=i,
-            name=r.name,
-            spec=r.spec,
-            setup=sc.jobs[r.name],
-            gpu=r.gpu,
-            params=model_size(r.spec.arch).total,
-            budget_tokens=float(r.spec.training.tokens or 0.0),
-            want_racks=sc.jobs[r.name].racks,
+def jobs_of(resolved: ResolvedScenario, malleable: bool) -> list[JobRun]:
+    """Each job of the scenario, held until it is submitted, in the scenario's order (a
+    fixed-length job's token budget is set once it is planned: ``fixed_work_tokens``)."""
+    made = []
+    for i, r in enumerate(resolved.jobs):
+        setup = r.setup
+        made.append(
+            JobRun(
+                index=i,
+                name=r.name,
+                spec=r.spec,
+                setup=setup,
+                gpu=r.gpu,
+                params=model_size(r.spec.arch).total,
+                budget_tokens=float(setup.tokens or r.spec.training.tokens or 0.0),
+                want_racks=setup.racks,
+                min_racks=(setup.min_racks or 1) if malleable else setup.racks,
+                waits_for=len(setup.after),
+            )
         )
-        for i, r in enumerate(resolved.jobs)
-    ]
+    return made
+
+
+def fixed_work_tokens(days: float, step: StepBreakdown) -> float:
+    """The work of a fixed-length job: ``days`` of compute at ``step``'s full-clock rate
+    (checkpoints, restarts, a fabric or power limit then make it take longer)."""
+    return days * SECONDS_PER_DAY * step.tokens_per_step / step.step_s

@@ -242,8 +242,8 @@ class Ledger:
             **_checkpoint_figures(job),
             replans=job.replans,
             gpu_hours={k.value: v / SECONDS_PER_HOUR for k, v in book.gpu_s.items()},
-            start_days=None if job.start_s is None else started / SECONDS_PER_DAY,
-            finished=job.finish_s is not None,
+            resizes=job.resizes,
+            **_days(job, ttt_s),
             time_to_train_days=None if ttt_s is None else ttt_s / SECONDS_PER_DAY,
             energy_mwh=energy_mwh,
             mean_power_mw=energy_mwh * SECONDS_PER_HOUR / life_s,
@@ -304,6 +304,28 @@ def _checkpoint_figures(job: JobRun) -> dict[str, Any]:
         "checkpoint_blocking_s": job.blocking_s,
         "checkpoint_tb_written": job.storage_bytes / BYTES_PER_TB,
         "storage_write_frac": write_frac,
+    }
+
+
+def _days(job: JobRun, ttt_s: float | None) -> dict[str, Any]:
+    """When ``job`` joined the queue, started and finished (projected at its average rate if
+    the horizon came first), in days from the start of the run, and how long it queued."""
+
+    def day(at_s: float | None) -> float | None:
+        return None if at_s is None else at_s / SECONDS_PER_DAY
+
+    finish_s = job.finish_s
+    if finish_s is None and job.start_s is not None and ttt_s is not None:
+        finish_s = job.start_s + ttt_s
+    waited = None
+    if job.start_s is not None and job.submit_s is not None:
+        waited = job.start_s - job.submit_s
+    return {
+        "submit_days": day(job.submit_s),
+        "start_days": day(job.start_s),
+        "wait_days": day(waited),
+        "finish_days": day(finish_s),
+        "finished": job.finish_s is not None,
     }
 
 

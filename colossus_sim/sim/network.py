@@ -14,13 +14,29 @@ recomputation.
 from __future__ import annotations
 
 import collections
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from colossus_sim import fabric
 from colossus_sim.cluster import ClusterState
+from colossus_sim.kinds import JobStatus
+from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.scenario import ResolvedScenario
+from colossus_sim.sim.jobs import JobRun
+from colossus_sim.sim.planning import Planner
+
+
+class Retime(NamedTuple):
+    """A job's step at its new bandwidth share; ``detail``: the timeline's note of the
+    change, when the log's 0.1% can show it."""
+
+    job: JobRun
+    frac: float
+    step: StepBreakdown
+    detail: str | None
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,37 @@ class Network:
             self._update_rings(cluster)
         assert self.rings is not None
         return self.state.bandwidth(self.rings)
+
+    def retimes(
+        self,
+        bw: fabric.JobBandwidth,
+        jobs: Iterable[JobRun],
+        cluster: ClusterState,
+        planner: Planner,
+    ) -> list[Retime]:
+        """The jobs whose step changes with the shares ``bw``. A job's first running stretch
+        also records where it ran (its fabric and first step)."""
+        changed = []
+        for job in jobs:
+            if job.flat_step is None or cluster.owned_count[job.index] == 0:
+                continue
+            frac = float(bw.frac[job.index])
+            settled = job.fabric_first is not None or job.status is not JobStatus.RUNNING
+            if settled and frac == job.fabric_frac and job.step_frac_of is job.flat_step:
+                continue  # same plan, same share: its step stands
+            wanted = planner.at_share(job, frac)
+            job.step_frac_of = job.flat_step
+            if job.fabric_first is None and job.status is JobStatus.RUNNING:
+                job.fabric_first = self.describe(bw, job.index)
+                job.first_step, job.first_flat_step = wanted, job.flat_step
+            if wanted is job.step:
+                continue
+            detail = None
+            if abs(frac - job.fabric_frac) >= 5e-4:
+                limit = fabric.LIMIT_NAMES[int(bw.limit[job.index])]
+                detail = f"bandwidth {job.fabric_frac:.1%} → {frac:.1%} ({limit})"
+            changed.append(Retime(job, frac, wanted, detail))
+        return changed
 
     def describe(self, bw: fabric.JobBandwidth, job: int) -> fabric.JobFabric:
         assert self.state is not None

@@ -3,8 +3,9 @@ cadence: the glue between the simulation and the physics in ``perf/``, with its 
 
 Re-planning keeps a job's model-parallel layout and re-plans data parallelism, searching
 afresh only when that no longer fits; a step at a reduced NIC share re-times the same plan.
-Both are cached by (job, racks, plan, share), so an event that changes nothing a job's step
-depends on costs a dict lookup; a new size costs one planner search (tens of ms).
+Both are cached by (workload, GPU type, racks, plan, share), shared by the jobs of one
+workload, so an event that changes nothing a job's step depends on costs a dict lookup; a new
+size costs one planner search (tens of ms), a size nothing fits on is remembered as such.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from colossus_sim.perf.plan_grid import RunSetup, job_setup
 from colossus_sim.perf.planner import plan_job
 from colossus_sim.perf.step_time import StepBreakdown, step_breakdown
 from colossus_sim.scenario import ResolvedScenario
-from colossus_sim.sim.jobs import Cadence, JobRun
+from colossus_sim.sim.jobs import Cadence, JobRun, fixed_work_tokens
 from colossus_sim.units import BITS_PER_BYTE, BYTES_PER_GB, SECONDS_PER_MINUTE
 
 BITS_TO_BYTES_PER_GBIT = BYTES_PER_GB / BITS_PER_BYTE
@@ -31,8 +32,9 @@ class Planner:
         self.resolved = resolved
         self.site_gpus = site_gpus
         self.gpus_per_rack = gpus_per_rack
-        self.plan_cache: dict[tuple[str, int, str], StepBreakdown] = {}
-        self.step_cache: dict[tuple[str, int, str, float], StepBreakdown] = {}
+        self.plan_cache: dict[tuple[str, str, int, int, str], StepBreakdown | None] = {}
+        """Plans by size, and sizes nothing fits on (None: not searched again)."""
+        self.step_cache: dict[tuple[str, str, int, int, str, float], StepBreakdown] = {}
 
     def setup(self, job: JobRun, racks: int, scale_out_frac: float = 1.0) -> RunSetup:
         return job_setup(
@@ -52,7 +54,7 @@ class Planner:
         fixed = PlanFields()
         if job.step is not None:
             fixed = PlanFields(**job.step.plan.model_dump(exclude={"dp"}))
-        key = (job.name, racks, fixed.model_dump_json())
+        key = (job.spec.name, job.gpu.name, job.active_gpus, racks, fixed.model_dump_json())
         if key in self.plan_cache:
             return self.plan_cache[key]
         setup = self.setup(job, racks)
@@ -63,9 +65,17 @@ class Planner:
                 break
             except ScenarioError:
                 continue
-        if result is not None:
-            self.plan_cache[key] = result
+        self.plan_cache[key] = result
         return result
+
+    def size_fixed_work(self, job: JobRun) -> None:
+        """Give a fixed-length job (``days:``) its token budget: that many days of compute on
+        the racks it asks for (unchanged if its model does not run on them: it never starts)."""
+        if job.setup.days is None:
+            return
+        step = self.plan(job, job.want_racks)
+        if step is not None:
+            job.budget_tokens = fixed_work_tokens(job.setup.days, step)
 
     def at_share(self, job: JobRun, frac: float) -> StepBreakdown:
         """``job``'s plan on its racks with its NICs at ``frac`` of full bandwidth."""
@@ -74,7 +84,7 @@ class Planner:
             return job.flat_step
         plan = job.flat_step.plan
         racks = job.flat_step.gpus // job.active_gpus
-        key = (job.name, racks, plan.model_dump_json(), frac)
+        key = (job.spec.name, job.gpu.name, job.active_gpus, racks, plan.model_dump_json(), frac)
         step = self.step_cache.get(key)
         if step is None:
             step = step_breakdown(self.setup(job, racks, frac), plan)

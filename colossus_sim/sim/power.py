@@ -46,9 +46,10 @@ class PowerDecision(NamedTuple):
     """Clocks of the running jobs and every job's IT draw (by job index), the site's IT draw and
     the swing of all running jobs between their phases."""
 
-    clock_of: list[float | None]
-    """Each job's clock (by job index); None for a job that is not running."""
-    draw_w: list[float]
+    clock_of: dict[int, float]
+    """Each running job's clock, by job index."""
+    draw_w: dict[int, float]
+    """Each job's IT draw, by job index."""
     site_it_w: float
     swing_w: float
 
@@ -107,8 +108,9 @@ class PowerController:
         return made
 
     def decide(self, jobs: Sequence[JobRun], owned: Sequence[int]) -> PowerDecision:
-        """Clocks for the running ``jobs`` under the cap, and what every job's ``owned`` racks
-        draw: a running job its curve at its clock, any other its racks' idle draw."""
+        """Clocks for the running ``jobs`` under the cap, and what each of ``jobs``' ``owned``
+        racks draw: a running job its curve at its clock, any other its racks' idle draw
+        (the jobs not given hold no racks)."""
         running = [j for j in jobs if j.status is JobStatus.RUNNING]
         cache = self.curves
         curves = [cache.get(j.index) or self.curve(j) for j in running]
@@ -126,11 +128,13 @@ class PowerController:
                 by_priority=self.by_priority,
             )
         rack_idle_w = self.rack_idle_w
-        draw_w = [
-            0.0 if j.status is JobStatus.RUNNING else owned[j.index] * rack_idle_w[j.gpu.name]
+        draw_w = {
+            j.index: 0.0
+            if j.status is JobStatus.RUNNING
+            else owned[j.index] * rack_idle_w[j.gpu.name]
             for j in jobs
-        ]
-        clock_of: list[float | None] = [None] * len(jobs)
+        }
+        clock_of: dict[int, float] = {}
         site = self.idle_baseline_w
         swing = 0.0
         for job, c, clock in zip(running, curves, clocks, strict=True):

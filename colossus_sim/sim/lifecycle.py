@@ -1,0 +1,278 @@
+"""A job's lifecycle in a run: the state the engine's events change and the transitions
+between — held, queued, started, running, restarting, resized, finished — each applying the
+decision of a collaborator (``arrivals``, ``admission`` with ``queue`` and ``placement``,
+``planning``, ``network``, ``power``); the ledger records. After each event the cluster is
+settled: bandwidth shares first (they change step times), then clocks under the power cap.
+A job's events carry its ``version`` and are dropped when the job's state moved on since
+they were scheduled. The loops run over the live jobs (queued or holding racks), never over
+every job of a long stream. Cost: O(live jobs) per event plus what the collaborators say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import simpy
+
+from colossus_sim.cluster import ClusterState
+from colossus_sim.config.scenario import Admission, PlacementPolicy
+from colossus_sim.fabric import JobBandwidth
+from colossus_sim.kinds import EventKind, JobStatus, RestartCause
+from colossus_sim.perf import power
+from colossus_sim.scenario import ResolvedScenario
+from colossus_sim.sim import admission
+from colossus_sim.sim import recovery as rec
+from colossus_sim.sim.arrivals import Arrivals
+from colossus_sim.sim.failures import FailureProcess
+from colossus_sim.sim.jobs import JobRun, jobs_of
+from colossus_sim.sim.ledger import Ledger
+from colossus_sim.sim.network import Network
+from colossus_sim.sim.placement import placement_for
+from colossus_sim.sim.planning import Planner
+from colossus_sim.sim.power import PowerController
+
+
+class Lifecycle:
+    """The jobs of one run, their transitions and the settling after each event."""
+
+    def __init__(self, resolved: ResolvedScenario, seed: int | None = None) -> None:
+        sc = resolved.scenario
+        self.resolved = resolved
+        self.seed = sc.seed if seed is None else seed
+        self.env = simpy.Environment()
+        self.cluster = ClusterState(resolved.cluster, len(resolved.jobs))
+        self.jobs = jobs_of(resolved, malleable=sc.scheduler.admission is Admission.MALLEABLE)
+        self.arrivals = Arrivals(self.jobs)
+        site_gpus = self.cluster.racks * self.cluster.gpus_per_rack
+        self.placement = placement_for(sc.scheduler.policy)
+        self.spare_target = dict(sc.scheduler.spare_racks)
+        self.planner = Planner(resolved, site_gpus, self.cluster.gpus_per_rack)
+        self.failures = FailureProcess(resolved, np.random.default_rng(self.seed))
+        self.power = PowerController(resolved, self.cluster)
+        self.network = Network(resolved, self.seed, len(self.jobs))
+        self.ledger = Ledger(len(self.jobs), self.cluster, self.power.pue, self.env)
+        self.recovery = rec.RecoveryPolicyContext(
+            cluster=self.cluster,
+            placement=self.placement,
+            planner=self.planner,
+            jobs=self.jobs,
+            priority_preemption=sc.scheduler.policy is PlacementPolicy.PRIORITY,
+        )
+        self.queue_order, self.backfill = sc.scheduler.queue, sc.scheduler.backfill
+        self.live: dict[int, JobRun] = {}
+        """Jobs queued or holding racks, and those finished since power was last balanced."""
+        self.unfinished = len(self.jobs)
+        self.site_it_w = 0.0
+        self.power_dirty = True
+        self.done = self.env.event()
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _close(self, job: JobRun, *, lose_work: bool) -> None:
+        """Charge ``job``'s racks for its current status since it began; apply lost work."""
+        gpus = int(self.cluster.owned_count[job.index]) * self.cluster.gpus_per_rack
+        book = self.ledger.books[job.index].gpu_s
+        for state, gpu_s in job.close_stretch(self.env.now, gpus, lose_work=lose_work):
+            book[state] += gpu_s
+        job.since_s = self.env.now
+        job.version += 1  # any event scheduled for the old status is now stale
+        self.power_dirty = True  # its status (and so its draw) is about to change
+
+    def _schedule(self, delay: float, job: JobRun, action: Callable[[JobRun], None]) -> None:
+        version = job.version
+        event = self.env.timeout(max(delay, 0.0))
+        event.callbacks.append(lambda _ev: self._if_current(job, version, action))
+
+    def _if_current(self, job: JobRun, version: int, action: Callable[[JobRun], None]) -> None:
+        if job.version == version:
+            self._apply(lambda: action(job))
+
+    def _later(self, delay_s: float, action: Callable[[], None]) -> None:
+        """Run ``action`` (an event no job's state can make stale) in ``delay_s`` seconds."""
+        event = self.env.timeout(delay_s)
+        event.callbacks.append(lambda _ev: self._apply(action))
+
+    def _apply(self, action: Callable[[], None]) -> None:
+        """An event: charge the time since the last, act, settle."""
+        self.ledger.advance_cluster(self.env.now, self.site_it_w)
+        action()
+        self._settle()
+
+    def _schedule_finish(self, job: JobRun) -> None:
+        """(Re)schedule the end of the token budget at the current rate."""
+        self._schedule(job.finish_at_s() - self.env.now, job, self._finish)
+
+    # ------------------------------------------------------------------ job transitions
+    def _run(self, job: JobRun) -> None:
+        """Start (or resume) training: schedule the finish at the analytic completion time."""
+        assert job.step is not None
+        job.status = JobStatus.RUNNING
+        job.since_s = self.env.now
+        self.power_dirty = True
+        job.rate_mark_s = self.env.now
+        job.stretch_tokens = 0.0
+        cadence = self.planner.checkpoint_cadence(job, int(self.cluster.owned_count[job.index]))
+        job.cadence = cadence
+        job.blocking_s, job.durable_s, job.interval_s = cadence[:3]
+        self._schedule_finish(job)
+
+    def _restart(self, job: JobRun, cause: RestartCause, detail: str = "") -> None:
+        job.status = JobStatus.RESTARTING
+        job.since_s = self.env.now
+        job.restarts += 1
+        self.ledger.log(EventKind.RESTART, job, detail=detail or cause.value)
+        racks = int(self.cluster.owned_count[job.index])
+        self._schedule(
+            self.planner.restart_s(job, racks, detected=cause.detected), job, self._restart_done
+        )
+
+    def _restart_done(self, job: JobRun) -> None:
+        self._close(job, lose_work=False)
+        self._run(job)
+
+    def _finish(self, job: JobRun) -> None:
+        self._close(job, lose_work=False)
+        job.tokens = job.budget_tokens
+        job.status = JobStatus.FINISHED
+        job.finish_s = self.env.now
+        racks = self.cluster.racks_of(job.index)
+        self.cluster.release(job.index, racks)
+        self.ledger.log(EventKind.FINISH, job, detail=f"{len(racks)} racks freed")
+        for waiting, at_s in self.arrivals.after_finish(job):
+            self._submit_at(waiting, at_s)
+        self._refill(job.gpu.name)
+        self.unfinished -= 1
+        if not self.unfinished:
+            self.done.succeed()
+
+    def _set_racks(self, job: JobRun, racks: int) -> None:
+        """Re-plan ``job`` for ``racks`` racks (the deciding policy checked that it fits)."""
+        step = self.planner.plan(job, racks)
+        assert step is not None
+        if job.step is not None:  # a resize of a job that ran
+            job.resizes += 1
+            job.replans += step.plan != job.step.plan
+        job.flat_step = step
+        job.step = self.planner.at_share(job, job.fabric_frac)
+        job.phases = power.StepPhases.of(job.step.breakdown_s)
+        self.power.forget(job)  # racks or plan changed: recompute the power curve when needed
+
+    # ------------------------------------------------------------------ admission
+    def _submit_at(self, job: JobRun, at_s: float, *, refill: bool = True) -> None:
+        """Queue ``job`` at ``at_s`` (now, if that has passed), then hand out its type's racks."""
+        if at_s > self.env.now:  # a held job's version does not change until it is queued
+            self._schedule(at_s - self.env.now, job, lambda j: self._submit_at(j, self.env.now))
+            return
+        job.status = JobStatus.PENDING
+        job.submit_s = job.since_s = self.env.now
+        self.live[job.index] = job
+        self.ledger.log(EventKind.SUBMIT, job)
+        if refill:
+            self._refill(job.gpu.name)
+
+    def _admit(self, job: JobRun, racks: int) -> None:
+        chosen = admission.start_racks(job, racks, self.cluster, self.placement)
+        self._set_racks(job, len(chosen))
+        self.cluster.take(job.index, chosen)
+        job.first_step = job.first_step or job.step
+        job.first_racks = job.first_racks or len(chosen)
+        job.start_s = self.env.now if job.start_s is None else job.start_s
+        self.ledger.log(EventKind.START, job, detail=f"{len(chosen)} racks")
+        self._run(job)
+
+    def _refill(self, gpu: str) -> None:
+        """Hand free racks of ``gpu`` type out (``admission.py`` says to whom, in which order)."""
+        spares = admission.spare_top_up(self.cluster, gpu, self.spare_target.get(gpu, 0))
+        if spares is not None:
+            self.cluster.set_spare(spares)
+        order = admission.by_priority(j for j in self.live.values() if j.gpu.name == gpu)
+        owned = self.cluster.owned_count
+        for job in order:  # 1. shrunk jobs back to the racks they asked for
+            count = admission.regrow_count(job, int(owned[job.index]))
+            if count > 0:
+                self._grow(job, count)
+        starts = admission.queue_starts(  # 2. queued jobs, as the queue decides
+            self.env.now, order, gpu, self.cluster, self.planner, self.queue_order, self.backfill
+        )
+        for job, racks in starts:
+            self._admit(job, racks)
+        for job in order:  # 3. jobs allowed to grow beyond what they asked for
+            count = admission.beyond_count(job, int(owned[job.index]))
+            if count > 0:
+                self._grow(job, count)
+
+    def _grow(self, job: JobRun, count: int) -> None:
+        extra = admission.growth_racks(job, count, self.cluster, self.placement, self.planner)
+        if extra is None:
+            return
+        owned = int(self.cluster.owned_count[job.index])
+        self._close(job, lose_work=False)  # resized at a checkpoint boundary
+        self.cluster.take(job.index, extra)
+        self._set_racks(job, owned + len(extra))
+        self.ledger.log(EventKind.GROW, job, detail=f"+{len(extra)} racks")
+        self._restart(job, RestartCause.GROW)
+
+    # ------------------------------------------------------------------ settling
+    def _settle(self) -> None:
+        """After an event: bandwidth shares first (they change step times), then power."""
+        bw = self.network.shares(self.cluster)
+        if bw is not None:
+            self._apply_shares(bw)
+        self._rebalance()
+
+    def _apply_shares(self, bw: JobBandwidth) -> None:
+        """Re-time the jobs whose bandwidth share changed (``network.py`` says which)."""
+        for job, frac, step, detail in self.network.retimes(
+            bw, self.live.values(), self.cluster, self.planner
+        ):
+            if detail:
+                self.ledger.log(EventKind.FABRIC, job, detail=detail)
+            job.fabric_frac = frac
+            job.fabric_min_frac = min(job.fabric_min_frac, frac)
+            running = job.status is JobStatus.RUNNING
+            if running:
+                job.bank_rate(self.env.now)
+            job.step = step
+            job.phases = power.StepPhases.of(step.breakdown_s)
+            self.power.forget(job)
+            self.power_dirty = True
+            if running:
+                job.version += 1
+                self._schedule_finish(job)
+
+    def _rebalance(self) -> None:
+        """Apply the power controller's clocks and draws (only after a job changed status or
+        racks), re-timing jobs whose clock moved; the ledger banks energy and samples. A job
+        that finished leaves the live set once its draw is banked."""
+        if not self.power_dirty:
+            return
+        self.power_dirty = False
+        now = self.env.now
+        owned = self.cluster.owned_count.tolist()
+        live = list(self.live.values())
+        decision = self.power.decide(live, owned)
+        for job in live:
+            new_w = decision.draw_w[job.index]
+            clock = decision.clock_of.get(job.index)
+            if clock is None:  # not running: its racks draw idle power
+                if new_w != job.it_w or job.throttled:
+                    self.ledger.bank_power(job, now)
+                    job.it_w = new_w
+                    job.throttled = False
+                continue
+            if clock != job.clock:
+                job.bank_rate(now)
+                job.clock = clock
+                job.min_clock = min(job.min_clock, clock)
+                job.version += 1
+                self._schedule_finish(job)
+            if new_w != job.it_w or job.throttled != (clock < 1.0):
+                self.ledger.bank_power(job, now)
+                job.it_w = new_w
+                job.throttled = clock < 1.0
+                self.ledger.note_draw(job)
+        self.site_it_w = decision.site_it_w
+        self.ledger.sample(now, live, owned, decision.site_it_w, decision.swing_w)
+        for job in live:
+            if job.status is JobStatus.FINISHED:
+                del self.live[job.index]

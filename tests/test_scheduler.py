@@ -1,0 +1,295 @@
+"""The scheduler: jobs over time (submit, after), the queue against Erlang C, EASY and
+conservative backfill never delaying a reservation, malleable admission, fixed-length work,
+and the bad input the new fields allow."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from colossus_sim import api
+from colossus_sim.config.scenario import Backfill
+from colossus_sim.errors import ScenarioError
+from colossus_sim.sim import queue
+
+PROVENANCE = """\
+provenance:
+  cluster: {assumption: test}
+  jobs: {assumption: test}
+  horizon_days: {assumption: test}
+  failures: {assumption: test}
+  checkpoint: {assumption: test}
+  scheduler: {assumption: test}
+  fabric: {assumption: test}
+"""
+
+
+def cluster_file(tmp_path: Path, racks: int) -> Path:
+    """A cluster of ``racks`` GB200 racks in one pod."""
+    path = tmp_path / "cluster.yaml"
+    path.write_text(
+        f"""\
+name: queue_test
+title: {racks} GB200 racks
+racks: {racks}
+gpus_per_rack: 72
+rack_mix: {{gb200: {racks}}}
+racks_per_pod: {max(racks, 1)}
+power: {{facility_cap_mw: 500, pue: 1.1, network_w_per_gpu: 60}}
+fabric: {{planes: 72, switch_ports: 64, port_gbps: 800, leaf_oversubscription: 1,
+         core_oversubscription: 2}}
+provenance:
+  racks: {{assumption: test}}
+  gpus_per_rack: {{assumption: test}}
+  rack_mix: {{assumption: test}}
+  racks_per_pod: {{assumption: test}}
+  power: {{assumption: test}}
+  fabric: {{assumption: test}}
+"""
+    )
+    return path
+
+
+def scenario_file(
+    tmp_path: Path,
+    jobs: list[str],
+    *,
+    racks: int = 10,
+    horizon_days: float = 60,
+    scheduler: str = "{policy: pack}",
+    failures: str = "{enabled: false}",
+) -> Path:
+    """A scenario of ``jobs`` (YAML flow lines ``name: {...}``) on ``racks`` GB200 racks."""
+    cluster = cluster_file(tmp_path, racks)
+    path = tmp_path / "scenario.yaml"
+    body = "\n".join(f"  {line}" for line in jobs)
+    path.write_text(
+        f"""\
+name: queue_test
+title: queue test
+cluster: {cluster}
+horizon_days: {horizon_days}
+jobs:
+{body}
+scheduler: {scheduler}
+failures: {failures}
+fabric: {{enabled: false}}
+checkpoint: {{storage_tb_per_s: 10, host_copy_gb_per_s: 200, max_interval_minutes: 60,
+             restart_minutes: 5}}
+{PROVENANCE}"""
+    )
+    return path
+
+
+def erlang_c_wait(servers: int, arrivals_per_day: float, service_days: float) -> float:
+    """Mean wait in an M/M/c FIFO queue (Erlang C)."""
+    load = arrivals_per_day * service_days
+    top = load**servers / math.factorial(servers) * servers / (servers - load)
+    below = sum(load**k / math.factorial(k) for k in range(servers))
+    return top / (below + top) * service_days / (servers - load)
+
+
+def test_rigid_one_rack_jobs_wait_as_erlang_c_predicts(tmp_path: Path) -> None:
+    """2,000 one-rack jobs, Poisson arrivals at 8 a day and exponential lengths of a day on
+    10 racks under FIFO: the mean wait (batch means, warm-up dropped) is within three
+    standard errors of Erlang C's 0.205 days."""
+    rng = np.random.default_rng(0)
+    n, servers, per_day = 2000, 10, 8.0
+    submit = np.cumsum(rng.exponential(1 / per_day, n))
+    days = rng.exponential(1.0, n)
+    lines = [
+        f"j{i}: {{workload: imagine_v2, racks: 1, days: {d:.6f}, submit_days: {t:.6f}}}"
+        for i, (t, d) in enumerate(zip(submit, days, strict=True))
+    ]
+    path = scenario_file(
+        tmp_path,
+        lines,
+        racks=servers,
+        horizon_days=float(submit[-1]) + 60,
+        scheduler="{queue: fifo, backfill: none}",
+    )
+    result = api.simulate(path)
+    waits = np.array([j.wait_days for j in result.jobs], dtype=np.float64)
+    assert all(j.finished for j in result.jobs)
+    batches = waits[200:].reshape(20, -1).mean(axis=1)
+    stderr = batches.std(ddof=1) / math.sqrt(len(batches))
+    theory = erlang_c_wait(servers, per_day, 1.0)
+    assert theory == pytest.approx(0.2046, abs=1e-4)
+    assert abs(batches.mean() - theory) <= 3 * stderr
+    # Each job ran its days (a checkpoint every hour adds well under 1%).
+    ran = np.array([j.time_to_train_days for j in result.jobs], dtype=np.float64)
+    assert ran == pytest.approx(days, rel=0.01)
+
+
+def test_jobs_join_the_queue_at_their_submit_day_or_after_the_jobs_they_follow(
+    tmp_path: Path,
+) -> None:
+    path = scenario_file(
+        tmp_path,
+        [
+            "pre: {workload: imagine_v2, racks: 4, days: 2}",
+            "sft: {workload: imagine_v2, racks: 2, days: 1, after: {pre: 0.5}}",
+            "rl: {workload: imagine_v2, racks: 3, days: 1, after: [sft]}",
+            "late: {workload: imagine_v2, racks: 1, days: 1, submit_days: 5}",
+        ],
+    )
+    jobs = {j.name: j for j in api.simulate(path).jobs}
+    assert jobs["pre"].submit_days == 0.0
+    assert jobs["sft"].submit_days == pytest.approx(jobs["pre"].finish_days + 0.5)
+    assert jobs["rl"].submit_days == pytest.approx(jobs["sft"].finish_days)
+    assert jobs["late"].submit_days == pytest.approx(5.0)
+    for job in jobs.values():  # ten racks: nothing waits for racks
+        assert job.wait_days == pytest.approx(0.0)
+        assert job.finish_days == pytest.approx(job.start_days + job.time_to_train_days)
+
+
+def test_a_job_waiting_for_one_that_never_finishes_is_never_queued(tmp_path: Path) -> None:
+    path = scenario_file(
+        tmp_path,
+        [
+            "long: {workload: imagine_v2, racks: 2, days: 50}",
+            "next: {workload: imagine_v2, racks: 2, days: 1, after: [long]}",
+        ],
+        horizon_days=10,
+    )
+    jobs = {j.name: j for j in api.simulate(path).jobs}
+    assert jobs["next"].submit_days is None and jobs["next"].start_days is None
+    assert not jobs["long"].finished and jobs["long"].finish_days == pytest.approx(50, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    ("backfill", "short_backfills"), [("none", False), ("easy", True), ("conservative", True)]
+)
+def test_backfill_lets_a_short_job_past_the_head_but_never_one_that_would_delay_it(
+    tmp_path: Path, backfill: str, short_backfills: bool
+) -> None:
+    """On 10 racks ``first`` (6 racks, 10 days) runs; ``big`` (all 10) is the head and can
+    start when it ends. ``short`` (2 racks, 5 days) ends before then, so backfill starts it
+    now; ``long`` (2 racks, 20 days) would hold racks ``big`` needs, so it waits behind it."""
+    path = scenario_file(
+        tmp_path,
+        [
+            "first: {workload: imagine_v2, racks: 6, days: 10}",
+            "big: {workload: imagine_v2, racks: 10, days: 10, submit_days: 0.1}",
+            "short: {workload: imagine_v2, racks: 2, days: 5, submit_days: 0.2}",
+            "long: {workload: imagine_v2, racks: 2, days: 20, submit_days: 0.3}",
+        ],
+        scheduler=f"{{queue: fifo, backfill: {backfill}}}",
+    )
+    jobs = {j.name: j for j in api.simulate(path).jobs}
+    assert jobs["big"].start_days == pytest.approx(jobs["first"].finish_days)
+    short_start = 0.2 if short_backfills else jobs["big"].finish_days
+    assert jobs["short"].start_days == pytest.approx(short_start)
+    assert jobs["long"].start_days == pytest.approx(jobs["big"].finish_days)
+
+
+def test_malleable_admission_starts_a_job_on_what_is_free_and_grows_it(tmp_path: Path) -> None:
+    """Gang: ``wide`` (8 racks) waits for ``first`` (6 of 10 racks) to finish. Malleable: it
+    starts on the 4 free racks and grows to 8 when ``first`` finishes (a restart to resize)."""
+    jobs = [
+        "first: {workload: imagine_v2, racks: 6, days: 5, priority: 1}",
+        "wide: {workload: imagine_v2, racks: 8, days: 10}",
+    ]
+    gang = {j.name: j for j in api.simulate(scenario_file(tmp_path, jobs)).jobs}
+    assert gang["wide"].start_days == pytest.approx(gang["first"].finish_days)
+    malleable = api.simulate(scenario_file(tmp_path, jobs, scheduler="{admission: malleable}"))
+    by_name = {j.name: j for j in malleable.jobs}
+    wide = by_name["wide"]
+    assert wide.start_days == 0.0 and wide.racks == 4 and wide.resizes == 1
+    assert wide.finish_days < gang["wide"].finish_days
+    series = malleable.job_series_frame()
+    assert series[series["job"] == "wide"]["racks"].max() == 8
+    # The work is the same: 10 days on 8 racks.
+    assert wide.tokens == pytest.approx(gang["wide"].tokens)
+
+
+releases = st.lists(
+    st.builds(
+        queue.Release,
+        at_s=st.floats(1.0, 1000.0),
+        racks=st.integers(1, 20),
+    ),
+    max_size=6,
+)
+queued = st.lists(st.tuples(st.integers(1, 30), st.floats(1.0, 2000.0)), min_size=1, max_size=8)
+
+
+def views(jobs: list[tuple[int, float]]) -> list[queue.Queued]:
+    """Rigid queued jobs of (racks, run seconds)."""
+    return [
+        queue.Queued(
+            key=i,
+            need=racks,
+            size_for=lambda free, racks=racks: racks if free >= racks else None,  # type: ignore[misc]
+            run_s=lambda _n, run=run: run,  # type: ignore[misc]
+        )
+        for i, (racks, run) in enumerate(jobs)
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(free=st.integers(0, 40), jobs=queued, running=releases)
+def test_easy_backfill_never_delays_the_head_past_its_reservation(
+    free: int, jobs: list[tuple[int, float]], running: list[queue.Release]
+) -> None:
+    """Whatever starts, it fits in the free racks, the jobs before the head start in order,
+    and the head can still start at the reservation it had."""
+    q = views(jobs)
+    starts = queue.decide(0.0, free, q, running, Backfill.EASY)
+    assert sum(s.racks for s in starts) <= free
+    strict = queue.decide(0.0, free, q, running, Backfill.NONE)
+    assert starts[: len(strict)] == strict
+    if len(strict) == len(q):
+        return
+    head = q[len(strict)]
+    in_order = running + [queue.Release(jobs[s.key][1], s.racks) for s in strict]
+    before, _ = queue.reservation(free - sum(s.racks for s in strict), head.need, in_order)
+    after_rel = running + [queue.Release(jobs[s.key][1], s.racks) for s in starts]
+    after, _ = queue.reservation(free - sum(s.racks for s in starts), head.need, after_rel)
+    assert after <= before
+
+
+@settings(max_examples=200, deadline=None)
+@given(free=st.integers(0, 40), jobs=queued, running=releases)
+def test_conservative_backfill_starts_a_subset_of_what_easy_starts_after_the_head(
+    free: int, jobs: list[tuple[int, float]], running: list[queue.Release]
+) -> None:
+    """Conservative protects every queued job, EASY only the head: what fits before the head
+    starts either way, and conservative never starts more racks than fit."""
+    q = views(jobs)
+    strict = queue.decide(0.0, free, q, running, Backfill.NONE)
+    conservative = queue.decide(0.0, free, q, running, Backfill.CONSERVATIVE)
+    assert conservative[: len(strict)] == strict
+    assert sum(s.racks for s in conservative) <= free
+
+
+@pytest.mark.parametrize(
+    ("jobs", "field", "message"),
+    [
+        (["a: {workload: imagine_v2, racks: 1, after: [b]}"], "jobs.a.after", "no such job"),
+        (
+            [
+                "a: {workload: imagine_v2, racks: 1, after: [b]}",
+                "b: {workload: imagine_v2, racks: 1, after: [a]}",
+            ],
+            "jobs.a.after",
+            "cycle",
+        ),
+        (["a: {workload: imagine_v2, racks: 2, min_racks: 3}"], "jobs.a.min_racks", "at most"),
+        (["a: {workload: imagine_v2, racks: 2, days: 1, tokens: 1e12}"], "jobs.a", "not both"),
+        (["a: {workload: imagine_v2, racks: 20}"], "jobs.a.racks", "more racks"),
+    ],
+)
+def test_bad_job_stream_input_is_located(
+    tmp_path: Path, jobs: list[str], field: str, message: str
+) -> None:
+    path = scenario_file(tmp_path, jobs)
+    with pytest.raises(ScenarioError) as caught:
+        api.load_scenario(path)
+    text = str(caught.value)
+    assert f"{path}:" in text and field in text and message in text
