@@ -47,7 +47,9 @@ class ClusterState:
         """Jobs whose racks moved since a consumer last cleared this (not by ``replace``)."""
         self.replacements: list[tuple[int, int, int]] = []
         """(job, lost rack, new rack) of each ``replace`` since a consumer last cleared it."""
-        self.unowned_counts: IntArray = np.array([self.racks, 0, 0], dtype=np.int64)
+        self.unowned_by_type: IntArray = np.zeros((len(counts), 3), dtype=np.int64)
+        """Racks no job owns, by GPU type and class (idle healthy, spare healthy, in repair)."""
+        self.unowned_by_type[:, IDLE] = counts
 
     # -- queries ------------------------------------------------------------------------
     def type_index(self, gpu: str) -> int:
@@ -72,9 +74,19 @@ class ClusterState:
     def racks_of(self, job: int) -> IntArray:
         return np.flatnonzero(self.owner == job)
 
+    @property
+    def unowned_counts(self) -> IntArray:
+        """Racks no job owns: (idle healthy, spare healthy, under repair)."""
+        return np.asarray(self.unowned_by_type.sum(axis=0), dtype=np.int64)
+
     def state_counts(self) -> tuple[int, int, int]:
         """Racks no job owns, split into (idle healthy, spare healthy, under repair)."""
         counts = self.unowned_counts.tolist()
+        return counts[0], counts[1], counts[2]
+
+    def counts_of(self, gpu: str) -> tuple[int, int, int]:
+        """``state_counts`` for the racks of one GPU type: O(1)."""
+        counts = self.unowned_by_type[self.type_index(gpu)].tolist()
         return counts[0], counts[1], counts[2]
 
     # -- writers ------------------------------------------------------------------------
@@ -85,8 +97,11 @@ class ClusterState:
 
     def _recount(self, racks: IntArray, before: IntArray) -> None:
         after = self._classes(racks)
-        self.unowned_counts -= np.bincount(before, minlength=4)[:3]
-        self.unowned_counts += np.bincount(after, minlength=4)[:3]
+        types = len(self.type_names)
+        base = self.gpu_type[racks] * 4
+        by = self.unowned_by_type
+        by -= np.bincount(base + before, minlength=types * 4).reshape(types, 4)[:, :3]
+        by += np.bincount(base + after, minlength=types * 4).reshape(types, 4)[:, :3]
 
     def take(self, job: int, racks: IntArray, rank_keys: IntArray | None = None) -> None:
         """Give ``racks`` to ``job``, ranked in the order given (or with ``rank_keys``, the
@@ -145,7 +160,8 @@ class ClusterState:
         self.healthy[rack] = min(max(healthy, 0), self.gpus_per_rack)
         after = self._class_of(rack)
         if before != after:
+            kind = int(self.gpu_type[rack])
             if before != _OWNED:
-                self.unowned_counts[before] -= 1
+                self.unowned_by_type[kind, before] -= 1
             if after != _OWNED:
-                self.unowned_counts[after] += 1
+                self.unowned_by_type[kind, after] += 1

@@ -104,6 +104,8 @@ class JobResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
+    background: bool
+    """A job of the scenario's trace (``trace:``), not one of its named jobs."""
     workload: str
     gpu: str
     racks: int

@@ -43,6 +43,7 @@ from colossus_sim.scenario_checks import (
     check_racks,
     check_recovery,
     resolve_job,
+    resolve_trace,
 )
 
 SET_OPTION = "--set"
@@ -202,7 +203,7 @@ def load_scenario(
         bad = expect_issues(scenario, doc.locate)
         if bad:
             raise ScenarioError(bad)
-    return _resolve(scenario, doc, parsed)
+    return _resolve(scenario, doc, parsed, file.parent)
 
 
 def _resolve_path(path: str | Path | None) -> Path:
@@ -277,7 +278,10 @@ class _Fail:
         return ScenarioError([issue]).with_location(self.doc.locate)
 
 
-def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -> ResolvedScenario:
+def _resolve(
+    scenario: Scenario, doc: YamlDocument, overrides: list[Override], folder: Path
+) -> ResolvedScenario:
+    """Load what ``scenario`` names and check it; ``folder``: where its file is."""
     fail = _Fail(doc, overrides)
     try:
         cluster = load_cluster(scenario.cluster)
@@ -288,6 +292,9 @@ def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -
     if not scenario.jobs:
         raise fail("jobs", "a scenario needs at least one job")
     jobs = [resolve_job(name, job, cluster, fail) for name, job in scenario.jobs.items()]
+    if scenario.trace is not None:
+        path = _trace_path(scenario.trace.file, folder, fail)
+        jobs += resolve_trace(scenario.trace, path, scenario, cluster, fail)
     check_after(scenario, fail)
     check_racks(scenario, cluster, jobs, fail)
     check_recovery(scenario, fail)
@@ -308,6 +315,19 @@ def _resolve(scenario: Scenario, doc: YamlDocument, overrides: list[Override]) -
         consts=load_perf_constants(),
         effective=effective_values(scenario, cluster, reliability),
         source=doc.file,
+    )
+
+
+def _trace_path(file: str, beside: Path, fail: _Fail) -> Path:
+    """A trace file: as given, beside the scenario, or in ``workloads/traces/``."""
+    given = Path(file)
+    for candidate in (given, beside / given, paths.workloads_dir() / "traces" / given):
+        if (given.is_absolute() or candidate is not given) and paths.is_file(candidate):
+            return candidate
+    raise fail(
+        "trace.file",
+        "no such trace file (looked beside the scenario and in workloads/traces/)",
+        got=repr(file),
     )
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from colossus_sim.config.cluster import ClusterSpec
 from colossus_sim.config.hardware import GpuSpec
 from colossus_sim.config.load import gpu_names, job_names, load_gpu, load_job
-from colossus_sim.config.scenario import RecoveryMode, Scenario, ScenarioJob
+from colossus_sim.config.scenario import RecoveryMode, Scenario, ScenarioJob, TraceSpec
 from colossus_sim.config.workload import JobSpec
-from colossus_sim.errors import ScenarioError
+from colossus_sim.errors import Issue, ScenarioError
+from colossus_sim.traces import read_trace
 
 Fail = Callable[..., ScenarioError]
 """``fail(field, message, got=, expected=, suggestion=)`` → the error to raise."""
@@ -28,6 +30,8 @@ class ResolvedJob:
     """What the scenario (or its trace) asks of the job."""
     spec: JobSpec
     gpu: GpuSpec
+    background: bool = False
+    """Read from the scenario's job trace."""
 
 
 def resolve_job(name: str, job: ScenarioJob, cluster: ClusterSpec, fail: Fail) -> ResolvedJob:
@@ -163,3 +167,38 @@ def check_racks(
                 got=f"{job.racks:,}",
                 expected=f"at most {usable:,}",
             )
+
+
+def resolve_trace(
+    spec: TraceSpec, path: Path, scenario: Scenario, cluster: ClusterSpec, fail: Fail
+) -> list[ResolvedJob]:
+    """The jobs of the scenario's trace, each checked against the racks its GPU type has for
+    jobs (errors name the trace's file and line)."""
+
+    def trace_fail(field: str, message: str, **detail: str | None) -> ScenarioError:
+        return fail(field.replace("jobs.trace.", "trace."), message, **detail)
+
+    probe = ScenarioJob(workload=spec.workload, gpu=spec.gpu, racks=1)
+    model = resolve_job("trace", probe, cluster, trace_fail)
+    trace = read_trace(path, spec, model.spec.active_gpus_per_rack)
+    gpu = model.gpu.name
+    usable = cluster.rack_mix[gpu] - scenario.scheduler.spare_racks.get(gpu, 0)
+    for name, job in trace.jobs.items():
+        file, line = str(path), trace.lines[name]
+        if name in scenario.jobs:
+            issue = Issue(f"{name} is also a job of the scenario", "trace", file=file, line=line)
+            raise ScenarioError([issue])
+        if job.racks > usable:
+            issue = Issue(
+                f"{name} needs more {gpu} racks than the cluster has for jobs",
+                "trace",
+                got=f"{job.racks:,} racks",
+                expected=f"at most {usable:,} (set trace.gpus_per_processor)",
+                file=file,
+                line=line,
+            )
+            raise ScenarioError([issue])
+    return [
+        ResolvedJob(name=name, setup=job, spec=model.spec, gpu=model.gpu, background=True)
+        for name, job in trace.jobs.items()
+    ]

@@ -293,3 +293,106 @@ def test_bad_job_stream_input_is_located(
         api.load_scenario(path)
     text = str(caught.value)
     assert f"{path}:" in text and field in text and message in text
+
+
+def trace_scenario(tmp_path: Path, trace: str, name: str = "t.swf", extra: str = "") -> Path:
+    """One named job and a trace of background jobs on 10 GB200 racks."""
+    (tmp_path / name).write_text(trace)
+    path = scenario_file(tmp_path, ["named: {workload: imagine_v2, racks: 2, days: 1}"])
+    text = path.read_text().replace(
+        "scheduler:", f"trace: {{file: {name}, workload: imagine_v2{extra}}}\nscheduler:", 1
+    )
+    path.write_text(text.replace("provenance:\n", "provenance:\n  trace: {assumption: test}\n"))
+    return path
+
+
+SWF = """\
+; Version: 2.2
+; a hand-written trace: job 3 never ran (cancelled), job 4 gives only requested processors
+1 0 -1 86400 64 -1 -1 64 -1 -1 1 -1 -1 -1 -1 -1 -1 -1
+2 3600 -1 43200 130 -1 -1 130 -1 -1 1 -1 -1 -1 -1 -1 -1 -1
+
+3 7200 -1 0 64 -1 -1 64 -1 -1 5 -1 -1 -1 -1 -1 -1 -1
+4 10800 -1 21600 -1 -1 -1 256 -1 -1 1 -1 -1 -1 -1 -1 -1 -1
+"""
+
+
+def test_an_swf_trace_becomes_rigid_background_jobs_by_the_stated_rule(tmp_path: Path) -> None:
+    """Racks = ⌈processors × gpus_per_processor ÷ 64 active GPUs per rack⌉; run and submit
+    times in days; a job that never ran is skipped."""
+    resolved = api.load_scenario(trace_scenario(tmp_path, SWF))
+    background = {j.name: j.setup for j in resolved.jobs if j.background}
+    assert list(background) == ["trace-1", "trace-2", "trace-4"]
+    assert [j.racks for j in background.values()] == [1, 3, 4]
+    assert [j.days for j in background.values()] == pytest.approx([1.0, 0.5, 0.25])
+    assert [j.submit_days for j in background.values()] == pytest.approx([0, 1 / 24, 1 / 8])
+    result = api.simulate(resolved)
+    ran = {j.name: j for j in result.jobs if j.background}
+    assert all(j.finished for j in ran.values())
+    assert ran["trace-2"].time_to_train_days == pytest.approx(0.5, rel=0.01)
+
+
+def test_a_csv_trace_may_give_racks(tmp_path: Path) -> None:
+    csv_text = "submit_s,run_s,racks\n0,86400,2\n600,3600,1\n"
+    path = trace_scenario(tmp_path, csv_text, name="t.csv", extra=", time_scale: 2")
+    background = [j.setup for j in api.load_scenario(path).jobs if j.background]
+    assert [j.racks for j in background] == [2, 1]
+    assert [j.days for j in background] == pytest.approx([2.0, 2 / 24])
+
+
+@pytest.mark.parametrize(
+    ("trace", "name", "line", "message"),
+    [
+        (SWF + "5 100 -1 oops 64\n", "t.swf", 8, "field 4 is not a number"),
+        (SWF + "6 100 -1\n", "t.swf", 8, "at least 5 fields"),
+        (SWF + "7 100 -1 3600 64000\n", "t.swf", 8, "more gb200 racks"),
+        ("submit,run_s,gpus\n0,1,1\n", "t.csv", 1, "header names submit_s"),
+        ("submit_s,run_s,gpus\n0,1,1\n0,x,1\n", "t.csv", 3, "field run_s is not a number"),
+    ],
+)
+def test_a_bad_trace_line_is_named_by_file_and_line(
+    tmp_path: Path, trace: str, name: str, line: int, message: str
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        api.load_scenario(trace_scenario(tmp_path, trace, name=name))
+    assert f"{tmp_path / name}:{line}: trace: " in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_a_missing_trace_file_is_named(tmp_path: Path) -> None:
+    path = trace_scenario(tmp_path, SWF)
+    path.write_text(path.read_text().replace("file: t.swf", "file: nope.swf"))
+    with pytest.raises(ScenarioError, match=r"trace.file: no such trace file .*'nope.swf'"):
+        api.load_scenario(path)
+
+
+swf_jobs = st.lists(
+    st.tuples(st.integers(0, 10**7), st.integers(1, 10**6), st.integers(1, 640), st.booleans()),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(jobs=swf_jobs)
+def test_any_well_formed_swf_reads_back_job_for_job(jobs: list[tuple[int, int, int, bool]]) -> None:
+    """Whatever the values, every line with a run time and a size becomes one job with
+    ⌈processors ÷ 64⌉ racks, its submit and run times in days; comments are ignored."""
+    from colossus_sim.config.scenario import TraceSpec
+    from colossus_sim.traces import read_trace
+
+    lines = ["; header"]
+    for number, (submit, run, procs, requested_only) in enumerate(jobs, start=1):
+        alloc, req = (-1, procs) if requested_only else (procs, -1)
+        lines.append(f"{number} {submit} -1 {run} {alloc} -1 -1 {req} -1")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.swf"
+        path.write_text("\n".join(lines) + "\n")
+        trace = read_trace(path, TraceSpec(file="t.swf", workload="w"), 64)
+    assert trace.skipped == 0 and len(trace.jobs) == len(jobs)
+    for job, (submit, run, procs, _) in zip(trace.jobs.values(), jobs, strict=True):
+        assert job.racks == math.ceil(procs / 64)
+        assert job.submit_days == pytest.approx(submit / 86_400)
+        assert job.days == pytest.approx(run / 86_400)

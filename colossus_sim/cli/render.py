@@ -78,7 +78,8 @@ def run_table(result: RunResult) -> Table:
         title=f"{result.scenario}: {len(result.jobs)} jobs, seed {result.seed}, "
         f"{result.cluster.hours / 24:.1f} days simulated"
     )
-    throttled = any(j.throttled_hours > 0 for j in result.jobs)
+    named = [j for j in result.jobs if not j.background]
+    throttled = any(j.throttled_hours > 0 for j in named)
     columns: list[tuple[str, JustifyMethod]] = [
         ("job", "left"),
         ("gpu", "left"),
@@ -93,13 +94,13 @@ def run_table(result: RunResult) -> Table:
         ("finish d", "right"),
         ("time to train d", "right"),
     ]
-    waited = any(j.wait_days for j in result.jobs)
+    waited = any(j.wait_days for j in named)
     if waited:
         columns[-3:-3] = [("wait d", "right")]
     if throttled:
         columns[5:5] = [("min clock", "right"), ("throttled h", "right")]
     _columns(table, columns)
-    for j in result.jobs:
+    for j in named:
         p = j.plan
         ttt = "—" if j.time_to_train_days is None else f"{j.time_to_train_days:.1f}"
         if not j.finished and j.time_to_train_days is not None:
@@ -142,7 +143,7 @@ def cluster_lines(result: RunResult) -> list[str]:
         f"{c.power_swing_mw:,.0f} MW",
     ]
     for j in result.jobs:
-        if j.throttled_hours <= 0:
+        if j.throttled_hours <= 0 or j.background:
             continue
         compute = j.breakdown_s.get("compute_s", 0.0)
         lines.append(
@@ -152,7 +153,29 @@ def cluster_lines(result: RunResult) -> list[str]:
             f"takes {j.step_s_at_min_clock:.2f} s (+{j.step_s_at_min_clock / j.step_s - 1:.1%}); "
             "communication and HBM-bound parts keep their time"
         )
-    return lines + restart_lines(result) + fabric_lines(result)
+    return lines + trace_lines(result) + restart_lines(result) + fabric_lines(result)
+
+
+def trace_lines(result: RunResult) -> list[str]:
+    """The trace's jobs in one line: how many ran and finished, their waits and sizes."""
+    background = [j for j in result.jobs if j.background]
+    if not background:
+        return []
+    waits = sorted(j.wait_days for j in background if j.wait_days is not None)
+    finished = sum(j.finished for j in background)
+    held = sum(sum(j.gpu_hours.values()) for j in background)
+    productive = sum(j.gpu_hours["productive"] for j in background)
+    wait = "none started"
+    if waits:
+        p95 = waits[min(int(0.95 * len(waits)), len(waits) - 1)]
+        wait = f"wait mean {sum(waits) / len(waits):.2f} d, p95 {p95:.2f} d"
+    first = background[0]
+    return [
+        f"trace ({first.workload} on {first.gpu}): {len(background):,} jobs, "
+        f"{len(waits):,} started, {finished:,} finished · {wait} · "
+        f"{sum(j.racks for j in background) / len(background):.1f} racks on average · "
+        f"goodput {productive / held if held else 0.0:.1%}"
+    ]
 
 
 def restart_lines(result: RunResult) -> list[str]:
@@ -160,7 +183,7 @@ def restart_lines(result: RunResult) -> list[str]:
     lines = []
     for j in result.jobs:
         parts = j.restart_breakdown_s
-        if not parts:
+        if not parts or j.background:
             continue
         named = " + ".join(f"{k.removesuffix('_s')} {v:,.0f}" for k, v in parts.items() if v)
         lines.append(
@@ -172,7 +195,7 @@ def restart_lines(result: RunResult) -> list[str]:
 
 def fabric_lines(result: RunResult) -> list[str]:
     """Where each job's racks sit in the fabric and what bandwidth that cost it."""
-    placed = [j for j in result.jobs if j.fabric is not None]
+    placed = [j for j in result.jobs if j.fabric is not None and not j.background]
     if not placed:
         return ["fabric: off (every job at its NICs' full bandwidth)"]
     c = result.cluster

@@ -211,6 +211,27 @@ class FabricScenarioSpec(StrictModel):
     faults: bool = True
 
 
+class TraceSpec(StrictModel):
+    """Background work from a job trace (``traces.py``): a Standard Workload Format (``.swf``)
+    or CSV file whose jobs join the scenario as rigid fixed-length jobs of one workload and
+    GPU type. ``file``: relative to the scenario's folder, or a name in ``workloads/traces/``.
+    Sizes map to racks as ``⌈processors × gpus_per_processor ÷ active GPUs per rack⌉``."""
+
+    file: str
+    workload: str
+    """The model the trace's jobs run (it sets their checkpoints, restarts and power)."""
+    gpu: str | None = None
+    gpus_per_processor: PositiveFloat = 1.0
+    time_scale: PositiveFloat = 1.0
+    """Multiplies submit and run times (e.g. to stretch a trace from a smaller machine)."""
+    start_days: NonNegativeFloat = 0.0
+    """The trace's time zero, in days from the start of the run."""
+    max_jobs: Annotated[int, Field(ge=1)] | None = None
+    priority: int = 0
+    prefix: str = "trace-"
+    """Names its jobs ``<prefix><job number>``."""
+
+
 class Expectation(StrictModel):
     """An expected figure of a run (``expect:``): it holds when
     ``|got − value| ≤ max(rel_tol·|value|, abs_tol)``. A regression baseline, not a claim about
@@ -246,6 +267,8 @@ class Scenario(Sourced):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     horizon_days: PositiveFloat
     jobs: dict[str, ScenarioJob]
+    trace: TraceSpec | None = None
+    """Background jobs read from a job trace, after the scenario's own."""
     scheduler: SchedulerSpec = SchedulerSpec()
     failures: FailureSpec = FailureSpec()
     checkpoint: CheckpointSpec

@@ -103,6 +103,17 @@ def spare_top_up(cluster: ClusterState, gpu: str, target: int) -> IntArray | Non
     return cluster.free_racks(gpu)[: target - have]
 
 
+def any_wants(jobs: Iterable[JobRun], owned: IntArray) -> bool:
+    """Whether any of ``jobs`` would take racks: queued, below what it asked for, or allowed
+    to grow beyond it."""
+    return any(
+        j.status is JobStatus.PENDING
+        or regrow_count(j, int(owned[j.index]))
+        or beyond_count(j, int(owned[j.index]))
+        for j in jobs
+    )
+
+
 def regrow_count(job: JobRun, owned: int) -> int:
     """Racks an active job lacks of what it asked for (it shrank after a failure)."""
     return job.want_racks - owned if job.status in ACTIVE and owned < job.want_racks else 0

@@ -55,6 +55,8 @@ class JobRun:
     want_racks: int
     min_racks: int
     """Racks it can start on (its ``racks`` under ``gang`` admission)."""
+    background: bool = False
+    """A job of the scenario's trace."""
     status: JobStatus = JobStatus.HELD
     submit_s: float | None = None
     """When it joined the queue (None: it never did)."""
@@ -203,6 +205,7 @@ def jobs_of(resolved: ResolvedScenario, malleable: bool) -> list[JobRun]:
                 want_racks=setup.racks,
                 min_racks=(setup.min_racks or 1) if malleable else setup.racks,
                 waits_for=len(setup.after),
+                background=r.background,
             )
         )
     return made

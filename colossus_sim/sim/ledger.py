@@ -217,6 +217,7 @@ class Ledger:
         flat = job.first_flat_step or step
         return JobResult(
             name=job.name,
+            background=job.background,
             workload=job.spec.name,
             gpu=job.gpu.name,
             racks=job.first_racks,

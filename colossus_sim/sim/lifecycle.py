@@ -182,11 +182,15 @@ class Lifecycle:
 
     def _refill(self, gpu: str) -> None:
         """Hand free racks of ``gpu`` type out (``admission.py`` says to whom, in which order)."""
-        spares = admission.spare_top_up(self.cluster, gpu, self.spare_target.get(gpu, 0))
-        if spares is not None:
-            self.cluster.set_spare(spares)
         order = admission.by_priority(j for j in self.live.values() if j.gpu.name == gpu)
         owned = self.cluster.owned_count
+        idle, spare, _ = self.cluster.counts_of(gpu)
+        target = self.spare_target.get(gpu, 0)
+        if idle == 0 or (spare >= target and not admission.any_wants(order, owned)):
+            return  # nothing to hand out, or nobody to hand it to
+        spares = admission.spare_top_up(self.cluster, gpu, target)
+        if spares is not None:
+            self.cluster.set_spare(spares)
         for job in order:  # 1. shrunk jobs back to the racks they asked for
             count = admission.regrow_count(job, int(owned[job.index]))
             if count > 0:

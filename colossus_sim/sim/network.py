@@ -28,6 +28,9 @@ from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.sim.jobs import JobRun
 from colossus_sim.sim.planning import Planner
 
+SLOTS_AT_START = 64
+"""Rows of the fabric's arrays at first (doubled when more jobs hold racks at once)."""
+
 
 class Retime(NamedTuple):
     """A job's step at its new bandwidth share; ``detail``: the timeline's note of the
@@ -64,6 +67,14 @@ class Network:
         self.dirty = True
         self.seen_changes = -1
         self.rings: fabric.Rings | None = None
+        # The fabric's arrays have a row per slot, not per job: a job holds a slot while it
+        # holds racks (its own index when that is free), so a long stream of jobs costs what
+        # the jobs running at once cost.
+        self.slots = min(jobs, SLOTS_AT_START)
+        self.slot_of: dict[int, int] = {}
+        self.free_slots = set(range(self.slots))
+        self.slot_lookup = np.full(jobs + 1, -1, dtype=np.int64)
+        """Slot by job index + 1 (index 0: a free rack's owner, -1)."""
 
     def shares(self, cluster: ClusterState) -> fabric.JobBandwidth | None:
         """Every job's bandwidth share if racks moved or a switch changed since last asked;
@@ -93,53 +104,84 @@ class Network:
         for job in jobs:
             if job.flat_step is None or cluster.owned_count[job.index] == 0:
                 continue
-            frac = float(bw.frac[job.index])
+            slot = self.slot_of[job.index]
+            frac = float(bw.frac[slot])
             settled = job.fabric_first is not None or job.status is not JobStatus.RUNNING
             if settled and frac == job.fabric_frac and job.step_frac_of is job.flat_step:
                 continue  # same plan, same share: its step stands
             wanted = planner.at_share(job, frac)
             job.step_frac_of = job.flat_step
             if job.fabric_first is None and job.status is JobStatus.RUNNING:
-                job.fabric_first = self.describe(bw, job.index)
+                job.fabric_first = self.describe(bw, slot)
                 job.first_step, job.first_flat_step = wanted, job.flat_step
             if wanted is job.step:
                 continue
             detail = None
             if abs(frac - job.fabric_frac) >= 5e-4:
-                limit = fabric.LIMIT_NAMES[int(bw.limit[job.index])]
+                limit = fabric.LIMIT_NAMES[int(bw.limit[slot])]
                 detail = f"bandwidth {job.fabric_frac:.1%} → {frac:.1%} ({limit})"
             changed.append(Retime(job, frac, wanted, detail))
         return changed
 
-    def describe(self, bw: fabric.JobBandwidth, job: int) -> fabric.JobFabric:
+    def describe(self, bw: fabric.JobBandwidth, slot: int) -> fabric.JobFabric:
         assert self.state is not None
-        return bw.of(job, self.state.layout.spec)
+        return bw.of(slot, self.state.layout.spec)
 
     def _update_rings(self, cluster: ClusterState) -> None:
         """Rebuild the rings of jobs whose racks moved; patch the two hops of a replaced
         rack in place (the common case: a spare swap)."""
         assert self.state is not None
-        changed = set(cluster.changed_jobs)
         replacements = list(cluster.replacements)
+        moved = set(cluster.changed_jobs) | {job for job, _, _ in replacements}
+        changed = set(cluster.changed_jobs)
         cluster.changed_jobs.clear()
         cluster.replacements.clear()
+        slots_before = self.slots
+        touched = self._assign_slots(cluster, moved)
+        owner = self.slot_lookup[cluster.owner + 1]
         rings = self.rings
-        if rings is None:
-            self.rings = self.state.rings(cluster.owner, cluster.rank_key, self.jobs)
+        if rings is None or self.slots != slots_before:
+            self.rings = self.state.rings(owner, cluster.rank_key, self.slots)
             return
         per_job = collections.Counter(job for job, _, _ in replacements)
         for job, lost, new in replacements:
             if job in changed or per_job[job] > 1:
                 changed.add(job)  # other moves too: rebuild the job's ring whole
                 continue
-            rings = self.state.replaced(rings, cluster.owner, cluster.rank_key, job, lost, new)
+            slot = self.slot_of[job]
+            rings = self.state.replaced(rings, owner, cluster.rank_key, slot, lost, new)
+        rebuild = {self.slot_of[j] for j in changed if j in self.slot_of} | touched
         self.rings = self.state.rings(
-            cluster.owner,
+            owner,
             cluster.rank_key,
-            self.jobs,
-            changed=np.array(sorted(changed), dtype=np.int64),
+            self.slots,
+            changed=np.array(sorted(rebuild), dtype=np.int64),
             previous=rings,
         )
+
+    def _assign_slots(self, cluster: ClusterState, moved: set[int]) -> set[int]:
+        """A slot for each of the ``moved`` jobs that now holds racks, and back to the free
+        slots for one that holds none; returns the slots whose job changed."""
+        touched = set()
+        for job in sorted(moved):
+            slot = self.slot_of.get(job)
+            holds = bool(cluster.owned_count[job])
+            if holds and slot is None:
+                if not self.free_slots:  # more jobs hold racks at once than rows: double
+                    grown = min(2 * self.slots, self.jobs)
+                    self.free_slots.update(range(self.slots, grown))
+                    self.slots = grown
+                slot = job if job in self.free_slots else min(self.free_slots)
+                self.free_slots.discard(slot)
+                self.slot_of[job] = slot
+                self.slot_lookup[job + 1] = slot
+                touched.add(slot)
+            elif not holds and slot is not None:
+                del self.slot_of[job]
+                self.slot_lookup[job + 1] = -1
+                self.free_slots.add(slot)
+                touched.add(slot)
+        return touched
 
     def switch_for(self, rack: int) -> SwitchFault | None:
         """The switch a network failure on ``rack`` takes out (None: faults are off)."""

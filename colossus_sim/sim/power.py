@@ -151,15 +151,17 @@ class PowerController:
         return PowerDecision(clock_of=clock_of, draw_w=draw_w, site_it_w=site, swing_w=swing)
 
     def check_cap(self, jobs: Sequence[JobRun], planner: Planner) -> None:
-        """Refuse a cap the site cannot meet even with every job running at its lowest clock."""
-        worst_w = 0.0
-        racks_used = dict.fromkeys(self.rack_idle_w, 0)
+        """Refuse a cap the site cannot meet even with every job running at its lowest clock.
+
+        The worst instant a stream of jobs can reach: each GPU type's racks (less its spares)
+        filled by the jobs that draw most per rack at the lowest clock, each on at most the
+        racks it may hold, the rest idle (all jobs at once when they fit)."""
+        per_rack: dict[str, list[tuple[float, int]]] = {name: [] for name in self.rack_idle_w}
         for job in jobs:
             racks = max(job.want_racks, job.setup.max_racks or 0)
             step = planner.plan(job, racks)
             if step is None:
                 continue
-            racks_used[job.gpu.name] += racks
             curve = power.job_it_curve_w(
                 job.gpu,
                 power.StepPhases.of(step.breakdown_s),
@@ -167,14 +169,17 @@ class PowerController:
                 training_gpus=step.gpus_used,
                 network_w_per_gpu=self.network_w,
             )
-            worst_w += float(curve[0])
-        for i, name in enumerate(
-            self.cluster.type_names
-        ):  # every other rack idles, at its type's draw
-            idle_racks = max(
-                int(np.count_nonzero(self.cluster.gpu_type == i)) - racks_used[name], 0
-            )
-            worst_w += idle_racks * self.rack_idle_w[name]
+            per_rack[job.gpu.name].append((float(curve[0]) / racks, racks))
+        worst_w = 0.0
+        spares = self.resolved.scenario.scheduler.spare_racks
+        for i, name in enumerate(self.cluster.type_names):
+            total = int(np.count_nonzero(self.cluster.gpu_type == i))
+            room = total - spares.get(name, 0)
+            for draw_w, racks in sorted(per_rack[name], reverse=True):
+                used = min(racks, room)
+                worst_w += used * max(draw_w, self.rack_idle_w[name])
+                room -= used
+            worst_w += (total - (total - spares.get(name, 0) - room)) * self.rack_idle_w[name]
         floor_mw = power.facility_w(worst_w, self.pue) / W_PER_MW
         if floor_mw > self.cap_mw:
             whose = (
