@@ -49,6 +49,19 @@ JOB_STATES = tuple(state.value for state in JOB_GPU_STATES)
 CLUSTER_STATES = tuple(state.value for state in CLUSTER_GPU_STATES)
 
 
+class IdleReason(StrEnum):
+    """Why healthy racks no job holds (and not spares) are idle."""
+
+    NO_QUEUED_JOB = "no_queued_job"
+    QUEUED_FOR_OTHER_GPU = "queued_for_other_gpu"
+    """Only jobs of another GPU type are queued."""
+    QUEUED_JOB_DOES_NOT_FIT = "queued_job_does_not_fit"
+    """A job of this type is queued, but these racks are too few for it (or held for its
+    reservation)."""
+
+    __hash__ = str.__hash__
+
+
 class Timeline(BaseModel):
     """The event-stamped timeline, one column per field (row ``i`` is one event): compact in
     JSON and built in one validation instead of one per event."""
@@ -192,6 +205,8 @@ class ClusterResult(BaseModel):
     """Failures of a job's idle hot-spare GPUs or trays: repaired, no interruption."""
     repairs: int
     events: int
+    idle_gpu_hours: dict[str, float]
+    """``gpu_hours["idle"]`` by why the racks were idle (``IdleReason``)."""
     fabric_faults: int
     storage_busy_frac: float
     """Share of the run the site's checkpoint storage spent writing, each job at its share of
@@ -242,8 +257,9 @@ class RunResult(BaseModel):
     def cluster_frame(self) -> pd.DataFrame:
         import pandas as pd
 
-        row = self.cluster.model_dump(mode="json", exclude={"gpu_hours"})
+        row = self.cluster.model_dump(mode="json", exclude={"gpu_hours", "idle_gpu_hours"})
         row.update({f"gpu_hours_{k}": v for k, v in self.cluster.gpu_hours.items()})
+        row.update({f"idle_gpu_hours_{k}": v for k, v in self.cluster.idle_gpu_hours.items()})
         return pd.DataFrame([row])
 
     def timeline_frame(self) -> pd.DataFrame:

@@ -195,8 +195,14 @@ def test_malleable_admission_starts_a_job_on_what_is_free_and_grows_it(tmp_path:
         "first: {workload: imagine_v2, racks: 6, days: 5, priority: 1}",
         "wide: {workload: imagine_v2, racks: 8, days: 10}",
     ]
-    gang = {j.name: j for j in api.simulate(scenario_file(tmp_path, jobs)).jobs}
+    gang_run = api.simulate(scenario_file(tmp_path, jobs))
+    gang = {j.name: j for j in gang_run.jobs}
     assert gang["wide"].start_days == pytest.approx(gang["first"].finish_days)
+    # Gang: the 4 free racks idle while ``wide`` waits for them, charged to that reason.
+    waiting_gpu_h = 4 * 72 * gang["first"].finish_days * 24
+    idle = gang_run.cluster.idle_gpu_hours
+    assert idle["queued_job_does_not_fit"] == pytest.approx(waiting_gpu_h, rel=1e-6)
+    assert sum(idle.values()) == pytest.approx(gang_run.cluster.gpu_hours["idle"])
     malleable = api.simulate(scenario_file(tmp_path, jobs, scheduler="{admission: malleable}"))
     by_name = {j.name: j for j in malleable.jobs}
     wide = by_name["wide"]
@@ -204,6 +210,7 @@ def test_malleable_admission_starts_a_job_on_what_is_free_and_grows_it(tmp_path:
     assert wide.finish_days < gang["wide"].finish_days
     series = malleable.job_series_frame()
     assert series[series["job"] == "wide"]["racks"].max() == 8
+    assert malleable.cluster.idle_gpu_hours["queued_job_does_not_fit"] == 0.0
     # The work is the same: 10 days on 8 racks.
     assert wide.tokens == pytest.approx(gang["wide"].tokens)
 

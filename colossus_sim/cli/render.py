@@ -142,6 +142,15 @@ def cluster_lines(result: RunResult) -> list[str]:
         f"{c.energy_mwh / 1e3:,.1f} GWh · synchronous compute/communication swing up to "
         f"{c.power_swing_mw:,.0f} MW",
     ]
+    idle = c.gpu_hours["idle"]
+    if idle > 0:
+        why = c.idle_gpu_hours
+        lines.append(
+            f"idle: {idle / 1e6:,.1f}M GPU-h ({idle / sum(hours.values()):.1%}) · nothing queued "
+            f"{why['no_queued_job'] / idle:.0%} · only jobs of another GPU type queued "
+            f"{why['queued_for_other_gpu'] / idle:.0%} · a queued job does not fit "
+            f"{why['queued_job_does_not_fit'] / idle:.0%}"
+        )
     for j in result.jobs:
         if j.throttled_hours <= 0 or j.background:
             continue

@@ -29,6 +29,7 @@ from colossus_sim.results import (
     JOB_GPU_STATES,
     ClusterResult,
     GpuState,
+    IdleReason,
     JobResult,
     JobSeries,
     PowerSeries,
@@ -94,6 +95,9 @@ class Ledger:
         self.spare_gpu_failures = 0
         self.repairs = 0
         self.fabric_faults = 0
+        self.queued = [0] * len(cluster.type_names)
+        """Jobs queued for racks, by GPU type (the lifecycle counts them in and out)."""
+        self.idle_gpu_s = dict.fromkeys(IdleReason, 0.0)
 
     # ------------------------------------------------------------------ recording
     def log(
@@ -115,10 +119,28 @@ class Ledger:
             gpus = self.cluster.gpus_per_rack
             by_state = self.cluster_gpu_s
             by_state[_IDLE] += idle * gpus * dt
+            if idle:
+                self._idle_by_reason(gpus * dt)
             by_state[_SPARE] += spare * gpus * dt
             by_state[_REPAIR] += repair * gpus * dt
             self.energy_it_j += site_it_w * dt
         self.cluster_clock_s = now_s
+
+    def _idle_by_reason(self, gpu_s_per_rack: float) -> None:
+        """Charge each type's idle racks to why they are idle: a job of the type is queued but
+        does not fit (or is held back for a reservation), only jobs of another type are
+        queued, or nothing is queued."""
+        any_queued = any(self.queued)
+        for kind, idle in enumerate(self.cluster.unowned_by_type[:, 0].tolist()):
+            if not idle:
+                continue
+            if self.queued[kind]:
+                reason = IdleReason.QUEUED_JOB_DOES_NOT_FIT
+            elif any_queued:
+                reason = IdleReason.QUEUED_FOR_OTHER_GPU
+            else:
+                reason = IdleReason.NO_QUEUED_JOB
+            self.idle_gpu_s[reason] += idle * gpu_s_per_rack
 
     def bank_power(self, job: JobRun, now_s: float) -> None:
         """Charge ``job`` the energy (and throttled time) of its draw since it last changed."""
@@ -280,6 +302,7 @@ class Ledger:
             spare_gpu_failures=self.spare_gpu_failures,
             repairs=self.repairs,
             events=len(self.timeline),
+            idle_gpu_hours={k.value: v / SECONDS_PER_HOUR for k, v in self.idle_gpu_s.items()},
             fabric_faults=self.fabric_faults,
             storage_busy_frac=sum(j.storage_busy_s for j in jobs) / end_s if end_s else 0.0,
             storage_pb_written=sum(j.storage_bytes for j in jobs) / BYTES_PER_PB,

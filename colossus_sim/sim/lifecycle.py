@@ -166,11 +166,13 @@ class Lifecycle:
         job.status = JobStatus.PENDING
         job.submit_s = job.since_s = self.env.now
         self.live[job.index] = job
+        self.ledger.queued[self.cluster.type_index(job.gpu.name)] += 1
         self.ledger.log(EventKind.SUBMIT, job)
         if refill:
             self._refill(job.gpu.name)
 
     def _admit(self, job: JobRun, racks: int) -> None:
+        self.ledger.queued[self.cluster.type_index(job.gpu.name)] -= 1
         chosen = admission.start_racks(job, racks, self.cluster, self.placement)
         self._set_racks(job, len(chosen))
         self.cluster.take(job.index, chosen)
