@@ -39,6 +39,7 @@ class EventKind(StrEnum):
     SHRINK = "shrink"
     STALL = "stall"
     PREEMPT = "preempt"
+    REQUEUE = "requeue"
     REPAIR = "repair"
     FABRIC = "fabric"
     FABRIC_FAULT = "fabric_fault"
@@ -57,6 +58,10 @@ class RestartCause(StrEnum):
     PREEMPTED = "preempted"
     RACK_FROM_LOWER_PRIORITY = "rack from lower priority"
     REPAIRED = "repaired"
+    YIELDED = "yielded racks"
+    """It shrank to give racks to a higher-priority queued job."""
+    RESUMED = "resumed"
+    """It starts again after a higher-priority job stopped it."""
 
     __hash__ = str.__hash__
 

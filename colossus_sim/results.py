@@ -165,6 +165,9 @@ class JobResult(BaseModel):
     resizes: int
     """Times its racks changed after it started (a grow, a shrink, racks taken by a
     higher-priority job), each a restart from a checkpoint."""
+    preemptions: int
+    """Times it gave racks to a higher-priority queued job (``scheduler.preemption``): it
+    shrank, or stopped at a checkpoint and queued again."""
     gpu_hours: dict[str, float]
     submit_days: float | None
     """Day it joined the queue (None: it never did — the jobs it comes after did not finish)."""

@@ -403,3 +403,50 @@ def test_any_well_formed_swf_reads_back_job_for_job(jobs: list[tuple[int, int, i
         assert job.racks == math.ceil(procs / 64)
         assert job.submit_days == pytest.approx(submit / 86_400)
         assert job.days == pytest.approx(run / 86_400)
+
+
+@pytest.mark.parametrize("admission", ["gang", "malleable"])
+def test_a_higher_priority_job_preempts_a_lower_one_which_resumes_after(
+    tmp_path: Path, admission: str
+) -> None:
+    """On 10 racks ``low`` (8 racks, 10 days) runs; ``high`` (6 racks, 2 days) arrives on day
+    1. Under gang admission ``low`` stops at a checkpoint, queues, and resumes when ``high``
+    finishes; under malleable admission it shrinks to the 4 racks left and grows back. Either
+    way ``high`` starts on arrival and ``low`` does all its work."""
+    path = scenario_file(
+        tmp_path,
+        [
+            "low: {workload: imagine_v2, racks: 8, min_racks: 2, days: 10, priority: 0}",
+            "high: {workload: imagine_v2, racks: 6, min_racks: 6, days: 2, priority: 5,"
+            " submit_days: 1}",
+        ],
+        scheduler=f"{{preemption: priority, admission: {admission}}}",
+    )
+    result = api.simulate(path)
+    jobs = {j.name: j for j in result.jobs}
+    low, high = jobs["low"], jobs["high"]
+    assert high.start_days == pytest.approx(1.0) and high.wait_days == pytest.approx(0.0)
+    assert low.preemptions == 1 and low.finished
+    assert low.tokens == pytest.approx(low.tokens_budget)
+    series = result.job_series_frame()
+    low_racks = series[series["job"] == "low"]["racks"].tolist()
+    if admission == "gang":  # stopped for high's two days, then resumed on its 8 racks
+        assert 0 in low_racks and low.finish_days > 12.0
+        assert low.restarts == 1  # the resume
+    else:  # shrank to 4, grew back to 8 when high finished
+        held = [racks for racks in low_racks if racks]  # 0 once it finished
+        assert min(held) == 4 and held[-1] == 8
+        assert 10.0 < low.finish_days < 12.0
+
+
+def test_without_preemption_a_higher_priority_job_waits(tmp_path: Path) -> None:
+    path = scenario_file(
+        tmp_path,
+        [
+            "low: {workload: imagine_v2, racks: 8, days: 10, priority: 0}",
+            "high: {workload: imagine_v2, racks: 6, days: 2, priority: 5, submit_days: 1}",
+        ],
+    )
+    jobs = {j.name: j for j in api.simulate(path).jobs}
+    assert jobs["high"].start_days == pytest.approx(jobs["low"].finish_days)
+    assert jobs["low"].preemptions == 0

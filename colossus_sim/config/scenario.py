@@ -123,13 +123,24 @@ class Backfill(StrEnum):
     CONSERVATIVE = "conservative"
 
 
+class Preemption(StrEnum):
+    """Whether a queued job may take racks from running ones: ``none``, or ``priority`` (a
+    higher-priority queued job shrinks lower-priority malleable jobs, then checkpoint-stops
+    and requeues lower-priority jobs, until it can start)."""
+
+    NONE = "none"
+    PRIORITY = "priority"
+
+
 class SchedulerSpec(StrictModel):
-    """Placement (``policy``), admission, the queue's order and backfill, and spare racks."""
+    """Placement (``policy``), admission, the queue's order, backfill and preemption, and spare
+    racks."""
 
     policy: PlacementPolicy = PlacementPolicy.PACK
     admission: Admission = Admission.GANG
     queue: QueueOrder = QueueOrder.PRIORITY
     backfill: Backfill = Backfill.EASY
+    preemption: Preemption = Preemption.NONE
     spare_racks: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     """Healthy racks held back per GPU type to replace failed ones."""
 

@@ -91,6 +91,8 @@ class JobRun:
     """Seconds × share of the site's storage bandwidth its checkpoint writes occupied."""
     replans: int = 0
     resizes: int = 0
+    preemptions: int = 0
+    """Times it gave racks to a higher-priority queued job (stopped or shrunk)."""
     start_s: float | None = None
     finish_s: float | None = None
     # Power: relative compute clock set by the controller, and what the job's racks draw.

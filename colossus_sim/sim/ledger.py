@@ -266,6 +266,7 @@ class Ledger:
             replans=job.replans,
             gpu_hours={k.value: v / SECONDS_PER_HOUR for k, v in book.gpu_s.items()},
             resizes=job.resizes,
+            preemptions=job.preemptions,
             **_days(job, ttt_s),
             time_to_train_days=None if ttt_s is None else ttt_s / SECONDS_PER_DAY,
             energy_mwh=energy_mwh,

@@ -10,18 +10,19 @@ every job of a long stream. Cost: O(live jobs) per event plus what the collabora
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 import simpy
 
 from colossus_sim.cluster import ClusterState
-from colossus_sim.config.scenario import Admission, PlacementPolicy
+from colossus_sim.config.scenario import Admission, PlacementPolicy, Preemption
 from colossus_sim.fabric import JobBandwidth
 from colossus_sim.kinds import EventKind, JobStatus, RestartCause
 from colossus_sim.perf import power
 from colossus_sim.scenario import ResolvedScenario
-from colossus_sim.sim import admission
+from colossus_sim.sim import admission, preemption
 from colossus_sim.sim import recovery as rec
 from colossus_sim.sim.arrivals import Arrivals
 from colossus_sim.sim.failures import FailureProcess
@@ -60,6 +61,7 @@ class Lifecycle:
             priority_preemption=sc.scheduler.policy is PlacementPolicy.PRIORITY,
         )
         self.queue_order, self.backfill = sc.scheduler.queue, sc.scheduler.backfill
+        self.preempts = sc.scheduler.preemption is Preemption.PRIORITY
         self.live: dict[int, JobRun] = {}
         """Jobs queued or holding racks, and those finished since power was last balanced."""
         self.unfinished = len(self.jobs)
@@ -149,9 +151,9 @@ class Lifecycle:
         """Re-plan ``job`` for ``racks`` racks (the deciding policy checked that it fits)."""
         step = self.planner.plan(job, racks)
         assert step is not None
-        if job.step is not None:  # a resize of a job that ran
-            job.resizes += 1
+        if job.step is not None:
             job.replans += step.plan != job.step.plan
+            job.resizes += bool(self.cluster.owned_count[job.index])  # it holds racks
         job.flat_step = step
         job.step = self.planner.at_share(job, job.fabric_frac)
         job.phases = power.StepPhases.of(job.step.breakdown_s)
@@ -165,6 +167,7 @@ class Lifecycle:
             return
         job.status = JobStatus.PENDING
         job.submit_s = job.since_s = self.env.now
+        job.version += 1  # its status changed: the ledger samples it now
         self.live[job.index] = job
         self.ledger.queued[self.cluster.type_index(job.gpu.name)] += 1
         self.ledger.log(EventKind.SUBMIT, job)
@@ -179,6 +182,10 @@ class Lifecycle:
         job.first_step = job.first_step or job.step
         job.first_racks = job.first_racks or len(chosen)
         job.start_s = self.env.now if job.start_s is None else job.start_s
+        if job.preemptions:  # it ran before a higher-priority job stopped it
+            self.ledger.log(EventKind.START, job, detail=f"{len(chosen)} racks, resumed")
+            self._restart(job, RestartCause.RESUMED)
+            return
         self.ledger.log(EventKind.START, job, detail=f"{len(chosen)} racks")
         self._run(job)
 
@@ -186,6 +193,9 @@ class Lifecycle:
         """Hand free racks of ``gpu`` type out (``admission.py`` says to whom, in which order)."""
         order = admission.by_priority(j for j in self.live.values() if j.gpu.name == gpu)
         owned = self.cluster.owned_count
+        first = -math.inf  # under preemption, a lower-priority job does not regrow past it
+        if self.preempts:
+            first = self._preempt(gpu, order)
         idle, spare, _ = self.cluster.counts_of(gpu)
         target = self.spare_target.get(gpu, 0)
         if idle == 0 or (spare >= target and not admission.any_wants(order, owned)):
@@ -195,7 +205,7 @@ class Lifecycle:
             self.cluster.set_spare(spares)
         for job in order:  # 1. shrunk jobs back to the racks they asked for
             count = admission.regrow_count(job, int(owned[job.index]))
-            if count > 0:
+            if count > 0 and job.setup.priority >= first:
                 self._grow(job, count)
         starts = admission.queue_starts(  # 2. queued jobs, as the queue decides
             self.env.now, order, gpu, self.cluster, self.planner, self.queue_order, self.backfill
@@ -206,6 +216,44 @@ class Lifecycle:
             count = admission.beyond_count(job, int(owned[job.index]))
             if count > 0:
                 self._grow(job, count)
+
+    def _preempt(self, gpu: str, order: list[JobRun]) -> float:
+        """Queued jobs take racks from lower-priority running ones (``preemption.py``) and
+        start on them; returns the highest priority still queued."""
+        queued = [j for j in order if j.status is JobStatus.PENDING]
+        for head in queued:
+            free = self.cluster.counts_of(gpu)[0]
+            given = preemption.victims(
+                head,
+                free,
+                order,
+                self.cluster.owned_count,
+                lambda job, racks: self.planner.plan(job, racks) is not None,
+            )
+            for gives in given:
+                self._yield(gives, head)
+            size = admission.start_size(head, self.cluster.counts_of(gpu)[0], self.planner)
+            if given and size is not None:
+                self._admit(head, size)
+        left = [j.setup.priority for j in order if j.status is JobStatus.PENDING]
+        return max(left, default=-math.inf)
+
+    def _yield(self, gives: preemption.Yield, to: JobRun) -> None:
+        """``gives.job`` hands racks to ``to``: it stops at a checkpoint and requeues, or
+        shrinks and restarts."""
+        job = gives.job
+        self._close(job, lose_work=False)  # at a checkpoint: no work lost
+        racks = self.cluster.racks_of(job.index)
+        self.cluster.release(job.index, racks[len(racks) - gives.racks :])
+        job.preemptions += 1
+        if gives.stops:
+            job.status = JobStatus.PENDING
+            self.ledger.queued[self.cluster.type_index(job.gpu.name)] += 1
+            self.ledger.log(EventKind.REQUEUE, job, detail=f"{gives.racks} racks to {to.name}")
+            return
+        self._set_racks(job, len(racks) - gives.racks)
+        self.ledger.log(EventKind.SHRINK, job, detail=f"{gives.racks} racks to {to.name}")
+        self._restart(job, RestartCause.YIELDED)
 
     def _grow(self, job: JobRun, count: int) -> None:
         extra = admission.growth_racks(job, count, self.cluster, self.placement, self.planner)
