@@ -103,8 +103,10 @@ def replica_summary(frame: pd.DataFrame, name: str = "") -> ReplicaSummary:
 def compare(a: RunResult, b: RunResult) -> pd.DataFrame:
     """Two runs side by side, one row per job and figure: ``job``, ``metric``, ``a``, ``b``,
     ``delta`` (b − a) and ``rel`` (delta ÷ |a|; NaN where a is 0 or missing). Figures are
-    the numeric columns of ``jobs_frame()`` (not flags or names); jobs in a's order, then
-    b's extra ones."""
+    the numeric columns of ``jobs_frame()`` (not flags or names), in its column order; jobs in
+    a's order, then b's extra ones. ``finish_days`` is the day a job finishes: a job that
+    queues longer in b shows it there, not in ``time_to_train_days`` (counted from its
+    start)."""
     import math
 
     import pandas as pd

@@ -1,6 +1,6 @@
 """Replicas: a scenario over seeds base + i, each job's P10/P50/P90 band; the 10T job's band
 narrows as failures get rarer and collapses to a point without them. And ``compare``: two runs'
-figures side by side."""
+figures side by side, a job's finish day with them (a longer wait shows there)."""
 
 from __future__ import annotations
 
@@ -116,5 +116,30 @@ def test_compare_gives_per_job_deltas(cli_module: ModuleType, tmp_path: Path) ->
     ).items()
     table = runner.invoke(cli_module.app, ["compare", str(scenario), str(wider)])
     assert table.exit_code == 0 and "time_to_train_days" in table.stdout
+    for headline in ("submit_days", "start_days", "wait_days", "finish_days"):
+        assert headline in table.stdout
     bad = runner.invoke(cli_module.app, ["compare", str(scenario), "nosuch"])
     assert bad.exit_code == 2 and "unknown scenario" in bad.output
+
+
+def test_compare_shows_a_longer_wait_in_the_finish_day_not_the_time_to_train() -> None:
+    """With 20% more racks for the 10T, the 6T waits for racks; failures off, it trains as
+    fast once started, so its finish day moves by its wait and its time to train not at all."""
+    off = ["failures.enabled=false", "horizon_days=80"]  # all finish by day 50: a quicker run
+    a = api.simulate(overrides=off)
+    b = api.simulate("grok5_10t_racks_plus20", overrides=off)
+    six_t = next(j for j in b.jobs if j.name == "grok5_6t")
+    assert six_t.wait_days is not None and six_t.wait_days > 10
+    delta = api.compare(a, b)
+    rows = delta[delta["job"] == "grok5_6t"].set_index("metric")
+    assert rows.loc["wait_days", "a"] == 0.0
+    assert rows.loc["wait_days", "delta"] == pytest.approx(six_t.wait_days)
+    assert rows.loc["finish_days", "delta"] == pytest.approx(six_t.wait_days, rel=1e-6)
+    assert rows.loc["finish_days", "rel"] == pytest.approx(
+        six_t.wait_days / rows.loc["finish_days", "a"], rel=1e-6
+    )
+    assert rows.loc["time_to_train_days", "delta"] == pytest.approx(0.0, abs=1e-6)
+    # finish = submit + wait + time to train, in both runs
+    for side in ("a", "b"):
+        parts = rows.loc[["submit_days", "wait_days", "time_to_train_days"], side].sum()
+        assert rows.loc["finish_days", side] == pytest.approx(parts)
