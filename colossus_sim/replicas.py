@@ -1,8 +1,9 @@
 """A scenario over many seeds, and two runs side by side: the spread and the difference.
 
 Owns ``Band`` (P10/P50/P90 of a figure over replicas, linear interpolation), ``JobBand`` and
-``ReplicaSummary`` (each job's time-to-train and goodput bands), ``replica_summary`` (those
-bands from a sweep table) and ``compare`` (two runs' job figures: a, b, b − a, relative).
+``ReplicaSummary`` (each job's time-to-train, finish-day, wait and goodput bands),
+``replica_summary`` (those bands from a sweep table) and ``compare`` (two runs' job figures:
+a, b, b − a, relative).
 Running the seeds is the sweep's (``api.replicas``, ``sweep.py``). Cost: pandas and numpy
 work on tables of a few rows per job and seed, milliseconds.
 """
@@ -47,7 +48,7 @@ class Band(BaseModel):
 
 
 class JobBand(BaseModel):
-    """One job over the replicas: its time-to-train and goodput bands."""
+    """One job over the replicas: its time-to-train, finish-day, wait and goodput bands."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -57,7 +58,16 @@ class JobBand(BaseModel):
     """Replicas in which it finished its token budget within the horizon (the others'
     time-to-train is projected at their average rate)."""
     time_to_train_days: Band
+    """Days from its start (projected where it did not finish)."""
+    finish_days: Band
+    """Day it finished (projected alike): where its wait and its training both show."""
+    wait_days: Band
+    """Days it queued before it started (replicas in which it never started have none)."""
     goodput: Band
+
+
+_BANDS = ("time_to_train_days", "finish_days", "wait_days", "goodput")
+"""``JobBand``'s bands, in the order of ``ReplicaSummary.frame``'s columns."""
 
 
 class ReplicaSummary(BaseModel):
@@ -70,13 +80,14 @@ class ReplicaSummary(BaseModel):
     jobs: list[JobBand]
 
     def frame(self) -> pd.DataFrame:
-        """One row per job: ``runs``, ``finished``, ``time_to_train_days_p10`` … ``goodput_p90``."""
+        """One row per job: ``runs``, ``finished``, then P10/P50/P90 columns of each band
+        (``time_to_train_days_p10`` … ``finish_days_*``, ``wait_days_*`` … ``goodput_p90``)."""
         import pandas as pd
 
         rows = []
         for j in self.jobs:
             row: dict[str, Any] = {"job": j.job, "runs": j.runs, "finished": j.finished}
-            for figure in ("time_to_train_days", "goodput"):
+            for figure in _BANDS:
                 band: Band = getattr(j, figure)
                 row.update({f"{figure}_{p}": getattr(band, p) for p in ("p10", "p50", "p90")})
             rows.append(row)
@@ -93,6 +104,8 @@ def replica_summary(frame: pd.DataFrame, name: str = "") -> ReplicaSummary:
                 runs=len(rows),
                 finished=int(rows["finished"].sum()),
                 time_to_train_days=Band.of(rows["time_to_train_days"].tolist()),
+                finish_days=Band.of(rows["finish_days"].tolist()),
+                wait_days=Band.of(rows["wait_days"].tolist()),
                 goodput=Band.of(rows["goodput"].tolist()),
             )
         )
@@ -103,8 +116,10 @@ def replica_summary(frame: pd.DataFrame, name: str = "") -> ReplicaSummary:
 def compare(a: RunResult, b: RunResult) -> pd.DataFrame:
     """Two runs side by side, one row per job and figure: ``job``, ``metric``, ``a``, ``b``,
     ``delta`` (b − a) and ``rel`` (delta ÷ |a|; NaN where a is 0 or missing). Figures are
-    the numeric columns of ``jobs_frame()`` (not flags or names); jobs in a's order, then
-    b's extra ones."""
+    the numeric columns of ``jobs_frame()`` (not flags or names), in its column order; jobs in
+    a's order, then b's extra ones. ``finish_days`` is the day a job finishes: a job that
+    queues longer in b shows it there, not in ``time_to_train_days`` (counted from its
+    start)."""
     import math
 
     import pandas as pd

@@ -9,12 +9,14 @@ import math
 import struct
 from pathlib import Path
 
+import matplotlib.colors as mpl_colors
 import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.collections import EventCollection, PolyCollection
 from matplotlib.figure import Figure
+from queued_jobs import queued_scenario
 from small_cluster import small_scenario
 
 from colossus_sim import api, plots
@@ -37,8 +39,8 @@ def assert_real_png(path: Path, fig: Figure, coloured: float = 0.005) -> None:
     ``coloured`` of the pixels saturated (text, grid and frame are grey; an empty figure of
     these has < 0.3% — a line plot ~1%, an area plot 20–50%)."""
     width, height = png_size(path)
-    fig_w, fig_h = fig.get_size_inches()
-    assert (width, height) == (round(fig_w * plots.DPI), round(fig_h * plots.DPI))
+    assert fig.dpi == plots.DPI
+    assert (width, height) == fig.canvas.get_width_height()  # whole pixels, as Agg truncates
     pixels = mpimg.imread(path)[..., :3]
     assert pixels.shape == (height, width, 3)
     assert float(pixels.std()) > 0.08, "the image is (nearly) uniform"
@@ -135,6 +137,50 @@ def test_gantt_of_a_job_that_never_started(waiting_run: RunResult, tmp_path: Pat
     fig = plots.plot_gantt(waiting_run)
     notes = [t.get_text() for t in fig.axes[0].child_axes[0].get_yticklabels()]
     assert any("never started" in n for n in notes)
+
+
+def _bars(fig: Figure) -> dict[str, list[tuple[float, float]]]:
+    """Each Gantt bar collection by gid (``job:status``): the (start, end) days of its bars."""
+    out = {}
+    for c in fig.axes[0].collections:
+        if isinstance(c, PolyCollection) and c.get_gid():
+            xs = [p.vertices[:, 0] for p in c.get_paths()]
+            out[str(c.get_gid())] = [(float(x.min()), float(x.max())) for x in xs]
+    return out
+
+
+def test_gantt_draws_the_queue_from_submit_to_start_and_nothing_while_held(
+    tmp_path: Path,
+) -> None:
+    """``wide`` queues from day 1 to day 5, ``stuck`` from day 3 to the end (day 12),
+    ``held`` is never submitted; each submitted after day 0 has a submit marker there."""
+    run = api.simulate(queued_scenario(tmp_path))
+    path = tmp_path / "gantt.png"
+    fig = plots.plot_gantt(run, path)
+    assert_real_png(path, fig)
+    bars = _bars(fig)
+    assert bars["wide:pending"] == [pytest.approx((1.0, 5.0), abs=1e-3)]
+    assert bars["wide:running"] == [pytest.approx((5.0, 8.0), abs=1e-3)]  # not under the queue
+    assert bars["stuck:pending"] == [pytest.approx((3.0, 12.0), abs=1e-3)]
+    assert "stuck:running" not in bars and "first:pending" not in bars
+    assert not [gid for gid in bars if gid.startswith("held:")]
+    queued = plots.STATUS_COLORS["pending"]
+    colours = [c.get_facecolor() for c in fig.axes[0].collections if c.get_gid() == "wide:pending"]
+    assert np.allclose(colours[0][0][:3], mpl_colors.to_rgb(queued))
+    marks = {
+        str(line.get_gid()): float(np.asarray(line.get_xdata(), dtype=float)[0])
+        for line in fig.axes[0].get_lines()
+        if str(line.get_gid()).endswith(":submit")
+    }
+    assert marks == {"wide:submit": 1.0, "long:submit": 2.0, "stuck:submit": 3.0}
+    legend = {t.get_text() for legend in fig.legends for t in legend.get_texts()}
+    assert {"queued", "submitted"} <= legend and "pending" not in legend
+    notes = [t.get_text() for t in fig.axes[0].child_axes[0].get_yticklabels()]
+    assert "queued 4.0 d" in notes[1]
+    assert notes[3].startswith("queued from day 3.0") and notes[4].startswith("never submitted")
+    again = tmp_path / "again.png"
+    plots.plot_gantt(run, again)
+    assert again.read_bytes() == path.read_bytes()
 
 
 def test_plots_with_failures_off(tmp_path: Path) -> None:

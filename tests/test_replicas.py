@@ -1,6 +1,7 @@
 """Replicas: a scenario over seeds base + i, each job's P10/P50/P90 band; the 10T job's band
 narrows as failures get rarer and collapses to a point without them. And ``compare``: two runs'
-figures side by side."""
+figures side by side, a job's finish day with them (a longer wait shows there). A job that
+queues has wait and finish-day bands."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from types import ModuleType
 
 import pytest
 from one_job import one_job_scenario
+from queued_jobs import queued_scenario
 from typer.testing import CliRunner
 
 from colossus_sim import api
@@ -62,6 +64,9 @@ def test_replica_i_runs_seed_base_plus_i(tmp_path: Path) -> None:
     ttt = sorted(r.time_to_train_days or 0.0 for r in runs)
     assert band.p50 == ttt[1]
     assert band.p10 is not None and ttt[0] <= band.p10 <= band.p50
+    # It starts at once: no wait, and it finishes on the day its time to train ends.
+    finish = summary.jobs[0].finish_days
+    assert finish.p50 == pytest.approx(ttt[1]) and summary.jobs[0].wait_days.width == 0.0
     table = summary.frame()
     assert list(table.columns) == [
         "job",
@@ -70,6 +75,12 @@ def test_replica_i_runs_seed_base_plus_i(tmp_path: Path) -> None:
         "time_to_train_days_p10",
         "time_to_train_days_p50",
         "time_to_train_days_p90",
+        "finish_days_p10",
+        "finish_days_p50",
+        "finish_days_p90",
+        "wait_days_p10",
+        "wait_days_p50",
+        "wait_days_p90",
         "goodput_p10",
         "goodput_p50",
         "goodput_p90",
@@ -89,6 +100,8 @@ def test_run_replicas_prints_the_bands(cli_module: ModuleType, tmp_path: Path) -
     data = json.loads(as_json.stdout)
     assert data["seeds"] == [1, 2, 3, 4]
     assert set(data["jobs"][0]["time_to_train_days"]) == {"p10", "p50", "p90"}
+    assert set(data["jobs"][0]["finish_days"]) == {"p10", "p50", "p90"}
+    assert "finish d" in result.stdout and "wait d" not in result.stdout  # nobody queued
     bad = runner.invoke(cli_module.app, [*args[:3], "--replicas", "0"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
 
@@ -116,5 +129,48 @@ def test_compare_gives_per_job_deltas(cli_module: ModuleType, tmp_path: Path) ->
     ).items()
     table = runner.invoke(cli_module.app, ["compare", str(scenario), str(wider)])
     assert table.exit_code == 0 and "time_to_train_days" in table.stdout
+    for headline in ("submit_days", "start_days", "wait_days", "finish_days"):
+        assert headline in table.stdout
     bad = runner.invoke(cli_module.app, ["compare", str(scenario), "nosuch"])
     assert bad.exit_code == 2 and "unknown scenario" in bad.output
+
+
+def test_compare_shows_a_longer_wait_in_the_finish_day_not_the_time_to_train() -> None:
+    """With 20% more racks for the 10T, the 6T waits for racks; failures off, it trains as
+    fast once started, so its finish day moves by its wait and its time to train not at all."""
+    off = ["failures.enabled=false", "horizon_days=80"]  # all finish by day 50: a quicker run
+    a = api.simulate(overrides=off)
+    b = api.simulate("grok5_10t_racks_plus20", overrides=off)
+    six_t = next(j for j in b.jobs if j.name == "grok5_6t")
+    assert six_t.wait_days is not None and six_t.wait_days > 10
+    delta = api.compare(a, b)
+    rows = delta[delta["job"] == "grok5_6t"].set_index("metric")
+    assert rows.loc["wait_days", "a"] == 0.0
+    assert rows.loc["wait_days", "delta"] == pytest.approx(six_t.wait_days)
+    assert rows.loc["finish_days", "delta"] == pytest.approx(six_t.wait_days, rel=1e-6)
+    assert rows.loc["finish_days", "rel"] == pytest.approx(
+        six_t.wait_days / rows.loc["finish_days", "a"], rel=1e-6
+    )
+    assert rows.loc["time_to_train_days", "delta"] == pytest.approx(0.0, abs=1e-6)
+    # finish = submit + wait + time to train, in both runs
+    for side in ("a", "b"):
+        parts = rows.loc[["submit_days", "wait_days", "time_to_train_days"], side].sum()
+        assert rows.loc["finish_days", side] == pytest.approx(parts)
+
+
+def test_bands_of_a_job_that_queues(cli_module: ModuleType, tmp_path: Path) -> None:
+    """``wide`` queues from day 1 until ``first`` finishes on day 5, then trains 3 days: its
+    bands say wait 4, finish day 8; ``stuck`` never starts, so it has neither."""
+    scenario = queued_scenario(tmp_path)
+    summary = api.replicas(scenario, 2, workers=1)
+    jobs = {j.job: j for j in summary.jobs}
+    wide = jobs["wide"]
+    assert wide.wait_days.p50 == pytest.approx(4.0, abs=1e-3) and wide.wait_days.width == 0.0
+    assert wide.finish_days.p50 == pytest.approx(8.0, abs=1e-3)
+    assert wide.time_to_train_days.p50 == pytest.approx(3.0, abs=1e-3)
+    assert jobs["stuck"].finish_days.p50 is None and jobs["stuck"].wait_days.p50 is None
+    table = runner.invoke(cli_module.app, ["run", str(scenario), "--replicas", "2"])
+    assert table.exit_code == 0, table.output
+    assert "wait d" in table.stdout and "finish d" in table.stdout
+    row = next(line for line in table.stdout.splitlines() if " wide " in line)
+    assert [cell.strip() for cell in row.split("│")[2:6]] == ["2/2", "3.00", "8.00", "4.00"]

@@ -16,6 +16,7 @@ from types import ModuleType
 import pandas as pd
 import pytest
 from one_job import one_job_scenario
+from queued_jobs import queued_scenario
 from typer.testing import CliRunner
 
 from colossus_sim import api, sweep_exec
@@ -237,3 +238,37 @@ def test_ctrl_c_stops_the_cli_cleanly_and_the_rerun_resumes(tmp_path: Path) -> N
     assert rerun.returncode == 0, rerun.stderr
     data = json.loads(rerun.stdout)
     assert (data["points"], data["reused"], data["computed"]) == (16, stored, 16 - stored)
+
+
+def test_the_table_has_submit_wait_and_finish_days(cli_module: ModuleType, tmp_path: Path) -> None:
+    """A job that queues: its finish day is its start plus its time to train, its wait the
+    days from its submission to its start; one that never starts has neither. The CLI table
+    shows the finish day and the wait, and --plot-y finish_days draws it."""
+    scenario = queued_scenario(tmp_path)
+    grid = {"jobs.wide.submit_days": [1, 4]}
+    frame = api.sweep(scenario, grid, workers=1, store=tmp_path / "store")
+    assert {"submit_days", "wait_days", "finish_days"} <= set(frame.columns)
+    ran = frame[frame["finished"]]
+    assert set(ran["name"]) == {"first", "wide"}
+    assert ran["finish_days"].tolist() == pytest.approx(
+        (ran["start_days"] + ran["time_to_train_days"]).tolist()
+    )
+    wide = frame[frame["name"] == "wide"].set_index("jobs.wide.submit_days")
+    assert wide["start_days"].tolist() == pytest.approx([5.0, 5.0], abs=1e-3)  # when first ends
+    assert wide["wait_days"].tolist() == pytest.approx([4.0, 1.0], abs=1e-3)
+    never = frame[frame["name"].isin(["stuck", "held"])]
+    assert never["wait_days"].isna().all() and never["finish_days"].isna().all()
+    ax = api.plot_sweep(frame, x="jobs.wide.submit_days", y="finish_days").axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (
+        "submit day of wide (days)",
+        "day the job finishes (days)",
+    )
+
+    plot = tmp_path / "finish.png"
+    args = ["sweep", str(scenario), "--grid", "jobs.wide.submit_days=1,4", "--workers", "1"]
+    args += ["--store", str(tmp_path / "store"), "--plot", str(plot), "--plot-y", "finish_days"]
+    result = runner.invoke(cli_module.app, args)
+    assert result.exit_code == 0, result.output
+    assert "finish d" in result.stdout and "wait d" in result.stdout
+    assert "2 found in the store" in result.stdout
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -96,7 +96,11 @@ SweepPlot = Annotated[
     ),
 ]
 PlotY = Annotated[
-    str, typer.Option("--plot-y", help="The figure to plot: a jobs column, e.g. goodput, step_s.")
+    str,
+    typer.Option(
+        "--plot-y",
+        help="The figure to plot: a jobs column, e.g. goodput, step_s, finish_days, wait_days.",
+    ),
 ]
 GraphmlOut = Annotated[
     Path | None, typer.Option("--graphml", help="Write the fabric graph as GraphML here.")
@@ -159,7 +163,8 @@ RunReplicas = Annotated[
     int | None,
     _replicas(
         "Run N seeds (base, base+1, …; base = --seed or the scenario's) and print each "
-        "job's P10/P50/P90 time to train and goodput; --out writes replicas.json/.parquet."
+        "job's P10/P50/P90 time to train, finish day, wait and goodput; --out writes "
+        "replicas.json/.parquet."
     ),
 ]
 SweepReplicas = Annotated[int | None, _replicas("Seeds s … s+N−1 for every point, s its own.")]

@@ -1,8 +1,10 @@
 """What the commands over many runs print: the replica bands of ``run --replicas``, the
 summary table of ``sweep`` and the side-by-side table of ``compare``.
 
-Owns how a band reads (``P50 [P10–P90]``, one figure when P10 = P90, "—" when no run has it)
-and how a figure reads in a comparison (thousands separated, ~4 significant digits). Cost:
+Owns how a band reads (``P50 [P10–P90]``, one figure when P10 = P90, "—" when no run has it),
+which figures the tables show (a job's finish day beside its time to train, which counts from
+its start) and how a figure reads in a comparison (thousands separated, ~4 significant
+digits). Cost:
 a pandas group-by over the sweep table (one group per grid point and job), milliseconds for
 thousands of rows.
 """
@@ -28,41 +30,46 @@ def band_text(band: api.Band, fmt: str) -> str:
 
 
 def replicas_table(summary: api.ReplicaSummary) -> Table:
+    """Each job's bands as ``P50 [P10–P90]``: time to train (from its start), the day it
+    finishes, and the days it queued when any replica of any job queued."""
     seeds = summary.seeds
     table = Table(
         title=f"{summary.scenario}: {len(seeds)} replicas, seeds {seeds[0]}–{seeds[-1]} "
-        "(replica i runs seed base + i)"
+        "(replica i runs seed base + i); P50 [P10–P90]"
     )
-    for name in (
-        "job",
-        "finished",
-        "time to train d P10",
-        "P50",
-        "P90",
-        "goodput P10",
-        "P50",
-        "P90",
-    ):
+    waited = any(j.wait_days.p90 for j in summary.jobs)
+    columns = ["job", "finished", "time to train d", "finish d", "goodput"]
+    if waited:
+        columns[4:4] = ["wait d"]
+    for name in columns:
         table.add_column(name, justify="left" if name == "job" else "right")
     for j in summary.jobs:
-        ttt, good = j.time_to_train_days, j.goodput
-        table.add_row(
+        cells = [
             j.job,
             f"{j.finished}/{j.runs}",
-            *("—" if v is None else f"{v:.2f}" for v in (ttt.p10, ttt.p50, ttt.p90)),
-            *("—" if v is None else f"{v:.1%}" for v in (good.p10, good.p50, good.p90)),
-        )
+            band_text(j.time_to_train_days, ".2f"),
+            band_text(j.finish_days, ".2f"),
+            band_text(j.goodput, ".1%"),
+        ]
+        if waited:
+            cells[4:4] = [band_text(j.wait_days, ".2f")]
+        table.add_row(*cells)
     return table
 
 
 def sweep_table(frame: pd.DataFrame, grid_paths: list[str], jobs: list[str] | None) -> Table:
-    """One row per grid combination and job; with several seeds, P50 [P10–P90]."""
+    """One row per grid combination and job; with several seeds, P50 [P10–P90]. The finish
+    day goes with the time to train (counted from the start), the wait when any job queued."""
     seeds = frame["seed"].nunique()
     table = Table(
         title=f"sweep: {frame['point'].nunique()} points"
         + (f" ({seeds} seeds each; P50 [P10–P90])" if seeds > 1 else "")
     )
-    for name in [*grid_paths, "job", "runs", "time to train d", "goodput", "step s", "failures"]:
+    waited = bool((frame["wait_days"].fillna(0.0) > 0).any())
+    figures = ["time to train d", "finish d", "goodput", "step s", "failures"]
+    if waited:
+        figures[2:2] = ["wait d"]
+    for name in [*grid_paths, "job", "runs", *figures]:
         table.add_column(name, justify="left" if name == "job" else "right")
     groups = frame.groupby(grid_paths, sort=False, dropna=False) if grid_paths else [((), frame)]
     for combo, rows in groups:
@@ -71,15 +78,16 @@ def sweep_table(frame: pd.DataFrame, grid_paths: list[str], jobs: list[str] | No
             if jobs and job not in jobs:
                 continue
             band = api.replica_summary(job_rows).jobs[0]
-            table.add_row(
-                *(str(v) for v in values),
-                str(job),
-                str(band.runs),
+            cells = [
                 band_text(band.time_to_train_days, ".2f"),
+                band_text(band.finish_days, ".2f"),
                 band_text(band.goodput, ".1%"),
                 f"{job_rows['step_s'].median():.2f}",
                 f"{job_rows['failures'].median():,.0f}",
-            )
+            ]
+            if waited:
+                cells[2:2] = [band_text(band.wait_days, ".2f")]
+            table.add_row(*(str(v) for v in values), str(job), str(band.runs), *cells)
     return table
 
 

@@ -54,9 +54,15 @@ COMPARE_METRICS = (
     "mfu",
     "racks",
     "failures",
+    "submit_days",
     "start_days",
+    "wait_days",
+    "finish_days",
     "energy_mwh",
 )
+"""The figures ``compare`` shows without ``--all`` (rows in ``jobs_frame``'s column order).
+Time to train counts from a job's start, so its submit, wait and finish days come with it: a
+job that queues longer in B can train as fast and still finish later."""
 
 
 def sweep(
@@ -152,7 +158,9 @@ def compare(
     job: CompareJobs = None,
     json_out: CompareJson = False,
 ) -> None:
-    """Run two scenarios and show each job's figures side by side: A, B, B − A, relative."""
+    """Run two scenarios and show each job's figures side by side: A, B, B − A, relative.
+    Time to train counts from a job's start; finish_days is the day it finishes (submit_days
+    + wait_days + time_to_train_days), so a job that queues longer in B shows it there."""
     first = api.load_scenario(a, set_ or [])
     second = api.load_scenario(b, set_ or [])
     delta = api.compare(api.simulate(first, seed=seed), api.simulate(second, seed=seed))

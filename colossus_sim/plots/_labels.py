@@ -22,7 +22,9 @@ _COLUMN_LABELS = {
     "replans": "re-plans (count)",
     "racks": "racks (racks)",
     "gpus": "GPUs (GPUs)",
+    "submit_days": "day the job is submitted (days)",
     "start_days": "start (day)",
+    "wait_days": "days queued before the start (days)",
     "finish_days": "day the job finishes (days)",
     "energy_mwh": "facility energy (MWh)",
     "mean_power_mw": "mean facility power (MW)",
@@ -56,6 +58,7 @@ _PARAMETER_LABELS = {
     "spare_racks": "spare racks",
     "priority": "priority",
     "horizon_days": "horizon",
+    "submit_days": "submit day",
     "seed": "seed",
 }
 _PARAMETER_UNITS = {

@@ -1,5 +1,7 @@
-"""The Gantt figure: one row per job with bars coloured by status, a tick per failure that hit
-the job, a marker where it finished, and a note of its time to train and goodput.
+"""The Gantt figure: one row per job with bars coloured by status — queued from its submit day
+to its start, nothing before it (held) — a marker where it was submitted (after the run's
+start), a tick per failure that hit the job, a marker where it finished, and a note of its
+time to train, goodput and wait.
 
 Cost: O(series rows) to merge each job's status stretches; a handful of collections per job
 (one bar collection per status, one event collection of failures), not one artist per row.
@@ -42,11 +44,18 @@ _Stretches = dict[str, list[tuple[float, float]]]
 """(start, width) in days of each status's stretches of one job."""
 _BAR_H = 0.5
 """A row's bar height (rows are 1 apart)."""
+_SUBMIT_MARKER = ">"
+_LEGEND_NAMES = {JobStatus.PENDING: "queued"}
+"""Legend words for statuses whose word in the job series reads otherwise on a chart."""
 
 
 def plot_gantt(result: RunResult, path: str | Path | None = None) -> Figure:
-    """One row per job: bars coloured by status (running, restarting, stalled, pending),
-    a tick per failure that hit the job, and a marker where it finished.
+    """One row per job: bars coloured by status (running, restarting, stalled, and queued —
+    status ``pending`` — from its submit day to its start; nothing before its submit day,
+    while it is held), a marker on its submit day when that is after the run's start, a tick
+    per failure that hit the job, and a marker where it finished. Each bar collection's gid
+    is ``job:status`` (``job:running`` the base the other statuses are drawn over), the submit
+    marker's ``job:submit``.
 
     A restart lasts minutes, far less than a pixel of a months-long axis, so each bar is
     drawn as a running-coloured base with the other statuses antialiased over it: a pixel's
@@ -64,14 +73,18 @@ def plot_gantt(result: RunResult, path: str | Path | None = None) -> Figure:
     unowned = len(failure_times.get("", ()))
     labels = []
     notes = []
+    submitted_later = False
     for row, job in enumerate(jobs):
         hits = failure_times.get(job)
-        stretches = _gantt_row(ax, float(row), series[series["job"] == job], end_h, hits)
         info = by_name.get(job)
-        labels.append(f"{job}\n{info.racks:,} racks" if info else job)
+        rows = series[series["job"] == job]
+        stretches = _queued(_intervals_of(rows, end_h), info, end_h / HOURS_PER_DAY)
+        _gantt_row(ax, float(row), job, stretches, rows, hits)
+        submitted_later |= _submit_marker(ax, float(row), job, info)
+        labels.append(_row_label(job, info))
         notes.append(_gantt_note(info, stretches, 0 if hits is None else hits.size))
     _gantt_yaxes(ax, labels, notes)
-    _gantt_legend(fig, unowned)
+    _gantt_legend(fig, unowned, submitted_later)
     return _done(fig, path)
 
 
@@ -100,17 +113,40 @@ def _failure_times(timeline: pd.DataFrame) -> dict[str, NDArray[np.float64]]:
     }
 
 
-def _gantt_row(
-    ax: Axes, y: float, rows: pd.DataFrame, end_h: float, hits: NDArray[np.float64] | None
-) -> _Stretches:
-    """One job's row: its status bars, failure ticks and finish marker; returns its
-    stretches."""
-    stretches = _intervals(
+def _intervals_of(rows: pd.DataFrame, end_h: float) -> _Stretches:
+    """A job's status stretches from its rows of the job series."""
+    return _intervals(
         rows["time_h"].to_numpy(dtype=np.float64), [str(s) for s in rows["status"]], end_h
     )
-    if rows.empty:
-        stretches = {JobStatus.PENDING: [(0.0, end_h / HOURS_PER_DAY)]}
-    _status_bars(ax, y, stretches)
+
+
+def _queued(stretches: _Stretches, info: JobResult | None, end_d: float) -> _Stretches:
+    """``stretches`` with the job's queue before its start taken from its results: from its
+    submit day to its start day (or the run's end), none if it was never submitted. The
+    results are what the tables report; a job series row can be stamped after the moment
+    the status changed. Stretches queued after its start are kept."""
+    if info is None:
+        return stretches
+    stop = end_d if info.start_days is None else info.start_days
+    later = [(s, w) for s, w in stretches.get(JobStatus.PENDING, []) if s >= stop]
+    first = info.submit_days
+    queued = [(first, stop - first)] if first is not None and stop > first else []
+    out = {status: xr for status, xr in stretches.items() if status != JobStatus.PENDING}
+    if queued or later:
+        out[JobStatus.PENDING] = queued + later
+    return out
+
+
+def _gantt_row(
+    ax: Axes,
+    y: float,
+    job: str,
+    stretches: _Stretches,
+    rows: pd.DataFrame,
+    hits: NDArray[np.float64] | None,
+) -> None:
+    """One job's row: its status bars, failure ticks and finish marker."""
+    _status_bars(ax, y, job, stretches)
     if hits is not None and hits.size:
         ax.eventplot(
             hits,
@@ -125,11 +161,28 @@ def _gantt_row(
     if not finished.empty:
         at = float(finished["time_h"].iloc[0]) / HOURS_PER_DAY
         ax.plot([at], [y], marker="D", markersize=7, color="#111111", linestyle="none", zorder=4)
-    return stretches
 
 
-def _status_bars(ax: Axes, y: float, stretches: _Stretches) -> None:
-    """A running-coloured base over the job's life, then each other status over it."""
+def _submit_marker(ax: Axes, y: float, job: str, info: JobResult | None) -> bool:
+    """A marker on the day the job joined the queue, if after the run's start; drawn or not."""
+    if info is None or not info.submit_days:
+        return False
+    ax.plot(
+        [info.submit_days],
+        [y],
+        marker=_SUBMIT_MARKER,
+        markersize=7,
+        color="#444444",
+        linestyle="none",
+        zorder=4,
+        gid=f"{job}:submit",
+    )
+    return True
+
+
+def _status_bars(ax: Axes, y: float, job: str, stretches: _Stretches) -> None:
+    """A running-coloured base from the job's start to the end of its life, then each other
+    status over it (its queue before the start lies outside the base)."""
     life = _lifespan(stretches)
     if life is not None and JobStatus.RUNNING in stretches:
         ax.broken_barh(
@@ -137,6 +190,7 @@ def _status_bars(ax: Axes, y: float, stretches: _Stretches) -> None:
             (y - _BAR_H / 2, _BAR_H),
             facecolors=STATUS_COLORS[JobStatus.RUNNING],
             linewidth=0.0,
+            gid=f"{job}:{JobStatus.RUNNING}",
         )
     for status, xranges in stretches.items():
         if status == JobStatus.RUNNING:
@@ -146,6 +200,7 @@ def _status_bars(ax: Axes, y: float, stretches: _Stretches) -> None:
             (y - _BAR_H / 2, _BAR_H),
             facecolors=STATUS_COLORS.get(status, "#888888"),
             linewidth=0.0,
+            gid=f"{job}:{status}",
         )
 
 
@@ -160,10 +215,11 @@ def _gantt_yaxes(ax: Axes, labels: list[str], notes: list[str]) -> None:
     side.spines["right"].set_visible(False)
 
 
-def _gantt_legend(fig: Figure, unowned: int) -> None:
-    """The statuses, the failure tick and the finish marker, below the axes."""
+def _gantt_legend(fig: Figure, unowned: int, submitted_later: bool) -> None:
+    """The statuses, the failure tick, the submit marker (when drawn) and the finish marker,
+    below the axes."""
     handles: list[Any] = [
-        Patch(facecolor=STATUS_COLORS[s], label=s)
+        Patch(facecolor=STATUS_COLORS[s], label=_LEGEND_NAMES.get(s, s))
         for s in (JobStatus.RUNNING, JobStatus.RESTARTING, JobStatus.STALLED, JobStatus.PENDING)
     ]
     handles.append(
@@ -177,6 +233,18 @@ def _gantt_legend(fig: Figure, unowned: int) -> None:
             label=EventKind.FAILURE.value,
         )
     )
+    if submitted_later:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="#444444",
+                marker=_SUBMIT_MARKER,
+                linestyle="none",
+                markersize=7,
+                label="submitted",
+            )
+        )
     handles.append(
         Line2D(
             [],
@@ -224,30 +292,51 @@ def _intervals(times: NDArray[np.float64], statuses: Sequence[str], end_h: float
 
 
 def _lifespan(stretches: _Stretches) -> tuple[float, float] | None:
-    """(start, width) in days from a job's first stretch to the end of its last."""
-    spans = [s for xr in stretches.values() for s in xr]
-    if not spans:
+    """(start, width) in days from the start of a job's first stretch after it started (not
+    its queue before the start) to the end of its last stretch."""
+    after_start = [s for status, xr in stretches.items() if status != JobStatus.PENDING for s in xr]
+    if not after_start:
         return None
-    lo = min(s for s, _ in spans)
-    hi = max(s + w for s, w in spans)
+    lo = min(s for s, _ in after_start)
+    hi = max(s + w for xr in stretches.values() for s, w in xr)
     return lo, hi - lo
 
 
+def _row_label(job: str, info: JobResult | None) -> str:
+    """A row's label: the job and the racks it started on (none if it never started)."""
+    if info is None:
+        return job
+    if info.start_days is None:
+        return f"{job}\nnot started"
+    return f"{job}\n{info.racks:,} racks"
+
+
 def _gantt_note(info: JobResult | None, stretches: _Stretches, failures: int) -> str:
-    """The right-hand note of a Gantt row: time to train, goodput, failures, restart share."""
+    """The right-hand note of a Gantt row: time to train (and the finish day it projects to),
+    goodput, days queued, failures, restart share."""
     if info is None:
         return ""
+    if info.submit_days is None:
+        return "never submitted\n(held to the end of the run)"
     if info.start_days is None:
-        return "never started\n(waited for racks)"
+        return f"queued from day {info.submit_days:,.1f}\nnever started (waited for racks)"
     ttt = info.time_to_train_days
     if ttt is None:
         head = "no progress"
+    elif info.finished:
+        head = f"trained in {_days(ttt)} d"
     else:
-        days = f"{ttt:,.1f}" if ttt < 100 else f"{ttt:,.0f}"
-        head = f"trained in {days} d" if info.finished else f"projected {days} d"
+        head = f"projected {_days(ttt)} d"
+        if info.finish_days is not None:
+            head += f", day {_days(info.finish_days)}"
     active = sum(
         w for status, xr in stretches.items() if status != JobStatus.PENDING for _, w in xr
     )
     restarting = sum(w for _, w in stretches.get(JobStatus.RESTARTING, []))
     share = f" · {restarting / active:.0%} restarting" if active > 0 else ""
-    return f"{head} · {info.goodput:.0%} goodput\n{failures:,} failures{share}"
+    queued = f"queued {_days(info.wait_days)} d · " if info.wait_days else ""
+    return f"{head} · {info.goodput:.0%} goodput\n{queued}{failures:,} failures{share}"
+
+
+def _days(days: float) -> str:
+    return f"{days:,.1f}" if days < 100 else f"{days:,.0f}"
