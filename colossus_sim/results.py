@@ -208,6 +208,8 @@ class ClusterResult(BaseModel):
     """Failures of a job's idle hot-spare GPUs or trays: repaired, no interruption."""
     repairs: int
     events: int
+    makespan_days: float | None
+    """Day the last job finished (None: not every job finished within the horizon)."""
     idle_gpu_hours: dict[str, float]
     """``gpu_hours["idle"]`` by why the racks were idle (``IdleReason``)."""
     fabric_faults: int

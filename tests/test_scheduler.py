@@ -138,7 +138,9 @@ def test_jobs_join_the_queue_at_their_submit_day_or_after_the_jobs_they_follow(
             "late: {workload: imagine_v2, racks: 1, days: 1, submit_days: 5}",
         ],
     )
-    jobs = {j.name: j for j in api.simulate(path).jobs}
+    result = api.simulate(path)
+    jobs = {j.name: j for j in result.jobs}
+    assert result.cluster.makespan_days == max(j.finish_days for j in jobs.values())
     assert jobs["pre"].submit_days == 0.0
     assert jobs["sft"].submit_days == pytest.approx(jobs["pre"].finish_days + 0.5)
     assert jobs["rl"].submit_days == pytest.approx(jobs["sft"].finish_days)
@@ -157,7 +159,9 @@ def test_a_job_waiting_for_one_that_never_finishes_is_never_queued(tmp_path: Pat
         ],
         horizon_days=10,
     )
-    jobs = {j.name: j for j in api.simulate(path).jobs}
+    result = api.simulate(path)
+    jobs = {j.name: j for j in result.jobs}
+    assert result.cluster.makespan_days is None
     assert jobs["next"].submit_days is None and jobs["next"].start_days is None
     assert not jobs["long"].finished and jobs["long"].finish_days == pytest.approx(50, rel=0.01)
 
@@ -450,3 +454,4 @@ def test_without_preemption_a_higher_priority_job_waits(tmp_path: Path) -> None:
     jobs = {j.name: j for j in api.simulate(path).jobs}
     assert jobs["high"].start_days == pytest.approx(jobs["low"].finish_days)
     assert jobs["low"].preemptions == 0
+

@@ -136,7 +136,12 @@ def cluster_lines(result: RunResult) -> list[str]:
         f"{c.productive_frac:.1%} · {c.failures:,} failures ({c.spare_gpu_failures:,} of idle "
         f"hot-spare GPUs, no interruption), {c.repairs:,} repairs · "
         f"{lost / 1e6:,.1f}M GPU-h lost to restart/rework/checkpoint/stall · "
-        f"{c.events:,} events",
+        f"{c.events:,} events · "
+        + (
+            f"last job finished day {c.makespan_days:.1f}"
+            if c.makespan_days
+            else "not all finished"
+        ),
         f"power: facility peak {c.peak_facility_mw:,.0f} MW of a {c.power_cap_mw:,.0f} MW cap "
         f"(IT peak {c.peak_it_mw:,.0f} MW) · mean {c.mean_facility_mw:,.0f} MW · "
         f"{c.energy_mwh / 1e3:,.1f} GWh · synchronous compute/communication swing up to "

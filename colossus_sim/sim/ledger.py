@@ -303,6 +303,11 @@ class Ledger:
             spare_gpu_failures=self.spare_gpu_failures,
             repairs=self.repairs,
             events=len(self.timeline),
+            makespan_days=(
+                max(j.finish_s or 0.0 for j in jobs) / SECONDS_PER_DAY
+                if all(j.finish_s is not None for j in jobs)
+                else None
+            ),
             idle_gpu_hours={k.value: v / SECONDS_PER_HOUR for k, v in self.idle_gpu_s.items()},
             fabric_faults=self.fabric_faults,
             storage_busy_frac=sum(j.storage_busy_s for j in jobs) / end_s if end_s else 0.0,
