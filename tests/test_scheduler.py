@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_engine import checked_simulation
 
 from colossus_sim import api
 from colossus_sim.config.scenario import Backfill
@@ -455,3 +456,67 @@ def test_without_preemption_a_higher_priority_job_waits(tmp_path: Path) -> None:
     assert jobs["high"].start_days == pytest.approx(jobs["low"].finish_days)
     assert jobs["low"].preemptions == 0
 
+
+stream_jobs = st.lists(
+    st.tuples(
+        st.integers(1, 8),  # racks
+        st.floats(0.1, 3.0),  # days
+        st.floats(0.0, 4.0),  # submit day
+        st.integers(0, 3),  # priority
+        st.integers(1, 8),  # min racks (capped at racks)
+    ),
+    min_size=2,
+    max_size=10,
+)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    jobs=stream_jobs,
+    admission=st.sampled_from(["gang", "malleable"]),
+    order=st.sampled_from(["priority", "fifo"]),
+    backfill=st.sampled_from(["none", "easy", "conservative"]),
+    preemption=st.sampled_from(["none", "priority"]),
+    seed=st.integers(0, 2**31),
+)
+def test_a_random_stream_keeps_every_rack_in_one_place_and_every_gpu_hour_counted(
+    jobs: list[tuple[int, float, float, int, int]],
+    admission: str,
+    order: str,
+    backfill: str,
+    preemption: str,
+    seed: int,
+) -> None:
+    """Whatever the stream and policies, with failures on: no rack in two jobs or both owned
+    and spare (checked after every event), GPU-hours by state add up to racks × 72 × hours,
+    idle hours by reason add up to the idle hours, no job does more than its work, and no
+    job starts before it was submitted."""
+    import tempfile
+
+    lines = [
+        f"j{i}: {{workload: imagine_v2, racks: {r}, min_racks: {min(m, r)}, days: {d:.3f}, "
+        f"submit_days: {t:.3f}, priority: {p}}}"
+        for i, (r, d, t, p, m) in enumerate(jobs)
+    ]
+    scheduler = (
+        f"{{admission: {admission}, queue: {order}, backfill: {backfill}, "
+        f"preemption: {preemption}}}"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = scenario_file(
+            Path(folder),
+            lines,
+            horizon_days=12,
+            scheduler=scheduler,
+            failures="{enabled: true, rate_multiplier: 200}",
+        )
+        resolved = api.load_scenario(path, [f"seed={seed}"])
+    result = checked_simulation(resolved).run()
+    c = result.cluster
+    assert sum(c.gpu_hours.values()) == pytest.approx(c.gpus * c.hours, rel=1e-9)
+    assert sum(c.idle_gpu_hours.values()) == pytest.approx(c.gpu_hours["idle"], rel=1e-9, abs=1e-6)
+    for job in result.jobs:
+        assert 0.0 <= job.goodput <= 1.0
+        assert 0.0 <= job.tokens <= job.tokens_budget * (1 + 1e-9)
+        if job.start_days is not None:
+            assert job.submit_days is not None and job.start_days >= job.submit_days
