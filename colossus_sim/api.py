@@ -35,7 +35,14 @@ from colossus_sim.perf.fidelity import (
     median_abs_error_pct,
 )
 from colossus_sim.replicas import Band, JobBand, ReplicaSummary, compare, replica_summary
-from colossus_sim.results import RunResult, json_bytes, parquet_bytes, write_atomic, write_run
+from colossus_sim.results import (
+    RunResult,
+    json_bytes,
+    json_text,
+    parquet_bytes,
+    write_atomic,
+    write_run,
+)
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.sweep_grid import parse_grid_option, parse_seeds_option
 
@@ -250,6 +257,7 @@ __all__ = [
     "graphml_bytes",
     "job_step",
     "jobs_frame",
+    "json_text",
     "load_scenario",
     "parse_grid_option",
     "parse_plan_option",

@@ -81,8 +81,12 @@ class ClusterState:
 
     def state_counts(self) -> tuple[int, int, int]:
         """Racks no job owns, split into (idle healthy, spare healthy, under repair)."""
-        counts = self.unowned_counts.tolist()
-        return counts[0], counts[1], counts[2]
+        rows = self.unowned_by_type.tolist()  # a few types: Python sums beat numpy's call
+        return (
+            sum(row[IDLE] for row in rows),
+            sum(row[SPARE] for row in rows),
+            sum(row[REPAIR] for row in rows),
+        )
 
     def counts_of(self, gpu: str) -> tuple[int, int, int]:
         """``state_counts`` for the racks of one GPU type: O(1)."""

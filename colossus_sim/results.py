@@ -9,6 +9,7 @@ byte-identical files (sorted keys, no timestamps, deterministic row order).
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from enum import StrEnum
@@ -301,8 +302,24 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def json_text(payload: Any) -> str:
+    """Strict JSON (RFC 8259): a figure that is not a finite number (a job that never ran has
+    no checkpoint interval) is ``null``, never ``Infinity`` or ``NaN``."""
+    return json.dumps(_finite(payload), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def json_bytes(payload: Any) -> bytes:
-    return (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()
+    return json_text(payload).encode()
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:

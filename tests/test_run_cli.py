@@ -138,3 +138,21 @@ def test_two_processes_write_byte_identical_files(tmp_path: Path) -> None:
     ]
     for name in files:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_run_json_is_strict_json_when_a_job_never_runs(
+    cli_module: ModuleType, tmp_path: Path
+) -> None:
+    """A job that never starts has no checkpoint interval: ``null``, not ``Infinity`` (which
+    strict parsers refuse), on stdout and in ``result.json``."""
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"not strict JSON: {constant}")
+
+    args = ["run", "grok5_10t_racks_plus20", "--set", "horizon_days=1", "--json"]
+    result = runner.invoke(cli_module.app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    stdout = json.loads(result.stdout, parse_constant=refuse)
+    waiting = next(j for j in stdout["jobs"] if j["name"] == "grok5_6t")
+    assert waiting["start_days"] is None and waiting["checkpoint_interval_min"] is None
+    json.loads((tmp_path / "out" / "result.json").read_text(), parse_constant=refuse)

@@ -10,12 +10,13 @@ command anyway.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING
 
 from rich.console import Console, JustifyMethod
 from rich.table import Table
+
+from colossus_sim import api
 
 if TYPE_CHECKING:
     from colossus_sim.api import Calibration, FidelityRow, JobStep, RunResult
@@ -26,7 +27,7 @@ err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() el
 
 
 def print_json(payload: object) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    sys.stdout.write(api.json_text(payload))
 
 
 def wrote(path: object) -> None:

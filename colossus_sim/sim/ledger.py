@@ -131,7 +131,8 @@ class Ledger:
         does not fit (or is held back for a reservation), only jobs of another type are
         queued, or nothing is queued."""
         any_queued = any(self.queued)
-        for kind, idle in enumerate(self.cluster.unowned_by_type[:, 0].tolist()):
+        for kind, row in enumerate(self.cluster.unowned_by_type.tolist()):
+            idle = row[0]
             if not idle:
                 continue
             if self.queued[kind]:
