@@ -156,3 +156,17 @@ def test_run_json_is_strict_json_when_a_job_never_runs(
     waiting = next(j for j in stdout["jobs"] if j["name"] == "grok5_6t")
     assert waiting["start_days"] is None and waiting["checkpoint_interval_min"] is None
     json.loads((tmp_path / "out" / "result.json").read_text(), parse_constant=refuse)
+
+
+def test_a_job_too_big_for_its_racks_is_refused_before_the_run(cli_module: ModuleType) -> None:
+    """The 10T on one rack could never start: exit 2 naming the --set, found by planning
+    before any simulated time (it used to be found after simulating the whole horizon)."""
+    _bad(
+        cli_module,
+        "run",
+        "--set",
+        "jobs.grok5_10t.racks=1",
+        "--set",
+        "horizon_days=100000",
+        expect=("--set jobs.grok5_10t.racks=1", "no plan of the model fits", "never start"),
+    )

@@ -36,10 +36,10 @@ class Simulation(Lifecycle):
     def run(self) -> RunResult:
         for gpu, target in self.spare_target.items():
             self.cluster.set_spare(admission.initial_spares(self.cluster, gpu, target))
-        self.power.check_cap(self.jobs, self.planner)
-        for job in self.jobs:
+        for job in self.jobs:  # what can be refused before any simulated time
+            self.planner.check_fits(job)
             self.planner.check_interval(job, max(job.want_racks, job.setup.max_racks or 0))
-            self.planner.size_fixed_work(job)
+        self.power.check_cap(self.jobs, self.planner)
         for job, at_s in self.arrivals.initial():
             self._submit_at(job, at_s, refill=False)
         for gpu in self.cluster.type_names:

@@ -68,13 +68,20 @@ class Planner:
         self.plan_cache[key] = result
         return result
 
-    def size_fixed_work(self, job: JobRun) -> None:
-        """Give a fixed-length job (``days:``) its token budget: that many days of compute on
-        the racks it asks for (unchanged if its model does not run on them: it never starts)."""
-        if job.setup.days is None:
-            return
+    def check_fits(self, job: JobRun) -> None:
+        """Refuse, before the run, a job whose model runs on no plan on the racks it asks
+        for (it could never start); give a fixed-length job (``days:``) its token budget: that
+        many days of compute on those racks."""
         step = self.plan(job, job.want_racks)
-        if step is not None:
+        if step is None:
+            raise self.resolved.error_at(
+                f"jobs.{job.name}.racks",
+                "no plan of the model fits on these racks (too little memory: it could never "
+                "start)",
+                got=f"{job.want_racks:,}",
+                expected="more racks",
+            )
+        if job.setup.days is not None:
             job.budget_tokens = fixed_work_tokens(job.setup.days, step)
 
     def at_share(self, job: JobRun, frac: float) -> StepBreakdown:
