@@ -92,11 +92,15 @@ def _job(result: api.RunResult, name: str):  # type: ignore[no-untyped-def]
     return next(j for j in result.jobs if j.name == name)
 
 
-def test_default_run_finishes_all_seven_jobs(default_run: api.RunResult) -> None:
-    assert len(default_run.jobs) == 7
+def test_default_run_finishes_every_job(default_run: api.RunResult) -> None:
+    # The seven pretraining jobs, and an SFT and an RL job after each language model's.
+    assert len(default_run.jobs) == 7 + 6 * 2
     assert all(j.finished for j in default_run.jobs)
+    ten_t, sft, rl = (_job(default_run, n) for n in ("grok5_10t", "grok5_10t_sft", "grok5_10t_rl"))
+    # Each phase joins the queue a day after the one before it ends (`after:` with a lag).
+    assert sft.submit_days == pytest.approx(ten_t.finish_days + 1)
+    assert rl.submit_days == pytest.approx(sft.finish_days + 1)
     assert default_run.cluster.failures > 1000  # ~550k GPUs × 2e-5 /GPU-h × ~800 h
-    ten_t = _job(default_run, "grok5_10t")
     assert ten_t.time_to_train_days is not None and 10 < ten_t.time_to_train_days < 120
 
 
