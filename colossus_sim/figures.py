@@ -177,13 +177,16 @@ def figure_paths(jobs: Sequence[str]) -> list[str]:
 
 
 def figure_value(summary: dict[str, Any], figure: Figure) -> float | None:
-    """The figure in a run's summary; ``KeyError`` if a dict field lacks the key."""
+    """The figure in a run's summary (None where the run has none: a job that never started
+    has no fabric); ``KeyError`` if a dict field lacks the key."""
     node: Any = summary[figure.parts[0]]
     rest = figure.parts[1:]
     if figure.parts[0] == "jobs":
         node = next(j for j in node if j["name"] == rest[0])
         rest = rest[1:]
     for part in rest:
+        if node is None:  # a section a job that never ran does not have (its fabric)
+            return None
         node = node[part]
     if node is None:
         return None
