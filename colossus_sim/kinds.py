@@ -40,6 +40,8 @@ class EventKind(StrEnum):
     STALL = "stall"
     PREEMPT = "preempt"
     REQUEUE = "requeue"
+    DROP_REPLICA = "drop replica"
+    REJOIN = "rejoin"
     REPAIR = "repair"
     FABRIC = "fabric"
     FABRIC_FAULT = "fabric_fault"

@@ -147,7 +147,11 @@ class JobResult(BaseModel):
     failures: int
     restarts: int
     recovery: str
-    """How it recovers: ``restart`` (from shared storage) or ``in_memory`` (from a peer)."""
+    """How it recovers (``RecoveryMode``): ``restart`` (from shared storage), ``in_memory``
+    (from a peer), ``hot_spare`` (no rescheduling) or ``drop_replica``."""
+    replica_drops: int
+    """Failures after which a data-parallel replica left and the rest went on
+    (``drop_replica``), instead of a restart."""
     restart_s: float
     """What a restart after a failure takes it on the racks it held last (the scenario's
     ``checkpoint.restart_minutes`` when that times every restart)."""

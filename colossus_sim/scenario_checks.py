@@ -67,6 +67,17 @@ def resolve_job(name: str, job: ScenarioJob, cluster: ClusterSpec, fail: Fail) -
         )
     if job.max_racks is not None and job.max_racks < job.racks:
         raise fail(f"jobs.{name}.max_racks", "must be at least racks", got=str(job.max_racks))
+    if (
+        job.recovery is RecoveryMode.HOT_SPARE
+        and spec.active_gpus_per_rack >= cluster.gpus_per_rack
+    ):
+        raise fail(
+            f"jobs.{name}.recovery",
+            f"hot_spare needs spare GPUs in each rack, and {workload} trains on all "
+            f"{cluster.gpus_per_rack} of a rack's GPUs",
+            got="hot_spare",
+            expected="restart, in_memory or drop_replica",
+        )
     if job.min_racks is not None and job.min_racks > job.racks:
         raise fail(
             f"jobs.{name}.min_racks",
@@ -116,12 +127,17 @@ def check_recovery(scenario: Scenario, fail: Fail) -> None:
     ``recovery:``, which an ``in_memory`` job needs in any case (its snapshot interval)."""
     if scenario.recovery is not None:
         return
-    in_memory = [n for n, j in scenario.jobs.items() if j.recovery is RecoveryMode.IN_MEMORY]
-    if in_memory:
+    needs = {
+        RecoveryMode.IN_MEMORY: "its snapshot interval",
+        RecoveryMode.DROP_REPLICA: "the time to notice a failure and to start a replica",
+    }
+    timed = [(n, j.recovery) for n, j in scenario.jobs.items() if j.recovery in needs]
+    if timed:
+        name, mode = timed[0]
         raise fail(
-            f"jobs.{in_memory[0]}.recovery",
-            "an in_memory job needs the scenario's recovery: section (its snapshot interval)",
-            got="in_memory",
+            f"jobs.{name}.recovery",
+            f"a {mode} job needs the scenario's recovery: section ({needs[mode]})",
+            got=mode.value,
             expected="recovery: {detection_s, reschedule_s, process_start_s, "
             "comm_init_s_per_1k_gpus, warmup_steps, snapshot_interval_steps}",
         )

@@ -262,3 +262,84 @@ def test_a_fixed_interval_shorter_than_a_write_is_refused(tmp_path: Path) -> Non
     (issue,) = caught.value.issues
     assert issue.field == "checkpoint.interval_minutes"
     assert issue.line is not None and "grok45_15t_a" in issue.message
+
+
+def recovery_modes(tmp_path: Path, *modes: str) -> dict[str, JobResult]:
+    """The same job, seed and failures under each recovery mode (restarts timed part by part)."""
+    path = alone(
+        tmp_path,
+        checkpoint="mode: async, storage_tb_per_s: 10, max_interval_minutes: 60",
+        extra=f"recovery: {RECOVERY}",
+    )
+    return {
+        mode: only_job(api.simulate(path, [f"jobs.grok45_15t_a.recovery={mode}"])) for mode in modes
+    }
+
+
+def test_a_hot_spare_restart_skips_only_the_rescheduling(tmp_path: Path) -> None:
+    """With a healthy spare GPU in the rack nothing needs to be found: the restart loses its
+    rescheduling part and keeps every other, so the same job loses less time to restarts."""
+    runs = recovery_modes(tmp_path, "restart", "hot_spare")
+    restart, hot = runs["restart"].restart_breakdown_s, runs["hot_spare"].restart_breakdown_s
+    assert restart["reschedule_s"] == 60.0 and hot["reschedule_s"] == 0.0
+    assert {k: v for k, v in hot.items() if k != "reschedule_s"} == pytest.approx(
+        {k: v for k, v in restart.items() if k != "reschedule_s"}
+    )
+    assert runs["hot_spare"].goodput > runs["restart"].goodput
+
+
+def test_dropping_a_replica_loses_only_the_step_in_flight(tmp_path: Path) -> None:
+    """drop_replica: a failure that leaves the rack its spare GPU costs the job one replica
+    for a while and half a step of rework, not a restart from the last checkpoint: rework per
+    failure is at most half a step (lost-work bound), global restarts are the failures that
+    took a rack (the rest of the rework is theirs), and the job keeps more of its GPU-time
+    than restarting would."""
+    runs = recovery_modes(tmp_path, "restart", "drop_replica")
+    job, restart = runs["drop_replica"], runs["restart"]
+    assert job.replica_drops > 100
+    assert job.restarts <= job.failures - job.replica_drops + 10  # (shrinks, regrowth)
+    rework_s_per_drop = job.gpu_hours["rework"] * 3600.0 / job.gpus / job.failures
+    assert (
+        rework_s_per_drop
+        <= job.step_s / 2 * 1.01
+        + (restart.gpu_hours["rework"] * 3600.0 / restart.gpus / restart.failures)
+        * (job.failures - job.replica_drops)
+        / job.failures
+    )
+    assert job.goodput > restart.goodput + 0.05
+    assert job.tokens > restart.tokens  # more of the budget done in the same 20 days
+
+
+def test_a_recovery_mode_the_job_cannot_use_is_refused(tmp_path: Path) -> None:
+    """hot_spare on racks whose every GPU trains (no spare to step in), drop_replica without
+    a recovery: section (nothing times noticing the failure) — each located at the job."""
+    cluster = tmp_path / "small.yaml"
+    path = alone(tmp_path, recovery="hot_spare")
+    cluster.write_text(SMALL_CLUSTER.replace("gpus_per_rack: 72", "gpus_per_rack: 64"))
+    with pytest.raises(ScenarioError, match=r"jobs.grok45_15t_a.recovery: hot_spare needs spare"):
+        api.load_scenario(path)
+    path = alone(tmp_path, recovery="drop_replica")
+    with pytest.raises(ScenarioError, match=r"a drop_replica job needs the scenario's recovery"):
+        api.load_scenario(path)
+
+
+def test_drop_replica_needs_two_replicas(tmp_path: Path) -> None:
+    """A job whose plan on its racks is one data-parallel replica has none to drop: refused
+    before the run, at the job's recovery field."""
+    from colossus_sim import paths
+
+    text = (paths.workloads_dir() / "grok45_15t_a.yaml").read_text()
+    workload = tmp_path / "one_replica.yaml"
+    workload.write_text(
+        text.replace("provenance:\n", "plan: {dp: 1}\nprovenance:\n  plan: {assumption: test}\n", 1)
+    )
+    path = alone(
+        tmp_path,
+        checkpoint="mode: async, storage_tb_per_s: 10, max_interval_minutes: 60",
+        extra=f"recovery: {RECOVERY}",
+    )
+    path.write_text(path.read_text().replace("{racks: 30,", f"{{workload: {workload}, racks: 30,"))
+    with pytest.raises(
+        ScenarioError, match=r"recovery=drop_replica: drop_replica needs at least two"
+    ):
+        api.simulate(path, ["jobs.grok45_15t_a.recovery=drop_replica"])

@@ -34,10 +34,18 @@ class RecoveryMode(StrEnum):
     ``in_memory``: every few steps each rank copies its shard to a peer's host memory; a
     restart reloads it from there, so lost work is bounded by the snapshot interval and the
     load does not touch shared storage.
+    ``hot_spare``: a failed GPU's place is taken by a healthy spare GPU in its rack, so the
+    restart skips rescheduling (otherwise as ``restart``).
+    ``drop_replica``: the data-parallel replica holding the failed GPU leaves and the others
+    go on after a pause to notice it (no global restart, only the step in flight lost); the
+    replica rejoins once the rack's spare GPU has started and copied the state from a peer.
+    A failure that takes the rack (no healthy spare left) restarts the job as ``restart``.
     """
 
     RESTART = "restart"
     IN_MEMORY = "in_memory"
+    HOT_SPARE = "hot_spare"
+    DROP_REPLICA = "drop_replica"
 
 
 class PlacementPolicy(StrEnum):

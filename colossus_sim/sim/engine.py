@@ -86,8 +86,11 @@ class Simulation(Lifecycle):
         if interrupted is not None and not interrupts(failure, interrupted.active_gpus):
             interrupted = None  # an idle hot-spare GPU (or tray): a repair, not an interruption
             self.ledger.spare_gpu_failures += 1
+        drop = interrupted is not None and rec.drops_replica(
+            interrupted, int(self.cluster.healthy[rack]) - failure.lost_gpus
+        )
         if interrupted is not None:
-            self._close(interrupted, lose_work=True)
+            self._close(interrupted, lose_work=True, in_flight_only=drop)
             interrupted.failures += 1
         if failure.lost_gpus:
             self.cluster.change_health(rack, -failure.lost_gpus)
@@ -98,10 +101,37 @@ class Simulation(Lifecycle):
             self._switch_fault(rack, failure.repair_h)
         if interrupted is None:
             return
+        if drop:
+            self._drop_replica(interrupted, failure.cause)
+            return
         if self.cluster.healthy[rack] >= interrupted.active_gpus:
             self._restart(interrupted, RestartCause.FAILURE, failure.cause)
             return
         self._recover(interrupted, rack)
+
+    def _drop_replica(self, job: JobRun, cause: str) -> None:
+        """The replica holding the failed GPU leaves; the others pause to notice, then go on
+        narrower; the replica rejoins once the rack's spare GPU has the state."""
+        job.replicas_out += 1
+        job.replica_drops += 1
+        self.ledger.log(EventKind.DROP_REPLICA, job, detail=f"{cause}: {job.replicas_out} out")
+        job.status = JobStatus.RESTARTING
+        job.since_s = self.env.now
+        pause_s, rejoin_s = self.planner.replica_drop_s(job)
+        self._schedule(pause_s, job, self._restart_done)
+        rejoin = functools.partial(self._rejoin, job, job.drop_epoch)
+        self._later(pause_s + rejoin_s, rejoin)
+
+    def _rejoin(self, job: JobRun, epoch: int) -> None:
+        if job.drop_epoch != epoch or not job.replicas_out or job.status is JobStatus.FINISHED:
+            return  # a global restart brought it back already, or the job is done
+        running = job.status is JobStatus.RUNNING
+        if running:
+            self._close(job, lose_work=False)
+        job.replicas_out -= 1
+        self.ledger.log(EventKind.REJOIN, job, detail=f"{job.replicas_out} out")
+        if running:
+            self._run(job)
 
     def _recover(self, job: JobRun, bad: int) -> None:
         """Apply what ``recovery.py`` decides for ``job``, which lost rack ``bad``."""

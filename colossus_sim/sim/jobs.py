@@ -92,6 +92,12 @@ class JobRun:
     replans: int = 0
     resizes: int = 0
     preemptions: int = 0
+    replicas_out: int = 0
+    """Data-parallel replicas that left after a failure and have not rejoined
+    (``drop_replica``); the others go on at their share of the rate."""
+    replica_drops: int = 0
+    drop_epoch: int = 0
+    """Bumped by a global restart (every replica restarts): pending rejoins are then void."""
     """Times it gave racks to a higher-priority queued job (stopped or shrunk)."""
     start_s: float | None = None
     finish_s: float | None = None
@@ -107,7 +113,14 @@ class JobRun:
     @property
     def tokens_per_s(self) -> float:
         assert self.step is not None and self.phases is not None
-        return self.step.tokens_per_step / self.phases.step_s(self.clock)
+        return self.step.tokens_per_step / self.phases.step_s(self.clock) * self.replica_share
+
+    @property
+    def replica_share(self) -> float:
+        """Share of its data-parallel replicas training (1 unless replicas are out)."""
+        if not self.replicas_out or self.step is None:
+            return 1.0
+        return 1.0 - self.replicas_out / self.step.plan.dp
 
     @property
     def active_gpus(self) -> int:
@@ -150,10 +163,12 @@ class JobRun:
         return self.since_s + rel.wall_time_for_compute(target, self.interval_s, self.blocking_s)
 
     def close_stretch(
-        self, now_s: float, gpus: int, *, lose_work: bool
+        self, now_s: float, gpus: int, *, lose_work: bool, in_flight_only: bool = False
     ) -> list[tuple[GpuState, float]]:
         """End the job's current status at ``now_s``: bank the tokens a running stretch earned
-        (less the work a failure loses) and return the GPU-seconds its ``gpus`` spent, by state."""
+        (less the work a failure loses: since the last durable checkpoint, or with
+        ``in_flight_only`` the step in flight, half a step on average) and return the
+        GPU-seconds its ``gpus`` spent, by state (an out replica's share waits, as restart)."""
         dur = now_s - self.since_s
         if self.status is JobStatus.RUNNING and self.step is not None:
             split = rel.cycle_split(dur, self.interval_s, self.blocking_s)
@@ -164,6 +179,9 @@ class JobRun:
                 if lose_work
                 else 0.0
             )
+            if in_flight_only and self.phases is not None:
+                lost = min(lost, split.compute_s, self.phases.step_s(self.clock) / 2)
+            share = self.replica_share
             self.checkpoints += split.checkpoints
             if self.cadence is not None and split.checkpoints:
                 cadence = self.cadence
@@ -178,9 +196,10 @@ class JobRun:
                 self.tokens + max(earned - lost * self.tokens_per_s, 0.0), self.budget_tokens
             )
             return [
-                (GpuState.PRODUCTIVE, (split.compute_s - lost) * gpus),
-                (GpuState.REWORK, lost * gpus),
+                (GpuState.PRODUCTIVE, (split.compute_s - lost) * gpus * share),
+                (GpuState.REWORK, lost * gpus * share),
                 (GpuState.CHECKPOINT, split.blocked_s * gpus),
+                (GpuState.RESTART, split.compute_s * gpus * (1.0 - share)),
             ]
         if self.status is JobStatus.RESTARTING:
             return [(GpuState.RESTART, dur * gpus)]

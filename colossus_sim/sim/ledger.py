@@ -258,16 +258,11 @@ class Ledger:
             tokens_budget=job.budget_tokens,
             tokens_per_day=job.tokens / elapsed_days,
             goodput=book.gpu_s[GpuState.PRODUCTIVE] / held if held > 0 else 0.0,
-            failures=job.failures,
-            restarts=job.restarts,
-            recovery=job.setup.recovery.value,
+            **_counts(job),
             restart_s=restart[0],
             restart_breakdown_s=restart[1],
             **_checkpoint_figures(job),
-            replans=job.replans,
             gpu_hours={k.value: v / SECONDS_PER_HOUR for k, v in book.gpu_s.items()},
-            resizes=job.resizes,
-            preemptions=job.preemptions,
             **_days(job, ttt_s),
             time_to_train_days=None if ttt_s is None else ttt_s / SECONDS_PER_DAY,
             energy_mwh=energy_mwh,
@@ -335,6 +330,20 @@ def _checkpoint_figures(job: JobRun) -> dict[str, Any]:
         "checkpoint_blocking_s": job.blocking_s,
         "checkpoint_tb_written": job.storage_bytes / BYTES_PER_TB,
         "storage_write_frac": write_frac,
+    }
+
+
+def _counts(job: JobRun) -> dict[str, Any]:
+    """How often ``job`` was interrupted, restarted, re-planned, resized, preempted and lost
+    a replica, and how it recovers."""
+    return {
+        "failures": job.failures,
+        "restarts": job.restarts,
+        "recovery": job.setup.recovery.value,
+        "replans": job.replans,
+        "resizes": job.resizes,
+        "preemptions": job.preemptions,
+        "replica_drops": job.replica_drops,
     }
 
 

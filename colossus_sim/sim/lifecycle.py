@@ -70,11 +70,15 @@ class Lifecycle:
         self.done = self.env.event()
 
     # ------------------------------------------------------------------ bookkeeping
-    def _close(self, job: JobRun, *, lose_work: bool) -> None:
-        """Charge ``job``'s racks for its current status since it began; apply lost work."""
+    def _close(self, job: JobRun, *, lose_work: bool, in_flight_only: bool = False) -> None:
+        """Charge ``job``'s racks for its current status since it began; apply lost work (all
+        since the last durable checkpoint, or with ``in_flight_only`` the step in flight)."""
         gpus = int(self.cluster.owned_count[job.index]) * self.cluster.gpus_per_rack
         book = self.ledger.books[job.index].gpu_s
-        for state, gpu_s in job.close_stretch(self.env.now, gpus, lose_work=lose_work):
+        stretch = job.close_stretch(
+            self.env.now, gpus, lose_work=lose_work, in_flight_only=in_flight_only
+        )
+        for state, gpu_s in stretch:
             book[state] += gpu_s
         job.since_s = self.env.now
         job.version += 1  # any event scheduled for the old status is now stale
@@ -122,6 +126,9 @@ class Lifecycle:
         job.status = JobStatus.RESTARTING
         job.since_s = self.env.now
         job.restarts += 1
+        if job.replicas_out:  # every replica restarts: those out come back with the rest
+            job.replicas_out = 0
+            job.drop_epoch += 1
         self.ledger.log(EventKind.RESTART, job, detail=detail or cause.value)
         racks = int(self.cluster.owned_count[job.index])
         self._schedule(

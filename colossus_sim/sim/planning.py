@@ -50,16 +50,19 @@ class Planner:
 
     def plan(self, job: JobRun, racks: int) -> StepBreakdown | None:
         """Step breakdown of ``job`` on ``racks`` racks: keep the model-parallel layout and
-        re-plan data parallelism; search afresh if that no longer fits. None if nothing does."""
-        fixed = PlanFields()
+        re-plan data parallelism; search afresh if that no longer fits. None if nothing does.
+        Fields its workload fixes (``plan:``) hold throughout."""
+        base = job.spec.plan
+        fixed = base
         if job.step is not None:
-            fixed = PlanFields(**job.step.plan.model_dump(exclude={"dp"}))
+            kept = job.step.plan.model_dump(exclude={"dp"})
+            fixed = PlanFields(**(kept | base.model_dump(exclude_none=True)))
         key = (job.spec.name, job.gpu.name, job.active_gpus, racks, fixed.model_dump_json())
         if key in self.plan_cache:
             return self.plan_cache[key]
         setup = self.setup(job, racks)
         result: StepBreakdown | None = None
-        for attempt in (fixed, PlanFields()):
+        for attempt in (fixed, base):
             try:
                 result = plan_job(setup, attempt).best
                 break
@@ -80,6 +83,14 @@ class Planner:
                 "start)",
                 got=f"{job.want_racks:,}",
                 expected="more racks",
+            )
+        if job.setup.recovery is RecoveryMode.DROP_REPLICA and step.plan.dp < 2:
+            raise self.resolved.error_at(
+                f"jobs.{job.name}.recovery",
+                "drop_replica needs at least two data-parallel replicas, and this job's plan "
+                "on its racks has one",
+                got="drop_replica",
+                expected="restart, in_memory or hot_spare, or more racks",
             )
         if job.setup.days is not None:
             job.budget_tokens = fixed_work_tokens(job.setup.days, step)
@@ -181,10 +192,11 @@ class Planner:
         else:  # every rank reads the checkpoint from shared storage, at the job's share
             load_bytes = state_bytes
             load_bytes_per_s = self._storage_share_bytes_per_s(racks * self.gpus_per_rack)
+        in_rack = job.setup.recovery is RecoveryMode.HOT_SPARE  # the rack's spare steps in
         return rel.restart_anatomy(
             gpus=training_gpus,
             detection_s=recovery.detection_s if detected else 0.0,
-            reschedule_s=recovery.reschedule_s if detected else 0.0,
+            reschedule_s=recovery.reschedule_s if detected and not in_rack else 0.0,
             process_start_s=recovery.process_start_s,
             comm_init_s_per_1k_gpus=recovery.comm_init_s_per_1k_gpus,
             load_bytes=load_bytes,
@@ -192,6 +204,20 @@ class Planner:
             warmup_steps=recovery.warmup_steps,
             step_s=job.step.step_s,
         )
+
+    def replica_drop_s(self, job: JobRun) -> tuple[float, float]:
+        """(pause, rejoin) of a ``drop_replica`` failure: the other replicas stop for the time
+        it takes to notice it (``recovery.detection_s``); the replica rejoins after its
+        processes and communicators start (for its GPUs) and each GPU copies its shard of the
+        state from a peer replica over its NIC."""
+        recovery = self.resolved.scenario.recovery
+        assert recovery is not None and job.step is not None  # checked when the scenario loads
+        replica_gpus = job.step.gpus_used // job.step.plan.dp
+        startup_s = recovery.process_start_s + recovery.comm_init_s_per_1k_gpus * (
+            replica_gpus / 1000.0
+        )
+        copy_s = self._state_bytes(job) / replica_gpus / self._nic_bytes_per_s(job)
+        return recovery.detection_s, startup_s + copy_s
 
     def restart_s(self, job: JobRun, racks: int, *, detected: bool) -> float:
         override = self.resolved.effective.restart_s

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from colossus_sim.cluster import ClusterState
-from colossus_sim.config.scenario import RecoveryPolicy
-from colossus_sim.kinds import ACTIVE
+from colossus_sim.config.scenario import RecoveryMode, RecoveryPolicy
+from colossus_sim.kinds import ACTIVE, JobStatus
 from colossus_sim.sim.jobs import JobRun
 from colossus_sim.sim.placement import Placement
 from colossus_sim.sim.planning import Planner
@@ -62,6 +62,20 @@ class RecoveryPolicyContext:
     planner: Planner
     jobs: Sequence[JobRun]
     priority_preemption: bool
+
+
+def drops_replica(job: JobRun, healthy_after: int) -> bool:
+    """Whether a failure on one of ``job``'s racks, which leaves it ``healthy_after`` healthy
+    GPUs, drops a data-parallel replica instead of restarting the job: in ``drop_replica``
+    mode, while it runs, the rack keeps enough GPUs (a spare takes the failed one's place)
+    and at least one other replica is still in."""
+    return (
+        job.setup.recovery is RecoveryMode.DROP_REPLICA
+        and job.status is JobStatus.RUNNING
+        and healthy_after >= job.active_gpus
+        and job.step is not None
+        and job.replicas_out + 1 < job.step.plan.dp
+    )
 
 
 def recover(ctx: RecoveryPolicyContext, job: JobRun, bad: int) -> Recovery:
