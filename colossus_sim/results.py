@@ -138,6 +138,10 @@ class JobResult(BaseModel):
     fabric_min_bw_frac: float
     """Lowest bandwidth share it ran at (placement changes and switch faults)."""
     mfu: float
+    """Model FLOPs utilisation of the GPUs it trains on (``active_gpus_per_rack`` a rack)."""
+    mfu_physical: float
+    """The same over every GPU of its racks, hot spares included: what the hardware bought
+    delivers."""
     tokens_per_step: int
     tokens: float
     tokens_budget: float

@@ -520,3 +520,12 @@ def test_a_random_stream_keeps_every_rack_in_one_place_and_every_gpu_hour_counte
         assert 0.0 <= job.tokens <= job.tokens_budget * (1 + 1e-9)
         if job.start_days is not None:
             assert job.submit_days is not None and job.start_days >= job.submit_days
+
+
+def test_mfu_over_the_racks_counts_the_hot_spare_gpus(tmp_path: Path) -> None:
+    """Imagine V2 trains on 64 of each rack's 72 GPUs: over the hardware its racks hold, its
+    MFU is 64/72 of the MFU of the GPUs it trains on."""
+    path = scenario_file(tmp_path, ["a: {workload: imagine_v2, racks: 2, days: 0.1}"])
+    (job,) = api.simulate(path).jobs
+    assert job.plan.tp * job.plan.pp * job.plan.cp * job.plan.dp == 128
+    assert job.mfu_physical == pytest.approx(job.mfu * 64 / 72, rel=1e-12)

@@ -253,6 +253,9 @@ class Ledger:
             fabric=job.fabric_first,
             fabric_min_bw_frac=job.fabric_min_frac,
             mfu=step.mfu,
+            mfu_physical=step.mfu
+            * step.gpus_used
+            / ((job.first_racks or job.want_racks) * self.cluster.gpus_per_rack),
             tokens_per_step=step.tokens_per_step,
             tokens=job.tokens,
             tokens_budget=job.budget_tokens,
