@@ -203,6 +203,21 @@ class JobResult(BaseModel):
     """Facility MW between its communication and compute phases at full clock (synchronous)."""
 
 
+class GridResult(BaseModel):
+    """The site's facility draw as the grid sees it, at event resolution (``perf/grid.py``):
+    a step is the net change at one instant."""
+
+    model_config = ConfigDict(frozen=True)
+
+    steps_per_day: dict[str, float]
+    """Steps at least this many MW (``"50"``, ``"100"``, ``"200"``), rises and falls, per day."""
+    largest_rise_mw: float
+    largest_fall_mw: float
+    duration_curve_mw: dict[str, float]
+    """The draw the site is at or above for a share of the run (``"p0"`` peak, ``"p50"``
+    median, ``"p100"`` minimum), time-weighted."""
+
+
 class ClusterResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -233,6 +248,7 @@ class ClusterResult(BaseModel):
     energy_mwh: float
     power_swing_mw: float
     """Largest simultaneous compute/communication swing of all running jobs (facility MW)."""
+    grid: GridResult
 
 
 class RunResult(BaseModel):

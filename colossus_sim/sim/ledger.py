@@ -22,13 +22,14 @@ from colossus_sim.cluster import ClusterState
 from colossus_sim.effective import EffectiveValues
 from colossus_sim.errors import ScenarioError
 from colossus_sim.kinds import EventKind, JobStatus
-from colossus_sim.perf import power
+from colossus_sim.perf import grid, power
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.results import (
     CLUSTER_GPU_STATES,
     JOB_GPU_STATES,
     ClusterResult,
     GpuState,
+    GridResult,
     IdleReason,
     JobResult,
     JobSeries,
@@ -36,14 +37,13 @@ from colossus_sim.results import (
     RunResult,
     Timeline,
 )
+from colossus_sim.sim import job_figures
 from colossus_sim.sim.jobs import JobRun
 from colossus_sim.units import (
     BYTES_PER_PB,
-    BYTES_PER_TB,
     J_PER_MWH,
     SECONDS_PER_DAY,
     SECONDS_PER_HOUR,
-    SECONDS_PER_MINUTE,
     TOKENS_PER_TRILLION,
     W_PER_MW,
 )
@@ -232,7 +232,7 @@ class Ledger:
         book = self.books[job.index]
         held = sum(book.gpu_s.values())
         started = job.start_s if job.start_s is not None else 0.0
-        ttt_s = _time_to_train_s(job, started, end_s)
+        ttt_s = job_figures.time_to_train_s(job, started, end_s)
         elapsed_days = max(((job.finish_s or end_s) - started) / SECONDS_PER_DAY, 1e-12)
         energy_mwh = book.energy_j * self.pue / J_PER_MWH
         life_s = max((job.finish_s or end_s) - started, 1e-12)
@@ -249,7 +249,7 @@ class Ledger:
             step_s=step.step_s,
             breakdown_s=step.breakdown_s,
             step_s_full_bw=flat.step_s,
-            fabric_cost_s=_fabric_cost(step, flat),
+            fabric_cost_s=job_figures.fabric_cost(step, flat),
             fabric=job.fabric_first,
             fabric_min_bw_frac=job.fabric_min_frac,
             mfu=step.mfu,
@@ -261,12 +261,12 @@ class Ledger:
             tokens_budget=job.budget_tokens,
             tokens_per_day=job.tokens / elapsed_days,
             goodput=book.gpu_s[GpuState.PRODUCTIVE] / held if held > 0 else 0.0,
-            **_counts(job),
+            **job_figures.counts(job),
             restart_s=restart[0],
             restart_breakdown_s=restart[1],
-            **_checkpoint_figures(job),
+            **job_figures.checkpoint_figures(job),
             gpu_hours={k.value: v / SECONDS_PER_HOUR for k, v in book.gpu_s.items()},
-            **_days(job, ttt_s),
+            **job_figures.days(job, ttt_s),
             time_to_train_days=None if ttt_s is None else ttt_s / SECONDS_PER_DAY,
             energy_mwh=energy_mwh,
             mean_power_mw=energy_mwh * SECONDS_PER_HOUR / life_s,
@@ -317,75 +317,31 @@ class Ledger:
             mean_facility_mw=energy_j / end_s / W_PER_MW if end_s else 0.0,
             energy_mwh=energy_j / J_PER_MWH,
             power_swing_mw=self.peak_swing_w * self.pue / W_PER_MW,
+            grid=self._grid(end_s),
         )
 
-
-def _checkpoint_figures(job: JobRun) -> dict[str, Any]:
-    """How ``job`` checkpointed: how often and how long, what it wrote, how busy that kept its
-    share of the storage (from its last running stretch's cadence)."""
-    cadence = job.cadence
-    write_frac = 0.0
-    if cadence is not None:
-        write_frac = min(cadence.storage_write_s / (cadence.interval_s + cadence.blocking_s), 1.0)
-    return {
-        "checkpoints": job.checkpoints,
-        "checkpoint_interval_min": job.interval_s / SECONDS_PER_MINUTE,
-        "checkpoint_blocking_s": job.blocking_s,
-        "checkpoint_tb_written": job.storage_bytes / BYTES_PER_TB,
-        "storage_write_frac": write_frac,
-    }
-
-
-def _counts(job: JobRun) -> dict[str, Any]:
-    """How often ``job`` was interrupted, restarted, re-planned, resized, preempted and lost
-    a replica, and how it recovers."""
-    return {
-        "failures": job.failures,
-        "restarts": job.restarts,
-        "recovery": job.setup.recovery.value,
-        "replans": job.replans,
-        "resizes": job.resizes,
-        "preemptions": job.preemptions,
-        "replica_drops": job.replica_drops,
-    }
-
-
-def _days(job: JobRun, ttt_s: float | None) -> dict[str, Any]:
-    """When ``job`` joined the queue, started and finished (projected at its average rate if
-    the horizon came first), in days from the start of the run, and how long it queued."""
-
-    def day(at_s: float | None) -> float | None:
-        return None if at_s is None else at_s / SECONDS_PER_DAY
-
-    finish_s = job.finish_s
-    if finish_s is None and job.start_s is not None and ttt_s is not None:
-        finish_s = job.start_s + ttt_s
-    waited = None
-    if job.start_s is not None and job.submit_s is not None:
-        waited = job.start_s - job.submit_s
-    return {
-        "submit_days": day(job.submit_s),
-        "start_days": day(job.start_s),
-        "wait_days": day(waited),
-        "finish_days": day(finish_s),
-        "finished": job.finish_s is not None,
-    }
-
-
-def _time_to_train_s(job: JobRun, started: float, end_s: float) -> float | None:
-    """Start to the end of its token budget: measured if it finished, else projected at its
-    average rate so far (None if it earned nothing)."""
-    if job.finish_s is not None:
-        return job.finish_s - started
-    if job.tokens > 0:
-        return (end_s - started) * job.budget_tokens / job.tokens
-    return None
-
-
-def _fabric_cost(step: StepBreakdown, flat: StepBreakdown) -> dict[str, float]:
-    """Step parts the fabric's share lengthened, and by how many seconds."""
-    cost = {k: step.breakdown_s[k] - flat.breakdown_s.get(k, 0.0) for k in step.breakdown_s}
-    return {k: v for k, v in cost.items() if abs(v) > 1e-12}
+    def _grid(self, end_s: float) -> GridResult:
+        """Steps and the duration curve of the facility draw (``perf/grid.py``)."""
+        time_h = [row[0] for row in self.power_samples]
+        facility_mw = [row[2] for row in self.power_samples]
+        steps = grid.net_steps(time_h, facility_mw)
+        days = max(end_s / SECONDS_PER_DAY, 1e-12)
+        counts = grid.step_counts(steps, grid.STEP_THRESHOLDS_MW)
+        rise, fall = grid.largest_steps(steps)
+        curve = grid.duration_curve(
+            time_h, facility_mw, end_s / SECONDS_PER_HOUR, grid.DURATION_SHARES
+        )
+        return GridResult(
+            steps_per_day={
+                f"{mw:g}": n / days for mw, n in zip(grid.STEP_THRESHOLDS_MW, counts, strict=True)
+            },
+            largest_rise_mw=rise,
+            largest_fall_mw=fall,
+            duration_curve_mw={
+                f"p{share * 100:g}": mw
+                for share, mw in zip(grid.DURATION_SHARES, curve, strict=True)
+            },
+        )
 
 
 def _columns(model: Any, rows: list[Any]) -> dict[str, list[Any]]:
