@@ -50,6 +50,8 @@ class ClusterState:
         self.unowned_by_type: IntArray = np.zeros((len(counts), 3), dtype=np.int64)
         """Racks no job owns, by GPU type and class (idle healthy, spare healthy, in repair)."""
         self.unowned_by_type[:, IDLE] = counts
+        self.unowned_total = [self.racks, 0, 0]
+        """``unowned_by_type`` summed over the types, kept as it changes (read every event)."""
 
     # -- queries ------------------------------------------------------------------------
     def type_index(self, gpu: str) -> int:
@@ -81,12 +83,8 @@ class ClusterState:
 
     def state_counts(self) -> tuple[int, int, int]:
         """Racks no job owns, split into (idle healthy, spare healthy, under repair)."""
-        rows = self.unowned_by_type.tolist()  # a few types: Python sums beat numpy's call
-        return (
-            sum(row[IDLE] for row in rows),
-            sum(row[SPARE] for row in rows),
-            sum(row[REPAIR] for row in rows),
-        )
+        total = self.unowned_total
+        return total[IDLE], total[SPARE], total[REPAIR]
 
     def counts_of(self, gpu: str) -> tuple[int, int, int]:
         """``state_counts`` for the racks of one GPU type: O(1)."""
@@ -106,6 +104,7 @@ class ClusterState:
         by = self.unowned_by_type
         by -= np.bincount(base + before, minlength=types * 4).reshape(types, 4)[:, :3]
         by += np.bincount(base + after, minlength=types * 4).reshape(types, 4)[:, :3]
+        self.unowned_total = by.sum(axis=0).tolist()
 
     def take(self, job: int, racks: IntArray, rank_keys: IntArray | None = None) -> None:
         """Give ``racks`` to ``job``, ranked in the order given (or with ``rank_keys``, the
@@ -167,5 +166,7 @@ class ClusterState:
             kind = int(self.gpu_type[rack])
             if before != _OWNED:
                 self.unowned_by_type[kind, before] -= 1
+                self.unowned_total[before] -= 1
             if after != _OWNED:
                 self.unowned_by_type[kind, after] += 1
+                self.unowned_total[after] += 1

@@ -167,10 +167,10 @@ class Simulation(Lifecycle):
         self.ledger.log(EventKind.REPAIR, self.jobs[owner] if owner != FREE else None, rack)
         if owner != FREE:
             job = self.jobs[owner]
+            if job.status is not JobStatus.STALLED:
+                return  # its racks are only looked at when it waits for them
             racks: IntArray = self.cluster.racks_of(owner)
-            if job.status is JobStatus.STALLED and np.all(
-                self.cluster.healthy[racks] >= job.active_gpus
-            ):
+            if np.all(self.cluster.healthy[racks] >= job.active_gpus):
                 self._close(job, lose_work=False)
                 self._restart(job, RestartCause.REPAIRED)
         elif self.cluster.healthy[rack] == self.cluster.gpus_per_rack:
