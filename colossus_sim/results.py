@@ -123,6 +123,7 @@ class JobResult(BaseModel):
     workload: str
     gpu: str
     racks: int
+    """The racks it first ran on (the racks it asked for, if it never ran)."""
     gpus: int
     plan: ParallelPlan
     step_s: float

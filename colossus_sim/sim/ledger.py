@@ -243,8 +243,8 @@ class Ledger:
             background=job.background,
             workload=job.spec.name,
             gpu=job.gpu.name,
-            racks=job.first_racks,
-            gpus=job.first_racks * self.cluster.gpus_per_rack,
+            racks=job.first_racks or job.want_racks,  # the racks it asked for, if it never ran
+            gpus=(job.first_racks or job.want_racks) * self.cluster.gpus_per_rack,
             plan=step.plan,
             step_s=step.step_s,
             breakdown_s=step.breakdown_s,
