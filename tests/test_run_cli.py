@@ -170,3 +170,23 @@ def test_a_job_too_big_for_its_racks_is_refused_before_the_run(cli_module: Modul
         "horizon_days=100000",
         expect=("--set jobs.grok5_10t.racks=1", "no plan of the model fits", "never start"),
     )
+
+
+def test_the_run_table_fits_an_80_column_terminal_without_cutting_a_name() -> None:
+    """On 80 columns the table leaves out its least-needed columns (and says which), never
+    truncating a job's name or a finish day."""
+    from rich.console import Console
+
+    from colossus_sim import api
+    from colossus_sim.cli.render import run_table
+
+    result = api.simulate(overrides=["horizon_days=1", "failures.enabled=false"])
+    console = Console(width=80, record=True)
+    console.print(run_table(result, 80))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert all(f" {j.name} " in text for j in result.jobs)
+    assert "finish d" in text and "not shown, for the terminal's width: gpu" in text
+    wide = Console(width=200, record=True)
+    wide.print(run_table(result, 200))
+    assert "not shown" not in wide.export_text()

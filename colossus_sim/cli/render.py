@@ -74,9 +74,56 @@ def jobs_table(steps: list[JobStep]) -> Table:
     return table
 
 
-def run_table(result: RunResult) -> Table:
-    table = Table(
-        title=f"{result.scenario}: {len(result.jobs)} jobs, seed {result.seed}, "
+DROP_FIRST = (
+    "plan tp·pp·dp·ep·cp·vp",
+    "MW",
+    "failures",
+    "step s",
+    "min clock",
+    "gpu",
+    "start d",
+    "MFU",
+    "throttled h",
+    "racks",
+    "wait d",
+    "goodput",
+)
+"""Columns a narrow terminal loses first (the job, its finish and time to train stay)."""
+
+
+def fitted(
+    title: str, columns: list[tuple[str, JustifyMethod]], rows: list[list[str]], width: int
+) -> Table:
+    """A table of ``rows`` no wider than ``width``: no cell is cut (the job's name least of
+    all); columns of ``DROP_FIRST`` are left out, in its order, until the rest fit, and the
+    caption names them."""
+    widths = {
+        name: max([max(len(w) for w in name.split()), *(len(r[i]) for r in rows)])
+        for i, (name, _) in enumerate(columns)
+    }
+    kept = [name for name, _ in columns]
+    for name in DROP_FIRST:
+        if sum(widths[k] + 3 for k in kept) + 1 <= width:
+            break
+        if name in kept:
+            kept.remove(name)
+    dropped = [name for name, _ in columns if name not in kept]
+    caption = f"not shown, for the terminal's width: {', '.join(dropped)}" if dropped else None
+    table = Table(title=title, caption=caption)
+    index = [i for i, (name, _) in enumerate(columns) if name in kept]
+    for i in index:
+        name, justify = columns[i]
+        table.add_column(name, justify=justify, no_wrap=True, min_width=widths[name])
+    for row in rows:
+        table.add_row(*(row[i] for i in index))
+    return table
+
+
+def run_table(result: RunResult, width: int = 1_000) -> Table:
+    """The run's named jobs (a trace's jobs are one line of ``cluster_lines``), fitted to
+    ``width`` columns."""
+    title = (
+        f"{result.scenario}: {len(result.jobs)} jobs, seed {result.seed}, "
         f"{result.cluster.hours / 24:.1f} days simulated"
     )
     named = [j for j in result.jobs if not j.background]
@@ -100,7 +147,7 @@ def run_table(result: RunResult) -> Table:
         columns[-3:-3] = [("wait d", "right")]
     if throttled:
         columns[5:5] = [("min clock", "right"), ("throttled h", "right")]
-    _columns(table, columns)
+    rows = []
     for j in named:
         p = j.plan
         ttt = "—" if j.time_to_train_days is None else f"{j.time_to_train_days:.1f}"
@@ -124,8 +171,8 @@ def run_table(result: RunResult) -> Table:
             cells[-3:-3] = ["—" if j.wait_days is None else f"{j.wait_days:.1f}"]
         if throttled:
             cells[5:5] = [f"{j.min_clock:.3f}", f"{j.throttled_hours:,.0f}"]
-        table.add_row(*cells)
-    return table
+        rows.append(cells)
+    return fitted(title, columns, rows, width)
 
 
 def cluster_lines(result: RunResult) -> list[str]:

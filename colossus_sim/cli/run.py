@@ -46,7 +46,7 @@ def run(
     if json_out:
         print_json(result.summary())
         return
-    out.print(run_table(result))
+    out.print(run_table(result, out.width))
     for line in cluster_lines(result):
         out.print(line, markup=False)
 
