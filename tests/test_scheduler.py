@@ -356,6 +356,9 @@ def test_phases_run_in_order_after_their_lags_on_their_own_racks_and_gpu_type(
 def test_set_writes_into_a_phase(tmp_path: Path) -> None:
     """``--set jobs.<job>.phases.<phase>.<field>`` changes the phase; the results' name of a
     phase (``jobs.<job>/<phase>``) is not a path of the file, and says which one is."""
+    resolved = api.load_scenario(overrides=["jobs.grok45_15t_a.phases.rl.days=20"])
+    setups = {j.name: j.setup for j in resolved.jobs}
+    assert setups["grok45_15t_a/rl"].days == 20 and setups["grok45_15t_b/rl"].days == 14
     path = scenario_file(tmp_path, PHASED, gb300=4)
     resolved = api.load_scenario(path, ["jobs.pre.phases.sft.lag_days=3"])
     assert {j.name: j.setup for j in resolved.jobs}["pre/sft"].after == {"pre": 3.0}
