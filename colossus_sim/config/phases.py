@@ -115,7 +115,7 @@ def expand_phases(jobs: Mapping[str, ScenarioJob]) -> dict[str, ScenarioJob]:
             expanded[full] = type(job)(
                 workload=job.workload or name,
                 racks=phase.racks or job.racks,
-                gpu=phase.gpu or job.gpu,
+                gpu=job.gpu if phase.gpu is None else phase.gpu,
                 priority=job.priority if phase.priority is None else phase.priority,
                 on_rack_loss=job.on_rack_loss,
                 recovery=job.recovery,

@@ -288,6 +288,8 @@ class Scenario(Sourced):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     horizon_days: PositiveFloat
     jobs: dict[str, ScenarioJob]
+    """The jobs as written, then (once validated) each one's phases as jobs named
+    ``<job>/<phase>`` (``config/phases.py``)."""
     trace: TraceSpec | None = None
     """Background jobs read from a job trace, after the scenario's own."""
     scheduler: SchedulerSpec = SchedulerSpec()
