@@ -4,7 +4,8 @@
 merged (``config/extends.py``), applies ``PATH=VALUE`` overrides to the raw data before
 validation — so an override is checked exactly like the file — checks its ``expect:`` figure
 paths (``figures.py``) and resolves every job's workload, GPU type and the cluster. Problems are
-``ScenarioError``s naming the file and line, or the ``--set`` argument.
+``ScenarioError``s naming the file and line, or the ``--set`` argument; a problem of a phase's
+job (``grok5_10t/rl``) names the phase's field (``jobs.grok5_10t.phases.rl.racks``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,10 @@ from colossus_sim.config.load import (
     load_perf_constants,
 )
 from colossus_sim.config.perf_constants import PerfConstants
+from colossus_sim.config.phases import SEPARATOR as PHASE_SEPARATOR
+from colossus_sim.config.phases import written_field
 from colossus_sim.config.reliability import ReliabilitySpec
-from colossus_sim.config.scenario import Scenario
+from colossus_sim.config.scenario import Scenario, ScenarioJob
 from colossus_sim.config.yamlio import YamlDocument, dotted, issues_from_validation
 from colossus_sim.effective import EffectiveValues, effective_values
 from colossus_sim.errors import Issue, ScenarioError
@@ -102,14 +105,13 @@ def _apply(data: dict[str, Any], override: Override, model: type[BaseModel]) -> 
         last = depth == len(override.path) - 1
         allowed = _keys_at(model, data, override.path[:depth])
         if isinstance(node, dict) and key not in node and key not in allowed:
-            close = difflib.get_close_matches(
-                key, sorted(set(allowed) | set(node)), n=1, cutoff=0.5
-            )
+            choices = sorted(set(allowed) | set(node))
+            close = difflib.get_close_matches(key, choices, n=1, cutoff=0.5)
             raise ScenarioError.at(
                 where,
                 f"'{key}' is not a key of {'.'.join(override.path[:depth]) or 'the scenario'}",
-                expected="one of " + ", ".join(sorted(set(allowed) | set(node))),
-                suggestion=close[0] if close else None,
+                expected="one of " + ", ".join(choices) if choices else "a key the file has",
+                suggestion=_phase_path(override.path, depth, node) or (close[0] if close else None),
             )
         if not isinstance(node, dict):
             raise ScenarioError.at(where, f"'{'.'.join(override.path[:depth])}' has no keys")
@@ -132,6 +134,19 @@ def _apply(data: dict[str, Any], override: Override, model: type[BaseModel]) -> 
                 node[key] = override.value
         else:
             node = node.setdefault(key, {})
+
+
+def _phase_path(path: tuple[str, ...], depth: int, jobs: Any) -> str | None:
+    """``jobs.<job>/<phase>.…`` names a phase's job as results do; the file's path to it is
+    ``jobs.<job>.phases.<phase>.…``."""
+    if depth != 1 or path[0] != "jobs" or not isinstance(jobs, dict):
+        return None
+    job, sep, phase = path[1].partition(PHASE_SEPARATOR)
+    owner = jobs.get(job)
+    phases = owner.get("phases") if isinstance(owner, dict) else None
+    if not sep or not isinstance(phases, dict) or phase not in phases:
+        return None
+    return ".".join(("jobs", job, "phases", phase, *path[2:]))
 
 
 def raw_pct(override: Override) -> str:
@@ -158,8 +173,8 @@ def _keys_at(model: type[BaseModel], data: dict[str, Any], prefix: tuple[str, ..
     for key in prefix:
         node = node.get(key, {}) if isinstance(node, dict) else {}
     present = list(node) if isinstance(node, dict) else []
-    if prefix and prefix[0] == "jobs" and len(prefix) == 1:
-        return present  # job names: only those in the file
+    if prefix[:1] == ("jobs",) and (len(prefix) == 1 or prefix[2:] == ("phases",)):
+        return present  # job and phase names: only those in the file
     return _allowed_keys(model, prefix) or present
 
 
@@ -257,11 +272,15 @@ def _blame_override(issue: Issue, overrides: list[Override]) -> Issue:
 
 class _Fail:
     """Builds the ``ScenarioError`` of a check made at resolve time: blamed on the ``--set``
-    that wrote the field, else located in the file."""
+    that wrote the field, else located in the file. A phase's job's field is the phase's
+    (``config/phases.written_field``)."""
 
-    def __init__(self, doc: YamlDocument, overrides: list[Override]) -> None:
+    def __init__(
+        self, doc: YamlDocument, overrides: list[Override], jobs: Mapping[str, ScenarioJob]
+    ) -> None:
         self.doc = doc
         self.overrides = overrides
+        self.jobs = jobs
 
     def __call__(
         self,
@@ -271,6 +290,7 @@ class _Fail:
         expected: str | None = None,
         suggestion: str | None = None,
     ) -> ScenarioError:
+        field = written_field(self.jobs, field)
         issue = Issue(message, field, got=got, expected=expected, suggestion=suggestion)
         blamed = _blame_override(issue, self.overrides)
         if blamed is not issue:
@@ -282,7 +302,7 @@ def _resolve(
     scenario: Scenario, doc: YamlDocument, overrides: list[Override], folder: Path
 ) -> ResolvedScenario:
     """Load what ``scenario`` names and check it; ``folder``: where its file is."""
-    fail = _Fail(doc, overrides)
+    fail = _Fail(doc, overrides, scenario.jobs)
     try:
         cluster = load_cluster(scenario.cluster)
     except ScenarioError as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 from colossus_sim.config.cluster import ClusterSpec
 from colossus_sim.config.hardware import GpuSpec
 from colossus_sim.config.load import gpu_names, job_names, load_gpu, load_job
+from colossus_sim.config.phases import SEPARATOR as PHASE_SEPARATOR
 from colossus_sim.config.scenario import RecoveryMode, Scenario, ScenarioJob, TraceSpec
 from colossus_sim.config.workload import JobSpec
 from colossus_sim.errors import Issue, ScenarioError
@@ -89,7 +90,9 @@ def resolve_job(name: str, job: ScenarioJob, cluster: ClusterSpec, fail: Fail) -
 
 
 def check_after(scenario: Scenario, fail: Fail) -> None:
-    """Every job named in an ``after:`` exists, and no job waits (through others) for itself."""
+    """Every job named in an ``after:`` exists (a phase by its full name, ``grok5_10t/rl``),
+    and no job waits (through others) for itself; a cycle is reported at the ``after:`` of a
+    job the file wrote, not at a phase's implicit one."""
     names = list(scenario.jobs)
     for name, job in scenario.jobs.items():
         for other in job.after:
@@ -104,6 +107,9 @@ def check_after(scenario: Scenario, fail: Fail) -> None:
                 )
     cycle = _after_cycle({n: list(j.after) for n, j in scenario.jobs.items()})
     if cycle:
+        # Start at a job the file wrote: a cycle through phases has one, whose after: closes it.
+        first = next((i for i, n in enumerate(cycle) if PHASE_SEPARATOR not in n), 0)
+        cycle = cycle[first:] + cycle[:first]
         raise fail(
             f"jobs.{cycle[0]}.after",
             "jobs wait for each other in a cycle, so none of them would ever start",

@@ -93,11 +93,12 @@ def _job(result: api.RunResult, name: str):  # type: ignore[no-untyped-def]
 
 
 def test_default_run_finishes_every_job(default_run: api.RunResult) -> None:
-    # The seven pretraining jobs, and an SFT and an RL job after each language model's.
+    # The seven pretraining jobs, and an SFT and an RL phase after each language model's
+    # (jobs of their own, named <job>/<phase>).
     assert len(default_run.jobs) == 7 + 6 * 2
     assert all(j.finished for j in default_run.jobs)
-    ten_t, sft, rl = (_job(default_run, n) for n in ("grok5_10t", "grok5_10t_sft", "grok5_10t_rl"))
-    # Each phase joins the queue a day after the one before it ends (`after:` with a lag).
+    ten_t, sft, rl = (_job(default_run, n) for n in ("grok5_10t", "grok5_10t/sft", "grok5_10t/rl"))
+    # Each phase joins the queue a day after the one before it ends (`lag_days: 1`).
     assert sft.submit_days == pytest.approx(ten_t.finish_days + 1)
     assert rl.submit_days == pytest.approx(sft.finish_days + 1)
     assert default_run.cluster.failures > 1000  # ~550k GPUs × 2e-5 /GPU-h × ~800 h

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine import checked_simulation
+from typer.testing import CliRunner
 
 from colossus_sim import api
 from colossus_sim.config.scenario import Backfill
@@ -30,17 +32,18 @@ provenance:
 """
 
 
-def cluster_file(tmp_path: Path, racks: int) -> Path:
-    """A cluster of ``racks`` GB200 racks in one pod."""
+def cluster_file(tmp_path: Path, racks: int, gb300: int = 0) -> Path:
+    """A cluster of ``racks`` GB200 racks (and ``gb300`` GB300 racks) in one pod."""
     path = tmp_path / "cluster.yaml"
+    mix = f"{{gb200: {racks}, gb300: {gb300}}}" if gb300 else f"{{gb200: {racks}}}"
     path.write_text(
         f"""\
 name: queue_test
-title: {racks} GB200 racks
-racks: {racks}
+title: {racks} GB200 racks and {gb300} GB300
+racks: {racks + gb300}
 gpus_per_rack: 72
-rack_mix: {{gb200: {racks}}}
-racks_per_pod: {max(racks, 1)}
+rack_mix: {mix}
+racks_per_pod: {max(racks + gb300, 1)}
 power: {{facility_cap_mw: 500, pue: 1.1, network_w_per_gpu: 60}}
 fabric: {{planes: 72, switch_ports: 64, port_gbps: 800, leaf_oversubscription: 1,
          core_oversubscription: 2}}
@@ -64,9 +67,11 @@ def scenario_file(
     horizon_days: float = 60,
     scheduler: str = "{policy: pack}",
     failures: str = "{enabled: false}",
+    gb300: int = 0,
 ) -> Path:
-    """A scenario of ``jobs`` (YAML flow lines ``name: {...}``) on ``racks`` GB200 racks."""
-    cluster = cluster_file(tmp_path, racks)
+    """A scenario of ``jobs`` (YAML lines under ``jobs:``, e.g. flow lines ``name: {...}``) on
+    ``racks`` GB200 racks (and ``gb300`` GB300 racks)."""
+    cluster = cluster_file(tmp_path, racks, gb300)
     path = tmp_path / "scenario.yaml"
     body = "\n".join(f"  {line}" for line in jobs)
     path.write_text(
@@ -305,6 +310,145 @@ def test_bad_job_stream_input_is_located(
         api.load_scenario(path)
     text = str(caught.value)
     assert f"{path}:" in text and field in text and message in text
+
+
+#: A job of three phases (its own two days, an SFT, an RL on GB300) and a job after its RL.
+PHASED = [
+    "pre:",
+    "  workload: imagine_v2",
+    "  racks: 4",
+    "  days: 2",
+    "  priority: 2",
+    "  phases:",
+    "    sft: {tokens: 1.0e10, racks: 2, lag_days: 0.5}",
+    "    rl: {days: 1, racks: 3, gpu: gb300, lag_days: 1, priority: 5}",
+    "next: {workload: imagine_v2, racks: 1, days: 1, after: [pre/rl]}",
+]
+
+
+def test_phases_run_in_order_after_their_lags_on_their_own_racks_and_gpu_type(
+    tmp_path: Path,
+) -> None:
+    """Phase ``sft`` of ``pre`` is the job ``pre/sft``: it joins the queue its lag after the
+    phase before it (``pre`` itself) finishes, on its own racks and GPU type, with the job's
+    workload and (unless it sets its own) priority; a job may come after a phase."""
+    path = scenario_file(tmp_path, PHASED, gb300=4)
+    result = api.simulate(path)
+    jobs = {j.name: j for j in result.jobs}
+    assert list(jobs) == ["pre", "next", "pre/sft", "pre/rl"]  # phases after the written jobs
+    pre, sft, rl = jobs["pre"], jobs["pre/sft"], jobs["pre/rl"]
+    assert all(j.finished and j.workload == "imagine_v2" for j in jobs.values())
+    assert sft.submit_days == pytest.approx(pre.finish_days + 0.5)
+    assert rl.submit_days == pytest.approx(sft.finish_days + 1)
+    assert jobs["next"].submit_days == pytest.approx(rl.finish_days)
+    assert [(j.racks, j.gpu) for j in (pre, sft, rl)] == [
+        (4, "gb200"),
+        (2, "gb200"),
+        (3, "gb300"),
+    ]
+    assert sft.tokens_budget == pytest.approx(1e10)  # a training phase: tokens, step-timed
+    assert rl.time_to_train_days == pytest.approx(1.0, rel=0.01)  # a fixed-length phase
+    setups = {j.name: j.setup for j in api.load_scenario(path).jobs}
+    assert setups["pre/sft"].priority == 2 and setups["pre/rl"].priority == 5
+    assert setups["pre/rl"].after == {"pre/sft": 1.0}
+
+
+def test_set_writes_into_a_phase(tmp_path: Path) -> None:
+    """``--set jobs.<job>.phases.<phase>.<field>`` changes the phase; the results' name of a
+    phase (``jobs.<job>/<phase>``) is not a path of the file, and says which one is."""
+    resolved = api.load_scenario(overrides=["jobs.grok45_15t_a.phases.rl.days=20"])
+    setups = {j.name: j.setup for j in resolved.jobs}
+    assert setups["grok45_15t_a/rl"].days == 20 and setups["grok45_15t_b/rl"].days == 14
+    path = scenario_file(tmp_path, PHASED, gb300=4)
+    resolved = api.load_scenario(path, ["jobs.pre.phases.sft.lag_days=3"])
+    assert {j.name: j.setup for j in resolved.jobs}["pre/sft"].after == {"pre": 3.0}
+    with pytest.raises(ScenarioError) as caught:
+        api.load_scenario(path, ["jobs.pre/sft.lag_days=3"])
+    assert "did you mean 'jobs.pre.phases.sft.lag_days'" in str(caught.value)
+    with pytest.raises(ScenarioError) as caught:
+        api.load_scenario(path, ["jobs.pre.phases.sfr.lag_days=3"])
+    assert "'sfr' is not a key of jobs.pre.phases" in str(caught.value)
+    assert "did you mean 'sft'" in str(caught.value)
+
+
+def test_an_expect_path_names_a_phase(cli_module: ModuleType, tmp_path: Path) -> None:
+    """``expect: {jobs.pre/rl.finish_days: ...}`` is checked against the phase's job; a typo
+    in the phase's name is bad input at its line, with the phase it meant."""
+    path = scenario_file(tmp_path, PHASED, gb300=4)
+    finish = {j.name: j.finish_days for j in api.simulate(path).jobs}["pre/rl"]
+    expect = f"expect:\n  jobs.pre/rl.finish_days: {{value: {finish!r}, abs_tol: 1e-9}}\n"
+    text = path.read_text() + expect
+    path.write_text(text)
+    result = CliRunner().invoke(cli_module.app, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "jobs.pre/rl.finish_days" in result.output
+    path.write_text(text.replace("jobs.pre/rl.", "jobs.pre/rll."))
+    line = len(text.splitlines())
+    with pytest.raises(ScenarioError) as caught:
+        api.load_scenario(path)
+    message = str(caught.value)
+    assert f"{path}:{line}:3: expect.jobs.pre/rll.finish_days: unknown job" in message
+    assert "did you mean 'pre/rl'" in message
+
+
+def _phased_with(*changes: tuple[str, str]) -> list[str]:
+    lines = list(PHASED)
+    for old, new in changes:
+        lines = [line.replace(old, new) for line in lines]
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("changes", "at", "field", "message"),
+    [
+        (
+            [("{days: 1, racks: 3,", "{racks: 3,")],
+            "rl:",
+            "jobs.pre.phases.rl",
+            "a phase needs its work: tokens",
+        ),
+        (
+            [("{days: 1,", "{days: 1, tokens: 1.0e9,")],
+            "rl:",
+            "jobs.pre.phases.rl",
+            "or tokens, not both",
+        ),
+        ([("[pre/rl]", "[pre/rll]")], "next:", "jobs.next.after", "did you mean 'pre/rl'"),
+        (  # a cycle through phases: pre waits for its own RL
+            [("  days: 2", "  after: [pre/rl]")],
+            "after:",
+            "jobs.pre.after",
+            "cycle, so none of them would ever start (got pre → pre/rl → pre/sft → pre)",
+        ),
+        ([("racks: 3,", "racks: 5,")], "rl:", "jobs.pre.phases.rl.racks", "more racks"),
+        (  # the racks the phase takes from its job (4) are more than its GPU type has (3)
+            [("racks: 3,", "")],
+            "rl:",
+            "jobs.pre.phases.rl.racks",
+            "more racks than 4 GB200 racks and 3 GB300 has for jobs: 3 gb300 racks",
+        ),
+        ([("gpu: gb300", "gpu: gb400")], "rl:", "jobs.pre.phases.rl.gpu", "unknown GPU type"),
+        (
+            [("lag_days: 1,", "lag_days: 1, min_racks: 4,")],
+            "rl:",
+            "jobs.pre.phases.rl.min_racks",
+            "must be at most racks",
+        ),
+        ([("sft:", "s.ft:")], "phases:", "jobs.pre.phases", "may not be empty or contain"),
+        ([("next:", "pre/x:")], "pre/x:", "jobs.pre/x", "a job's own name may not contain"),
+    ],
+)
+def test_bad_phases_are_located_at_the_phase(
+    tmp_path: Path, changes: list[tuple[str, str]], at: str, field: str, message: str
+) -> None:
+    path = scenario_file(tmp_path, _phased_with(*changes), racks=4, gb300=3)
+    text = path.read_text()
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.strip().startswith(at))
+    with pytest.raises(ScenarioError) as caught:
+        api.load_scenario(path)
+    rendered = str(caught.value)
+    assert f"{path}:{line}:" in rendered and f": {field}: " in rendered, rendered
+    assert message in rendered, rendered
 
 
 def trace_scenario(tmp_path: Path, trace: str, name: str = "t.swf", extra: str = "") -> Path:

@@ -1,4 +1,5 @@
-"""The strict base model and the provenance rule: every number carries a source or an assumption.
+"""The strict base model, the number types the schemas share, and the provenance rule: every
+number carries a source or an assumption.
 
 ``StrictModel`` forbids unknown keys and freezes instances after validation. ``Sourced`` adds a
 ``provenance`` mapping from dotted field paths (or their prefixes) to a ``Provenance`` record
@@ -9,11 +10,14 @@ exist.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from colossus_sim.errors import FieldValueError
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class StrictModel(BaseModel):

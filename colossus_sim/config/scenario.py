@@ -1,4 +1,8 @@
-"""``Scenario``: jobs on the cluster, scheduler, failures, checkpoints (``scenarios/*.yaml``)."""
+"""``Scenario``: jobs on the cluster, scheduler, failures, checkpoints (``scenarios/*.yaml``).
+
+A job's ``phases`` become jobs of their own as the last step of validating a ``Scenario``
+(``config/phases.py`` says how and why there).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,8 @@ from typing import Annotated, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from colossus_sim.config.base import Sourced, StrictModel
-
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+from colossus_sim.config.base import NonNegativeFloat, PositiveFloat, Sourced, StrictModel
+from colossus_sim.config.phases import Phase, check_phase_names, expand_phases
 
 
 class RecoveryPolicy(StrEnum):
@@ -61,7 +63,7 @@ class PlacementPolicy(StrEnum):
 
 class ScenarioJob(StrictModel):
     """One job in a scenario: which workload, on how many racks of which GPU type, when it
-    joins the queue and how much work it is."""
+    joins the queue, how much work it is, and the phases that follow it."""
 
     workload: str | None = None
     racks: Annotated[int, Field(ge=1)]
@@ -87,6 +89,14 @@ class ScenarioJob(StrictModel):
     tokens: PositiveFloat | None = None
     """A token budget of its own (e.g. an SFT phase on the pretrained model's workload),
     instead of the workload's."""
+    phases: dict[str, Phase] = Field(default_factory=dict)
+    """Work that follows the job's own, in order (post-training after pretraining): phase
+    ``sft`` runs as the job ``<name>/sft`` (``config/phases.py``)."""
+
+    @field_validator("phases")
+    @classmethod
+    def _phase_names(cls, value: dict[str, Phase]) -> dict[str, Phase]:
+        return check_phase_names(value)
 
     @field_validator("after", mode="before")
     @classmethod
@@ -286,6 +296,8 @@ class Scenario(Sourced):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     horizon_days: PositiveFloat
     jobs: dict[str, ScenarioJob]
+    """The jobs as written, then (once validated) each one's phases as jobs named
+    ``<job>/<phase>`` (``config/phases.py``)."""
     trace: TraceSpec | None = None
     """Background jobs read from a job trace, after the scenario's own."""
     scheduler: SchedulerSpec = SchedulerSpec()
@@ -295,3 +307,14 @@ class Scenario(Sourced):
     """Required unless ``checkpoint.restart_minutes`` times every restart."""
     power: PowerSpec = PowerSpec()
     fabric: FabricScenarioSpec = FabricScenarioSpec()
+
+    @model_validator(mode="after")
+    def _phases_become_jobs(self) -> Self:
+        """Each job's phases join ``jobs`` as jobs of their own (``config/phases.py``). This
+        runs after ``Sourced``'s provenance check (a base class's validators run first), so
+        provenance is checked on the file as written; ``jobs`` is set once, here, while the
+        frozen model is still being validated."""
+        expanded = expand_phases(self.jobs)
+        if len(expanded) != len(self.jobs):
+            object.__setattr__(self, "jobs", expanded)
+        return self
