@@ -259,11 +259,21 @@ class RunResult(BaseModel):
 
     scenario: str
     seed: int
+    what_if: list[str]
+    """The ``--set`` overrides the run was made with, as given (empty: the file as written)."""
+    version: str
+    """The colossus-sim version that made it."""
     jobs: list[JobResult]
     cluster: ClusterResult
     timeline: Timeline
     power: PowerSeries
     job_series: JobSeries
+
+    @property
+    def label(self) -> str:
+        """What made the run, for titles: its scenario, what-ifs and seed."""
+        what_if = "".join(f" + {text}" for text in self.what_if)
+        return f"{self.scenario}{what_if} (seed {self.seed})"
 
     def summary(self) -> dict[str, Any]:
         """The ``run --json`` object: everything but the timeline and power samples."""

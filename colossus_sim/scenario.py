@@ -11,6 +11,7 @@ job (``grok5_10t/rl``) names the phase's field (``jobs.grok5_10t.phases.rl.racks
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import math
 from collections.abc import Callable, Mapping
@@ -191,6 +192,8 @@ class ResolvedScenario:
     """The what-if values the run uses, resolved once (``effective.py``)."""
     source: str
     error_at: Callable[..., ScenarioError] = ScenarioError.at
+    overrides: tuple[str, ...] = ()
+    """The ``--set`` what-ifs applied to the file, as given."""
     """Builds a ScenarioError at a field, located in the file or blamed on its ``--set``:
     for checks that can only be made once the run is set up (e.g. a power cap too low)."""
 
@@ -218,7 +221,8 @@ def load_scenario(
         bad = expect_issues(scenario, doc.locate)
         if bad:
             raise ScenarioError(bad)
-    return _resolve(scenario, doc, parsed, file.parent)
+    resolved = _resolve(scenario, doc, parsed, file.parent)
+    return dataclasses.replace(resolved, overrides=tuple(o.text for o in parsed))
 
 
 def _resolve_path(path: str | Path | None) -> Path:

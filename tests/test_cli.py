@@ -138,3 +138,38 @@ def test_plan_option_typo(cli_module: ModuleType) -> None:
         _run(cli_module, "step", "grok5_10t", "--plan", "tq=8"), "--plan tq", "did you mean 'tp'"
     )
     _assert_bad_input(_run(cli_module, "step", "grok5_10t", "--plan", "tp=eight"), "--plan tp")
+
+
+def test_version_and_short_help(cli_module: ModuleType) -> None:
+    import colossus_sim
+
+    version = _run(cli_module, "--version")
+    assert (
+        version.exit_code == 0
+        and version.stdout.strip() == f"colossus-sim {colossus_sim.__version__}"
+    )
+    for args in (["-h"], ["run", "-h"], ["sweep", "-h"]):
+        shown = _run(cli_module, *args)
+        assert shown.exit_code == 0 and "Usage:" in shown.stdout, args
+
+
+def test_a_result_says_which_what_ifs_made_it(cli_module: ModuleType, tmp_path: Path) -> None:
+    """The --set overrides, as typed, are in the table's title, result.json and every figure's
+    title, with the version that made them."""
+    import colossus_sim
+
+    sets = ["--set", "horizon_days=1", "--set", "jobs.grok5_10t.racks=+20%"]
+    shown = _run(cli_module, "run", *sets, "--out", str(tmp_path / "out"))
+    assert shown.exit_code == 0, shown.output
+    assert "colossus2 + horizon_days=1 + jobs.grok5_10t.racks=+20% (seed 42)" in shown.stdout
+    saved = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert saved["what_if"] == ["horizon_days=1", "jobs.grok5_10t.racks=+20%"]
+    assert saved["version"] == colossus_sim.__version__
+    from colossus_sim import api
+
+    result = api.simulate(overrides=["horizon_days=1", "failures.rate_multiplier=2"])
+    figure = api.plot_gantt(result)
+    assert (
+        "colossus2 + horizon_days=1 + failures.rate_multiplier=2 (seed 42)"
+        in figure.texts[0].get_text()
+    )

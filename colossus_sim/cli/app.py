@@ -43,9 +43,32 @@ def reports_bad_input(command: Callable[P, R]) -> Callable[P, R]:
 app = typer.Typer(
     help="Simulate training jobs on xAI Colossus 2 scale clusters: step time, MFU, plans.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        from colossus_sim import __version__
+
+        typer.echo(f"colossus-sim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """Simulate training jobs on xAI Colossus 2 scale clusters: step time, MFU, plans."""
+
+
 for _command in (
     run.run,
     plan.plan,

@@ -123,8 +123,7 @@ def run_table(result: RunResult, width: int = 1_000) -> Table:
     """The run's named jobs (a trace's jobs are one line of ``cluster_lines``), fitted to
     ``width`` columns."""
     title = (
-        f"{result.scenario}: {len(result.jobs)} jobs, seed {result.seed}, "
-        f"{result.cluster.hours / 24:.1f} days simulated"
+        f"{result.label}: {len(result.jobs)} jobs, {result.cluster.hours / 24:.1f} days simulated"
     )
     named = [j for j in result.jobs if not j.background]
     throttled = any(j.throttled_hours > 0 for j in named)

@@ -93,7 +93,7 @@ def _allocation_axes(result: RunResult, end_d: float) -> tuple[Figure, Axes, Axe
     fig = _figure(RUN_FIGSIZE)
     ax_racks, ax_util = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     fig.suptitle(
-        f"Racks by job and cluster utilisation — {result.scenario} (seed {result.seed})",
+        f"Racks by job and cluster utilisation — {result.label}",
         fontsize=TITLE_SIZE,
     )
     for ax in (ax_racks, ax_util):

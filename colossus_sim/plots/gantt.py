@@ -98,7 +98,7 @@ def _gantt_axes(result: RunResult, end_d: float, rows: int) -> tuple[Figure, Axe
     _days_axis(ax, end_d)
     ax.set_xlim(0.0, max(end_d, 1e-9) * 1.02)  # room for a finish marker at the very end
     fig.suptitle(
-        f"Jobs over time, with failures — {result.scenario} (seed {result.seed})",
+        f"Jobs over time, with failures — {result.label}",
         fontsize=TITLE_SIZE,
     )
     return fig, ax

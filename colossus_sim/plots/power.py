@@ -85,7 +85,7 @@ def _power_axes(result: RunResult, end_d: float) -> tuple[Figure, Axes]:
     ax.set_ylabel("power (MW)", fontsize=LABEL_SIZE)
     _count_axis(ax)
     c = result.cluster
-    fig.suptitle(f"Site power — {result.scenario} (seed {result.seed})", fontsize=TITLE_SIZE)
+    fig.suptitle(f"Site power — {result.label}", fontsize=TITLE_SIZE)
     ax.set_title(
         f"peak {c.peak_facility_mw:,.0f} MW facility ({c.peak_it_mw:,.0f} MW IT), "
         f"mean {c.mean_facility_mw:,.0f} MW, energy {c.energy_mwh / 1000:,.1f} GWh",

@@ -55,6 +55,7 @@ class Simulation(Lifecycle):
                 self._close(job, lose_work=False)
         return self.ledger.result(
             scenario=self.resolved.scenario.name,
+            what_if=list(self.resolved.overrides),
             seed=self.seed,
             end_s=self.env.now,
             jobs=self.jobs,

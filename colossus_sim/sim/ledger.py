@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import colossus_sim
 from colossus_sim.cluster import ClusterState
 from colossus_sim.effective import EffectiveValues
 from colossus_sim.errors import ScenarioError
@@ -190,6 +191,7 @@ class Ledger:
         self,
         *,
         scenario: str,
+        what_if: list[str],
         seed: int,
         end_s: float,
         jobs: list[JobRun],
@@ -213,6 +215,8 @@ class Ledger:
             job_results.append(self._job_result(job, step, end_s, restart_for(job)))
         return RunResult(
             scenario=scenario,
+            what_if=what_if,
+            version=colossus_sim.__version__,
             seed=seed,
             jobs=job_results,
             cluster=self._cluster_result(end_s, effective.facility_cap_mw, jobs),
