@@ -91,11 +91,26 @@ def parse_override(text: str) -> Override:
                 f"{SET_OPTION} {key}", "not a relative change", got=repr(raw), expected="e.g. +20%"
             ) from None
         return Override(text=text, path=tuple(key.split(".")), value=None, relative_pct=pct)
+    if raw[:1] == "+" and _is_number(raw[1:]):
+        raise ScenarioError.at(
+            f"{SET_OPTION} {key}",
+            "a '+' without '%' is ambiguous",
+            got=repr(raw),
+            expected=f"{raw}% to change the value by {raw[1:]}%, or {raw[1:]} to set it",
+        )
     try:
         value = YAML(typ="safe").load(raw) if raw else ""
     except YAMLError:
         value = raw
     return Override(text=text, path=tuple(key.split(".")), value=value, relative_pct=None)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _apply(data: dict[str, Any], override: Override, model: type[BaseModel]) -> None:

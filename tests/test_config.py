@@ -150,3 +150,14 @@ def test_mutated_job_files_fail_cleanly_or_load(key: str, action: str, junk: str
 def test_job_names_are_their_file_names() -> None:
     for name in job_names():
         assert load_file(JobSpec, paths.workloads_dir() / f"{name}.yaml").name == name
+
+
+def test_a_plus_without_percent_is_refused_not_read_as_an_absolute_value() -> None:
+    """``racks=+20`` could mean 20 racks or 20% more: refused, naming both spellings."""
+    from colossus_sim.errors import ScenarioError
+    from colossus_sim.scenario import parse_override
+
+    with pytest.raises(ScenarioError, match=r"ambiguous .*\+20% to change the value by 20%, or 20"):
+        parse_override("jobs.grok5_10t.racks=+20")
+    assert parse_override("jobs.grok5_10t.racks=+20%").relative_pct == 20.0
+    assert parse_override("jobs.grok5_10t.racks=20").value == 20
