@@ -53,19 +53,20 @@ def _scenario_copy(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
     text = text.replace(old, new, 1)
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    line = next(i for i, t in enumerate(text.splitlines(), 1) if new.strip() in t)
+    first = new.strip().splitlines()[0]
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if first in t)
     return path, line
 
 
 def test_unknown_job_workload(cli_module: ModuleType, tmp_path: Path) -> None:
     path, line = _scenario_copy(
-        tmp_path, "  grok5_6t:      {racks: 2000", "  grok5_6x:      {racks: 2000"
+        tmp_path, "  imagine_v2:    {racks: 128,", "  imagine_vx:    {racks: 128,"
     )
     _bad(
         cli_module,
         "run",
         str(path),
-        expect=(f"bad.yaml:{line}:", "jobs.grok5_6x", "did you mean 'grok5_6t'"),
+        expect=(f"bad.yaml:{line}:", "jobs.imagine_vx", "did you mean 'imagine_v2'"),
     )
 
 
@@ -75,7 +76,7 @@ def test_negative_racks(cli_module: ModuleType, tmp_path: Path) -> None:
 
 
 def test_more_racks_than_exist(cli_module: ModuleType, tmp_path: Path) -> None:
-    path, line = _scenario_copy(tmp_path, "{racks: 3400,", "{racks: 9000,")
+    path, line = _scenario_copy(tmp_path, "    racks: 3400\n", "    racks: 9000\n")
     _bad(
         cli_module,
         "run",
