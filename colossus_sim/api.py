@@ -44,6 +44,7 @@ from colossus_sim.results import (
     write_run,
 )
 from colossus_sim.scenario import ResolvedScenario
+from colossus_sim.seeds import check_seed, check_seed_run
 from colossus_sim.sweep_grid import parse_grid_option, parse_seeds_option
 
 if TYPE_CHECKING:
@@ -68,9 +69,12 @@ def simulate(
     overrides: list[str] | None = None,
     seed: int | None = None,
 ) -> RunResult:
-    """Run a scenario (default: Colossus 2's) to the end of its jobs or its horizon."""
+    """Run a scenario (default: Colossus 2's) to the end of its jobs or its horizon;
+    ``seed`` (0 to 2**63−1) replaces the scenario's."""
     from colossus_sim.sim import Simulation
 
+    if seed is not None:
+        check_seed(seed, "seed")
     if not isinstance(scenario, ResolvedScenario):
         scenario = load_scenario(scenario, overrides)
     elif overrides:
@@ -206,7 +210,7 @@ def replicas(
             raise TypeError(f"replicas() got the keyword {taken!r}: its seeds come from n, seed")
     base = list(options.get("overrides") or [])
     if seed is not None:
-        base.append(f"seed={seed}")
+        base.append(f"seed={check_seed(seed, 'seed')}")
     options["overrides"], options["replicas"] = base, n
     result = run_sweep(scenario, None, **options)
     return replica_summary(result.frame, name=result.scenario)
@@ -247,6 +251,8 @@ __all__ = [
     "ScenarioError",
     "calibrations",
     "check",
+    "check_seed",
+    "check_seed_run",
     "check_summary",
     "compare",
     "default_jobs",

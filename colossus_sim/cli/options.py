@@ -20,7 +20,8 @@ def _set(help: str) -> Any:
 
 
 def _seed(help: str) -> Any:
-    return typer.Option("--seed", min=0, help=help)
+    # checked by the command (``api.check_seed``), as every other seed is: 0 to 2**63−1
+    return typer.Option("--seed", help=help)
 
 
 def _json(help: str) -> Any:
@@ -66,8 +67,8 @@ FabricOverrides = Annotated[
 ]
 SweepOverrides = Annotated[list[str] | None, _set("Override PATH=VALUE for every point.")]
 CompareOverrides = Annotated[list[str] | None, _set("Override PATH=VALUE in both.")]
-Seed = Annotated[int | None, _seed("Override the scenario's seed.")]
-CompareSeed = Annotated[int | None, _seed("Run both with this seed.")]
+Seed = Annotated[int | None, _seed("Override the scenario's seed (0 to 2**63−1).")]
+CompareSeed = Annotated[int | None, _seed("Run both with this seed (0 to 2**63−1).")]
 
 # ---------------------------------------------------------------------------- output
 RunJson = Annotated[bool, _json("Print one JSON object (scenario, seed, jobs, cluster).")]

@@ -21,6 +21,7 @@ from colossus_sim.cli.options import (
 )
 from colossus_sim.cli.render import cluster_lines, err, out, print_json, run_table, wrote
 from colossus_sim.cli.render_sweep import replicas_table
+from colossus_sim.cli.sweeps import seed_options
 
 
 def run(
@@ -33,8 +34,13 @@ def run(
     plot: RunPlot = None,
 ) -> None:
     """Run a scenario: the jobs share the cluster over time, with failures and checkpoints."""
+    if seed is not None:
+        api.check_seed(seed, "--seed")
     if replicas is not None:
-        _run_replicas(scenario, set_ or [], seed, replicas, json_out, out_dir)
+        if seed is not None:
+            api.check_seed_run(seed, replicas, "--replicas")
+        with seed_options():
+            _run_replicas(scenario, set_ or [], seed, replicas, json_out, out_dir)
         return
     result = api.simulate(scenario, overrides=set_ or [], seed=seed)
     if out_dir is not None:

@@ -9,8 +9,11 @@ and ``--plot`` imports matplotlib only when given. ``compare`` runs two simulati
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -121,6 +124,17 @@ def sweep(
     )
 
 
+@contextlib.contextmanager
+def seed_options() -> Iterator[None]:
+    """Bad seeds blamed on the options that gave them (the sweep names its arguments)."""
+    try:
+        yield
+    except api.ScenarioError as exc:
+        names = {"replicas": "--replicas", "seeds": "--seeds"}
+        issues = [replace(i, field=names.get(i.field, i.field)) for i in exc.issues]
+        raise api.ScenarioError(issues) from None
+
+
 def _run_sweep(
     scenario: str | None, grid: dict[str, list[str]], options: SweepOptions
 ) -> SweepResult:
@@ -128,7 +142,8 @@ def _run_sweep(
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        return api.run_sweep(scenario, grid, **options)
+        with seed_options():
+            return api.run_sweep(scenario, grid, **options)
     except (KeyboardInterrupt, BrokenProcessPool) as exc:
         store = options.get("store")
         kept = f"finished points are kept in {store}" if store else "no --store: nothing kept"
@@ -161,6 +176,8 @@ def compare(
     """Run two scenarios and show each job's figures side by side: A, B, B − A, relative.
     Time to train counts from a job's start; finish_days is the day it finishes (submit_days
     + wait_days + time_to_train_days), so a job that queues longer in B shows it there."""
+    if seed is not None:
+        api.check_seed(seed, "--seed")
     first = api.load_scenario(a, set_ or [])
     second = api.load_scenario(b, set_ or [])
     delta = api.compare(api.simulate(first, seed=seed), api.simulate(second, seed=seed))
