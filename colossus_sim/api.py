@@ -11,6 +11,7 @@ sweeps, the regression checker, networkx and matplotlib load on the first call t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Unpack
@@ -27,6 +28,7 @@ from colossus_sim.job_step import (
     jobs_frame,
     parse_plan_option,
 )
+from colossus_sim.outputs import publish_folder, write_atomic
 from colossus_sim.perf.fidelity import (
     Calibration,
     FidelityRow,
@@ -36,12 +38,12 @@ from colossus_sim.perf.fidelity import (
 )
 from colossus_sim.replicas import Band, JobBand, ReplicaSummary, compare, replica_summary
 from colossus_sim.results import (
+    RUN_FILES,
     RunResult,
     json_bytes,
     json_text,
     parquet_bytes,
-    write_atomic,
-    write_run,
+    run_files,
 )
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.seeds import check_seed, check_seed_run
@@ -216,22 +218,67 @@ def replicas(
     return replica_summary(result.frame, name=result.scenario)
 
 
-def write_replicas(summary: ReplicaSummary, frame: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Write a replica run as ``replicas.json`` (the bands) and ``replicas.parquet`` (its
-    sweep table) in ``out_dir``; return the paths."""
-    written = []
-    for file, data in (
-        ("replicas.json", json_bytes(summary.model_dump(mode="json"))),
-        ("replicas.parquet", parquet_bytes(frame)),
-    ):
-        write_atomic(out_dir / file, data)
-        written.append(out_dir / file)
-    return written
+# ---------------------------------------------------------------------------- result files
+# A result folder is published whole (``outputs.publish_folder``): it holds one result's files
+# and nothing else, so a folder holding anything else is never replaced.
+
+REPLICA_FILES = ("replicas.json", "replicas.parquet")
+"""The files of ``run --replicas N --out``'s folder."""
+RUN_PLOTS = ("allocation", "power", "gantt")
+"""The figures ``run --plot PREFIX`` writes, as ``PREFIX_<name>.png``."""
 
 
-def write_sweep(frame: pd.DataFrame, out_dir: Path) -> Path:
-    """Write a sweep table as ``out_dir/sweep.parquet``; return its path."""
-    target = out_dir / "sweep.parquet"
+def is_result_file(name: str) -> bool:
+    """A file a result folder may hold: a run's or a replica run's file, a run's figure
+    (``*_allocation.png``, ...), or a temporary file an interrupted writer left."""
+    return (
+        name in RUN_FILES
+        or name in REPLICA_FILES
+        or name.endswith(tuple(f"_{figure}.png" for figure in RUN_PLOTS))
+        or (name.startswith(".") and name.endswith(".tmp"))
+    )
+
+
+def _replaceable(folder: Path) -> None:
+    """Refuse to replace a folder holding the current folder or files no result writes."""
+    if os.path.commonpath([os.path.realpath(os.curdir), folder]) == str(folder):
+        raise ScenarioError.at("out_dir", f"{folder} holds the current folder")
+    foreign = sorted(
+        p.name for p in folder.iterdir() if not (is_result_file(p.name) and p.is_file())
+    )
+    if foreign:
+        raise ScenarioError.at(
+            "out_dir",
+            f"{folder} holds {foreign[0]!r}, which no run writes; the result replaces the whole "
+            "folder, so give a new or empty folder or an earlier result folder",
+        )
+
+
+def write_run(result: RunResult, out_dir: str | Path) -> list[Path]:
+    """Publish a run's result folder as a unit: ``out_dir`` holds exactly ``result.json`` and
+    the ``jobs``, ``cluster``, ``timeline``, ``power``, ``job_series`` Parquet files, all of
+    this run or (killed, or failing) all of the previous one. A folder holding other files is
+    refused (``ScenarioError``); return the paths."""
+    return publish_folder(out_dir, run_files(result), _replaceable)
+
+
+def write_replicas(summary: ReplicaSummary, frame: pd.DataFrame, out_dir: str | Path) -> list[Path]:
+    """Publish a replica run's folder as a unit, as ``write_run`` does: ``replicas.json`` (the
+    bands) and ``replicas.parquet`` (its sweep table); return the paths."""
+    files = dict(
+        zip(
+            REPLICA_FILES,
+            (json_bytes(summary.model_dump(mode="json")), parquet_bytes(frame)),
+            strict=True,
+        )
+    )
+    return publish_folder(out_dir, files, _replaceable)
+
+
+def write_sweep(frame: pd.DataFrame, out_dir: str | Path) -> Path:
+    """Write a sweep table as ``out_dir/sweep.parquet`` (one file, atomically: the folder also
+    holds the sweep's store); return its path."""
+    target = Path(out_dir) / "sweep.parquet"
     write_atomic(target, parquet_bytes(frame))
     return target
 
@@ -239,6 +286,9 @@ def write_sweep(frame: pd.DataFrame, out_dir: Path) -> Path:
 __all__ = [
     "PLAN_OPTION",
     "RACKS_OPTION",
+    "REPLICA_FILES",
+    "RUN_FILES",
+    "RUN_PLOTS",
     "Band",
     "Calibration",
     "FidelityRow",
@@ -261,6 +311,7 @@ __all__ = [
     "fidelity",
     "fidelity_frame",
     "graphml_bytes",
+    "is_result_file",
     "job_step",
     "jobs_frame",
     "json_text",

@@ -19,7 +19,7 @@ from colossus_sim.cli.options import (
     ScenarioArg,
     Seed,
 )
-from colossus_sim.cli.render import cluster_lines, err, out, print_json, run_table, wrote
+from colossus_sim.cli.render import cluster_lines, out, print_json, run_table, wrote
 from colossus_sim.cli.render_sweep import replicas_table
 from colossus_sim.cli.sweeps import seed_options
 
@@ -45,7 +45,7 @@ def run(
     result = api.simulate(scenario, overrides=set_ or [], seed=seed)
     if out_dir is not None:
         for path in api.write_run(result, out_dir):
-            err.print(f"wrote {path}")
+            wrote(path)
     if plot is not None:
         for path in _run_plots(result, plot):
             wrote(path)

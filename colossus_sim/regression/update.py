@@ -16,8 +16,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from colossus_sim.errors import Issue, ScenarioError
+from colossus_sim.outputs import write_atomic
 from colossus_sim.regression.outcome import FigureCheck, Move, ScenarioRun
-from colossus_sim.results import write_atomic
 
 SIGNIFICANT_DIGITS = 6
 """Digits ``update`` writes: far finer than any sensible tolerance, short enough to read."""
