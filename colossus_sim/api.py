@@ -11,7 +11,6 @@ sweeps, the regression checker, networkx and matplotlib load on the first call t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Unpack
@@ -28,7 +27,9 @@ from colossus_sim.job_step import (
     jobs_frame,
     parse_plan_option,
 )
-from colossus_sim.outputs import publish_folder, write_atomic
+from colossus_sim.output_checks import Output, OutputKind, output_problem
+from colossus_sim.output_checks import check_outputs as _check_outputs
+from colossus_sim.outputs import publish_folder, reported, write_atomic
 from colossus_sim.perf.fidelity import (
     Calibration,
     FidelityRow,
@@ -240,18 +241,9 @@ def is_result_file(name: str) -> bool:
 
 
 def _replaceable(folder: Path) -> None:
-    """Refuse to replace a folder holding the current folder or files no result writes."""
-    if os.path.commonpath([os.path.realpath(os.curdir), folder]) == str(folder):
-        raise ScenarioError.at("out_dir", f"{folder} holds the current folder")
-    foreign = sorted(
-        p.name for p in folder.iterdir() if not (is_result_file(p.name) and p.is_file())
-    )
-    if foreign:
-        raise ScenarioError.at(
-            "out_dir",
-            f"{folder} holds {foreign[0]!r}, which no run writes; the result replaces the whole "
-            "folder, so give a new or empty folder or an earlier result folder",
-        )
+    problem = output_problem(folder, "result", is_result_file)
+    if problem is not None:
+        raise ScenarioError.at("out_dir", problem)
 
 
 def write_run(result: RunResult, out_dir: str | Path) -> list[Path]:
@@ -283,6 +275,13 @@ def write_sweep(frame: pd.DataFrame, out_dir: str | Path) -> Path:
     return target
 
 
+def check_outputs(*outputs: Output) -> None:
+    """Check output paths before any work (``output_checks``): every problem is raised at once
+    as a ``ScenarioError`` naming the option and the path. ``reported(option, path)`` turns a
+    write that still fails (a full disk) into the same kind of error."""
+    _check_outputs(*outputs, replaceable=is_result_file)
+
+
 __all__ = [
     "PLAN_OPTION",
     "RACKS_OPTION",
@@ -295,12 +294,15 @@ __all__ = [
     "Issue",
     "JobBand",
     "JobStep",
+    "Output",
+    "OutputKind",
     "ReplicaSummary",
     "ResolvedScenario",
     "RunResult",
     "ScenarioError",
     "calibrations",
     "check",
+    "check_outputs",
     "check_seed",
     "check_seed_run",
     "check_summary",
@@ -321,6 +323,7 @@ __all__ = [
     "parse_seeds_option",
     "replica_summary",
     "replicas",
+    "reported",
     "run_sweep",
     "simulate",
     "sweep",

@@ -13,8 +13,8 @@ a kill between the two renames is repaired by the next publish, which renames th
 Files are created with the permissions the process umask gives (``0o666 & ~umask``, folders
 ``0o777 & ~umask``) — a temporary file starts as ``0o600`` — and a file that is replaced keeps
 its own mode; a path through a symbolic link writes the file it points to and keeps the link.
-An ``OSError`` while writing names the target the caller gave (not a temporary file). Cost: one
-fsync per file and per folder written.
+An ``OSError`` while writing names the target, and ``reported`` turns it into bad input naming
+the option (exit 2 on the command line). Cost: one fsync per file and per folder written.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+
+from colossus_sim.errors import ScenarioError
 
 STALE_S = 1.0
 """A hidden sibling no writer holds and untouched this long is a killed writer's leftover."""
@@ -237,3 +239,22 @@ def _swap_aside(temp: Path, target: Path) -> None:
         os.rename(old, target)
         raise
     os.rename(old, temp)
+
+
+@contextlib.contextmanager
+def reported(option: str, path: str | Path | None) -> Iterator[None]:
+    """An ``OSError`` writing ``path`` (or anything under it) as bad input naming ``option``,
+    with the path and the system's reason — the command line's exit 2, never a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        if path is None or exc.filename is None or not _within(exc.filename, path):
+            raise
+        reason = exc.strerror or type(exc).__name__
+        raise ScenarioError.at(option, f"could not write {exc.filename}: {reason}") from None
+
+
+def _within(name: str | bytes, path: str | Path) -> bool:
+    inner = Path(os.path.abspath(os.fsdecode(name)))
+    outer = Path(os.path.abspath(path))
+    return inner == outer or outer in inner.parents

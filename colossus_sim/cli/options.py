@@ -79,14 +79,19 @@ SweepJson = Annotated[bool, _json("Print one JSON object: points, computed, reus
 CompareJson = Annotated[bool, _json("Print a JSON list: job, metric, a, b, delta, rel.")]
 RunOut = Annotated[
     Path | None,
-    _out("Write result.json and jobs/cluster/timeline/power/job_series Parquet here."),
+    _out(
+        "Write result.json and jobs/cluster/timeline/power/job_series Parquet into this "
+        "folder, published whole: it holds all of this run's files or all of the previous "
+        "ones, never a mix. It must be new, empty or an earlier result folder."
+    ),
 ]
-SweepOut = Annotated[Path | None, _out("Write the tidy table here as sweep.parquet.")]
+SweepOut = Annotated[Path | None, _out("Write the tidy table into this folder as sweep.parquet.")]
 RunPlot = Annotated[
     Path | None,
     _plot(
         "Write PNG figures PLOT_allocation.png (racks per job, utilisation), "
-        "PLOT_power.png (site power and the cap) and PLOT_gantt.png (jobs, failures)."
+        "PLOT_power.png (site power and the cap) and PLOT_gantt.png (jobs, failures); "
+        "one run's figures, so not with --replicas."
     ),
 ]
 SweepPlot = Annotated[
