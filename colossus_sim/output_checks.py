@@ -147,3 +147,20 @@ def _nearest_existing(folder: str) -> str:
             break
         path = parent
     return path
+
+
+def rewrite_problem(path: str | Path) -> str | None:
+    """What stops rewriting the file ``path`` in place (through a link, the file it names),
+    or None: it is read-only, or a temporary file cannot be created beside it."""
+    real = _followed(path)
+    reason = read_only(real)
+    if reason is not None:
+        return f"it is {reason}"
+    existing = os.path.dirname(real) or os.curdir
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".colossus-sim-probe.", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"cannot write in {existing}: {exc.strerror or exc}"
+    return None
