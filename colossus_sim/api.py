@@ -27,6 +27,9 @@ from colossus_sim.job_step import (
     jobs_frame,
     parse_plan_option,
 )
+from colossus_sim.output_checks import Output, OutputKind, output_problem
+from colossus_sim.output_checks import check_outputs as _check_outputs
+from colossus_sim.outputs import publish_folder, reported, write_atomic
 from colossus_sim.perf.fidelity import (
     Calibration,
     FidelityRow,
@@ -36,14 +39,15 @@ from colossus_sim.perf.fidelity import (
 )
 from colossus_sim.replicas import Band, JobBand, ReplicaSummary, compare, replica_summary
 from colossus_sim.results import (
+    RUN_FILES,
     RunResult,
     json_bytes,
     json_text,
     parquet_bytes,
-    write_atomic,
-    write_run,
+    run_files,
 )
 from colossus_sim.scenario import ResolvedScenario
+from colossus_sim.seeds import check_seed, check_seed_run
 from colossus_sim.sweep_grid import parse_grid_option, parse_seeds_option
 
 if TYPE_CHECKING:
@@ -68,9 +72,12 @@ def simulate(
     overrides: list[str] | None = None,
     seed: int | None = None,
 ) -> RunResult:
-    """Run a scenario (default: Colossus 2's) to the end of its jobs or its horizon."""
+    """Run a scenario (default: Colossus 2's) to the end of its jobs or its horizon;
+    ``seed`` (0 to 2**63−1) replaces the scenario's."""
     from colossus_sim.sim import Simulation
 
+    if seed is not None:
+        check_seed(seed, "seed")
     if not isinstance(scenario, ResolvedScenario):
         scenario = load_scenario(scenario, overrides)
     elif overrides:
@@ -206,47 +213,98 @@ def replicas(
             raise TypeError(f"replicas() got the keyword {taken!r}: its seeds come from n, seed")
     base = list(options.get("overrides") or [])
     if seed is not None:
-        base.append(f"seed={seed}")
+        base.append(f"seed={check_seed(seed, 'seed')}")
     options["overrides"], options["replicas"] = base, n
     result = run_sweep(scenario, None, **options)
     return replica_summary(result.frame, name=result.scenario)
 
 
-def write_replicas(summary: ReplicaSummary, frame: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Write a replica run as ``replicas.json`` (the bands) and ``replicas.parquet`` (its
-    sweep table) in ``out_dir``; return the paths."""
-    written = []
-    for file, data in (
-        ("replicas.json", json_bytes(summary.model_dump(mode="json"))),
-        ("replicas.parquet", parquet_bytes(frame)),
-    ):
-        write_atomic(out_dir / file, data)
-        written.append(out_dir / file)
-    return written
+# ---------------------------------------------------------------------------- result files
+# A result folder is published whole (``outputs.publish_folder``): it holds one result's files
+# and nothing else, so a folder holding anything else is never replaced.
+
+REPLICA_FILES = ("replicas.json", "replicas.parquet")
+"""The files of ``run --replicas N --out``'s folder."""
+RUN_PLOTS = ("allocation", "power", "gantt")
+"""The figures ``run --plot PREFIX`` writes, as ``PREFIX_<name>.png``."""
 
 
-def write_sweep(frame: pd.DataFrame, out_dir: Path) -> Path:
-    """Write a sweep table as ``out_dir/sweep.parquet``; return its path."""
-    target = out_dir / "sweep.parquet"
+def is_result_file(name: str) -> bool:
+    """A file a result folder may hold: a run's or a replica run's file, a run's figure
+    (``*_allocation.png``, ...), or a temporary file an interrupted writer left."""
+    return (
+        name in RUN_FILES
+        or name in REPLICA_FILES
+        or name.endswith(tuple(f"_{figure}.png" for figure in RUN_PLOTS))
+        or (name.startswith(".") and name.endswith(".tmp"))
+    )
+
+
+def _replaceable(folder: Path) -> None:
+    problem = output_problem(folder, "result", is_result_file)
+    if problem is not None:
+        raise ScenarioError.at("out_dir", problem)
+
+
+def write_run(result: RunResult, out_dir: str | Path) -> list[Path]:
+    """Publish a run's result folder as a unit: ``out_dir`` holds exactly ``result.json`` and
+    the ``jobs``, ``cluster``, ``timeline``, ``power``, ``job_series`` Parquet files, all of
+    this run or (killed, or failing) all of the previous one. A folder holding other files is
+    refused (``ScenarioError``); return the paths."""
+    return publish_folder(out_dir, run_files(result), _replaceable)
+
+
+def write_replicas(summary: ReplicaSummary, frame: pd.DataFrame, out_dir: str | Path) -> list[Path]:
+    """Publish a replica run's folder as a unit, as ``write_run`` does: ``replicas.json`` (the
+    bands) and ``replicas.parquet`` (its sweep table); return the paths."""
+    files = dict(
+        zip(
+            REPLICA_FILES,
+            (json_bytes(summary.model_dump(mode="json")), parquet_bytes(frame)),
+            strict=True,
+        )
+    )
+    return publish_folder(out_dir, files, _replaceable)
+
+
+def write_sweep(frame: pd.DataFrame, out_dir: str | Path) -> Path:
+    """Write a sweep table as ``out_dir/sweep.parquet`` (one file, atomically: the folder also
+    holds the sweep's store); return its path."""
+    target = Path(out_dir) / "sweep.parquet"
     write_atomic(target, parquet_bytes(frame))
     return target
+
+
+def check_outputs(*outputs: Output) -> None:
+    """Check output paths before any work (``output_checks``): every problem is raised at once
+    as a ``ScenarioError`` naming the option and the path. ``reported(option, path)`` turns a
+    write that still fails (a full disk) into the same kind of error."""
+    _check_outputs(*outputs, replaceable=is_result_file)
 
 
 __all__ = [
     "PLAN_OPTION",
     "RACKS_OPTION",
+    "REPLICA_FILES",
+    "RUN_FILES",
+    "RUN_PLOTS",
     "Band",
     "Calibration",
     "FidelityRow",
     "Issue",
     "JobBand",
     "JobStep",
+    "Output",
+    "OutputKind",
     "ReplicaSummary",
     "ResolvedScenario",
     "RunResult",
     "ScenarioError",
     "calibrations",
     "check",
+    "check_outputs",
+    "check_seed",
+    "check_seed_run",
     "check_summary",
     "compare",
     "default_jobs",
@@ -255,6 +313,7 @@ __all__ = [
     "fidelity",
     "fidelity_frame",
     "graphml_bytes",
+    "is_result_file",
     "job_step",
     "jobs_frame",
     "json_text",
@@ -264,6 +323,7 @@ __all__ = [
     "parse_seeds_option",
     "replica_summary",
     "replicas",
+    "reported",
     "run_sweep",
     "simulate",
     "sweep",

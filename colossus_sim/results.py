@@ -1,19 +1,16 @@
-"""Typed results of a run, their tidy DataFrames, and atomic JSON/Parquet writers.
+"""Typed results of a run, their tidy DataFrames, and the bytes of their JSON and Parquet files.
 
 ``RunResult`` holds one ``JobResult`` per job, a ``ClusterResult`` and the event-stamped
-timeline. Every writer writes a temporary file beside its target and renames it into place,
-so an interrupted run leaves the previous result intact. Same scenario and seed give
-byte-identical files (sorted keys, no timestamps, deterministic row order).
+timeline. ``run_files`` gives a run's result folder as name → bytes (``outputs`` publishes it
+as a unit). Same scenario and seed give byte-identical files (sorted keys, no timestamps,
+deterministic row order).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
@@ -322,21 +319,6 @@ class RunResult(BaseModel):
         return pd.DataFrame(self.job_series.model_dump(), columns=list(JobSeries.model_fields))
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def json_text(payload: Any) -> str:
     """Strict JSON (RFC 8259): a figure that is not a finite number (a job that never ran has
     no checkpoint interval) is ``null``, never ``Infinity`` or ``NaN``."""
@@ -367,17 +349,21 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
-def write_run(result: RunResult, out_dir: Path) -> list[Path]:
+RUN_FILES = (
+    "result.json",
+    "jobs.parquet",
+    "cluster.parquet",
+    "timeline.parquet",
+    "power.parquet",
+    "job_series.parquet",
+)
+"""The files of a run's result folder (``run --out``), in the order they are written."""
+
+
+def run_files(result: RunResult) -> dict[str, bytes]:
     """``result.json`` (everything), and ``jobs``, ``cluster``, ``timeline``, ``power``,
-    ``job_series`` as Parquet. Temporary files a killed earlier run left behind are removed
-    first."""
-    if out_dir.is_dir():
-        for stale in out_dir.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
-    written = []
-    target = out_dir / "result.json"
-    write_atomic(target, json_bytes(result.model_dump(mode="json")))
-    written.append(target)
+    ``job_series`` as Parquet: name → bytes, the same bytes for the same scenario and seed."""
+    files = {"result.json": json_bytes(result.model_dump(mode="json"))}
     for name, frame in (
         ("jobs", result.jobs_frame()),
         ("cluster", result.cluster_frame()),
@@ -385,7 +371,5 @@ def write_run(result: RunResult, out_dir: Path) -> list[Path]:
         ("power", result.power_frame()),
         ("job_series", result.job_series_frame()),
     ):
-        target = out_dir / f"{name}.parquet"
-        write_atomic(target, parquet_bytes(frame))
-        written.append(target)
-    return written
+        files[f"{name}.parquet"] = parquet_bytes(frame)
+    return files

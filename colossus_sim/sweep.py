@@ -10,7 +10,7 @@ anywhere in the grid is a located ``ScenarioError`` up front.
 Each point's result (its ``RunResult.jobs_frame()``) is stored once under a key of its fully
 resolved scenario, seed and code (``sweep_store``): two points that resolve to the same
 simulation (``racks=3400`` and ``racks=+0%``) share one file. The parent process writes each
-file through a temporary file and a rename (``results.write_atomic``); a re-run finds the
+file through a temporary file and a rename (``outputs.write_atomic``); a re-run finds the
 stored points and computes only the missing ones, so an interrupted sweep resumes where it
 stopped and never leaves a partial file. The tidy table is always built from the stored files,
 so a resumed sweep and an uninterrupted one give byte-identical tables.
@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from colossus_sim import paths, sweep_exec
 from colossus_sim import scenario as scenario_module
 from colossus_sim.errors import Issue, ScenarioError
-from colossus_sim.results import write_atomic
+from colossus_sim.outputs import write_atomic
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.sweep_grid import (
     GRID_OPTION,

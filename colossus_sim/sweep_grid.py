@@ -20,10 +20,10 @@ from pydantic_core import to_jsonable_python
 
 from colossus_sim.errors import Issue, ScenarioError
 from colossus_sim.scenario import SET_OPTION, parse_override
+from colossus_sim.seeds import check_seed, check_seed_run
 
 GRID_OPTION = "--grid"
 SEEDS_OPTION = "--seeds"
-MAX_SEED = 2**63
 
 
 @dataclass(frozen=True)
@@ -103,19 +103,12 @@ def resolve_seeds(base: int, seeds: Sequence[int] | None, replicas: int | None) 
     if replicas is not None:
         if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
             raise ScenarioError.at("replicas", "not a count of runs", got=repr(replicas))
-        if base + replicas > MAX_SEED:
-            raise ScenarioError.at(
-                "replicas", "the seeds run past 2**63", got=f"base seed {base} + {replicas}"
-            )
-        return tuple(base + i for i in range(replicas))
+        return check_seed_run(base, replicas, "replicas")
     if seeds is None:
         return (base,)
     if isinstance(seeds, str | bytes) or not isinstance(seeds, Sequence) or not seeds:
         raise ScenarioError.at("seeds", "expected a non-empty list of seeds", got=repr(seeds))
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < MAX_SEED:
-            raise ScenarioError.at("seeds", "a seed is an integer 0 to 2**63−1", got=repr(s))
-    return tuple(dict.fromkeys(seeds))
+    return tuple(dict.fromkeys(check_seed(s, "seeds") for s in seeds))
 
 
 # ---------------------------------------------------------------------------- option text
@@ -177,10 +170,12 @@ def parse_seeds_option(text: str) -> list[int]:
             raise ScenarioError.at(
                 SEEDS_OPTION, "expected seeds such as 1,2,3 or 0-7", got=repr(item.strip())
             ) from None
-        if not 0 <= first <= last < MAX_SEED or last - first >= 100_000:
+        for seed in (first, last):
+            check_seed(seed, SEEDS_OPTION)
+        if first > last or last - first >= 100_000:
             raise ScenarioError.at(
                 SEEDS_OPTION,
-                "a seed range runs low to high, within 0 to 2**63−1 (at most 100,000 seeds)",
+                "a seed range runs low to high (at most 100,000 seeds)",
                 got=repr(item.strip()),
             )
         seeds.extend(range(first, last + 1))

@@ -127,6 +127,41 @@ def test_update_rewrites_values_keeps_comments_then_check_passes(
     assert path.read_text(encoding="utf-8") == after
 
 
+def test_update_through_a_link_rewrites_the_file_it_names_and_keeps_its_mode(
+    cli_module: ModuleType, tmp_path: Path
+) -> None:
+    """The link stays a link to the same file, the file gets the new values and keeps its mode
+    (an update used to replace the link with a new 0600 file and leave the target stale)."""
+    real = tmp_path / "library" / "short.yaml"
+    real.parent.mkdir()
+    real.write_text(SHORT.format(name="short"), encoding="utf-8")
+    real.chmod(0o640)
+    link = tmp_path / "short.yaml"
+    link.symlink_to(real)
+    code, output = _invoke(cli_module, "check", str(link), "--update")
+    assert code == 0 and "updated" in output, output
+    assert link.is_symlink() and link.resolve() == real
+    assert real.stat().st_mode & 0o777 == 0o640
+    assert "cluster.failures: {value: 1," not in real.read_text(encoding="utf-8")
+    assert sorted(p.name for p in real.parent.iterdir()) == ["short.yaml"]
+
+
+def test_update_of_a_read_only_file_is_exit_2_before_any_run(
+    cli_module: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("ran a scenario it could not update")
+
+    monkeypatch.setattr("colossus_sim.regression.run._run_all", refuse)
+    path = tmp_path / "short.yaml"
+    path.write_text(SHORT.format(name="short"), encoding="utf-8")
+    path.chmod(0o444)
+    code, output = _invoke(cli_module, "check", str(path), "--update")
+    assert code == 2, output
+    assert f"{path}: --update cannot rewrite it: it is read-only (mode 0444)" in output
+    assert path.read_text(encoding="utf-8") == SHORT.format(name="short")
+
+
 def test_the_pool_keeps_the_input_order(cli_module: ModuleType, tmp_path: Path) -> None:
     names = ["zulu", "alpha"]
     files = []

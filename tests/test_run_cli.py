@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 from typer.testing import CliRunner
 
-from colossus_sim import paths
+from colossus_sim import api, paths
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -191,3 +192,63 @@ def test_the_run_table_fits_an_80_column_terminal_without_cutting_a_name() -> No
     wide = Console(width=200, record=True)
     wide.print(run_table(result, 200))
     assert "not shown" not in wide.export_text()
+
+
+TOO_BIG = str(2**63)
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["run", "--seed", TOO_BIG], "--seed"),
+        (["run", "--seed", "-1"], "--seed"),
+        (["run", "--seed", TOO_BIG, "--replicas", "2"], "--seed"),  # not --set seed=
+        (["run", "--seed", str(2**63 - 1), "--replicas", "2"], "--replicas"),
+        (["compare", "colossus2", "spread", "--seed", TOO_BIG], "--seed"),
+        (["sweep", "--seeds", TOO_BIG], "--seeds"),
+        (["sweep", "--seeds", f"1,{2**63 - 1}-{TOO_BIG}"], "--seeds"),
+    ],
+)
+def test_every_entry_point_refuses_the_same_seeds_naming_the_option(
+    cli_module: ModuleType, monkeypatch: pytest.MonkeyPatch, args: list[str], option: str
+) -> None:
+    """0 ≤ seed < 2**63 everywhere (as the schema's ``seed``), refused before any run, and
+    blamed on the option the user typed."""
+    for work in ("simulate", "run_sweep", "load_scenario"):
+        monkeypatch.setattr(api, work, _refuse)
+    result = runner.invoke(cli_module.app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f"error: {option}:" in result.output, result.output
+    assert "--set seed" not in result.output
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise AssertionError("ran with a bad seed")
+
+
+def test_the_largest_seed_runs_and_the_api_checks_seeds_alike(cli_module: ModuleType) -> None:
+    result = runner.invoke(
+        cli_module.app, ["run", "--seed", str(2**63 - 1), "--set", "horizon_days=0.2", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["seed"] == 2**63 - 1
+    for call in (lambda: api.simulate(seed=2**63), lambda: api.replicas(n=2, seed=-1)):
+        with pytest.raises(api.ScenarioError) as caught:
+            call()
+        assert caught.value.field == "seed" and "2**63" in str(caught.value)
+    _bad(cli_module, "run", "--set", f"seed={TOO_BIG}", expect=(f"--set seed={TOO_BIG}",))
+
+
+def test_a_scenario_seed_near_the_top_blames_replicas(cli_module: ModuleType) -> None:
+    """The seeds of --replicas count up from the scenario's: past 2**63−1 it is --replicas."""
+    for command in ("run", "sweep"):
+        _bad(
+            cli_module,
+            command,
+            "--set",
+            f"seed={2**63 - 1}",
+            "--replicas",
+            "2",
+            expect=("error: --replicas:", "run past 2**63−1"),
+        )

@@ -57,6 +57,7 @@ def check(
 ) -> None:
     """Run the scenarios with an expect: block and compare their figures with the expected
     values: exit 0 when all hold, 1 when any drifts, 2 on bad input."""
+    api.check_outputs(api.Output("--junit", junit))
     report = api.check(paths or None, workers=workers, update=update)
     for name in report.skipped:
         out.print(f"skipped {name}: no expect: block", markup=False)
@@ -70,7 +71,8 @@ def check(
     if update and not report.moves:
         out.print("nothing moved: no expected value rewritten")
     if junit is not None:
-        api.write_junit(report, junit)
+        with api.reported("--junit", junit):
+            api.write_junit(report, junit)
         wrote(junit)
     out.print(api.check_summary(report), markup=False)
     raise typer.Exit(report.exit_code)

@@ -20,7 +20,8 @@ def _set(help: str) -> Any:
 
 
 def _seed(help: str) -> Any:
-    return typer.Option("--seed", min=0, help=help)
+    # checked by the command (``api.check_seed``), as every other seed is: 0 to 2**63−1
+    return typer.Option("--seed", help=help)
 
 
 def _json(help: str) -> Any:
@@ -66,8 +67,8 @@ FabricOverrides = Annotated[
 ]
 SweepOverrides = Annotated[list[str] | None, _set("Override PATH=VALUE for every point.")]
 CompareOverrides = Annotated[list[str] | None, _set("Override PATH=VALUE in both.")]
-Seed = Annotated[int | None, _seed("Override the scenario's seed.")]
-CompareSeed = Annotated[int | None, _seed("Run both with this seed.")]
+Seed = Annotated[int | None, _seed("Override the scenario's seed (0 to 2**63−1).")]
+CompareSeed = Annotated[int | None, _seed("Run both with this seed (0 to 2**63−1).")]
 
 # ---------------------------------------------------------------------------- output
 RunJson = Annotated[bool, _json("Print one JSON object (scenario, seed, jobs, cluster).")]
@@ -78,14 +79,19 @@ SweepJson = Annotated[bool, _json("Print one JSON object: points, computed, reus
 CompareJson = Annotated[bool, _json("Print a JSON list: job, metric, a, b, delta, rel.")]
 RunOut = Annotated[
     Path | None,
-    _out("Write result.json and jobs/cluster/timeline/power/job_series Parquet here."),
+    _out(
+        "Write result.json and jobs/cluster/timeline/power/job_series Parquet into this "
+        "folder, published whole: it holds all of this run's files or all of the previous "
+        "ones, never a mix. It must be new, empty or an earlier result folder."
+    ),
 ]
-SweepOut = Annotated[Path | None, _out("Write the tidy table here as sweep.parquet.")]
+SweepOut = Annotated[Path | None, _out("Write the tidy table into this folder as sweep.parquet.")]
 RunPlot = Annotated[
     Path | None,
     _plot(
         "Write PNG figures PLOT_allocation.png (racks per job, utilisation), "
-        "PLOT_power.png (site power and the cap) and PLOT_gantt.png (jobs, failures)."
+        "PLOT_power.png (site power and the cap) and PLOT_gantt.png (jobs, failures); "
+        "one run's figures, so not with --replicas."
     ),
 ]
 SweepPlot = Annotated[

@@ -19,7 +19,7 @@ from colossus_sim.cli.options import (
     TableJson,
     WorkloadArg,
 )
-from colossus_sim.cli.render import err, jobs_table, out, print_fabric, print_json, print_step
+from colossus_sim.cli.render import jobs_table, out, print_fabric, print_json, print_step, wrote
 
 
 def plan(json_out: TableJson = False) -> None:
@@ -63,10 +63,12 @@ def fabric(
     json_out: TableJson = False,
 ) -> None:
     """The scale-out fabric: switches per tier, capacities, oversubscription, bisection."""
+    api.check_outputs(api.Output("--graphml", graphml))
     summary, graph = api.fabric(scenario, overrides=set_ or [])
     if graphml is not None:
-        api.write_graphml(graph, graphml)
-        err.print(f"wrote {graphml}")
+        with api.reported("--graphml", graphml):
+            api.write_graphml(graph, graphml)
+        wrote(graphml)
     if json_out:
         print_json(summary.model_dump(mode="json"))
         return

@@ -1,8 +1,10 @@
 """``colossus-sim run``: one scenario simulated (its report, JSON, files and figures), or the
 same scenario over N seeds (``--replicas``: each job's P10/P50/P90 band).
 
-Cost: one simulation, ~1–3 s for the library's scenarios; ``--replicas N`` costs N of them on
-a process pool; ``--plot`` imports matplotlib (~0.5 s) only when given.
+The seed and every output path are checked before anything runs (exit 2 naming the option);
+``--out`` is published as a unit (``api.write_run``). Cost: one simulation, ~1–3 s for the
+library's scenarios; ``--replicas N`` costs N of them on a process pool; ``--plot`` imports
+matplotlib (~0.5 s) only when given.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from colossus_sim.cli.options import (
     ScenarioArg,
     Seed,
 )
-from colossus_sim.cli.render import cluster_lines, err, out, print_json, run_table, wrote
+from colossus_sim.cli.render import cluster_lines, out, print_json, run_table, wrote
 from colossus_sim.cli.render_sweep import replicas_table
+from colossus_sim.cli.sweeps import seed_options
 
 
 def run(
@@ -33,16 +36,19 @@ def run(
     plot: RunPlot = None,
 ) -> None:
     """Run a scenario: the jobs share the cluster over time, with failures and checkpoints."""
+    _check_options(seed, out_dir, replicas, plot)
     if replicas is not None:
-        _run_replicas(scenario, set_ or [], seed, replicas, json_out, out_dir)
+        with seed_options():
+            _run_replicas(scenario, set_ or [], seed, replicas, json_out, out_dir)
         return
     result = api.simulate(scenario, overrides=set_ or [], seed=seed)
     if out_dir is not None:
-        for path in api.write_run(result, out_dir):
-            err.print(f"wrote {path}")
-    if plot is not None:
-        for path in _run_plots(result, plot):
+        with api.reported("--out", out_dir):
+            written = api.write_run(result, out_dir)
+        for path in written:
             wrote(path)
+    if plot is not None:
+        _run_plots(result, plot)
     if json_out:
         print_json(result.summary())
         return
@@ -51,19 +57,38 @@ def run(
         out.print(line, markup=False)
 
 
-def _run_plots(result: api.RunResult, prefix: Path) -> list[Path]:
+def _check_options(
+    seed: int | None, out_dir: Path | None, replicas: int | None, plot: Path | None
+) -> None:
+    """Every option that could only fail after the run, checked before it: the seed, and each
+    output path (exit 2 naming the option)."""
+    if seed is not None:
+        api.check_seed(seed, "--seed")
+        if replicas is not None:
+            api.check_seed_run(seed, replicas, "--replicas")
+    if replicas is not None and plot is not None:
+        raise api.ScenarioError.at("--plot", "draws one run's figures: not with --replicas")
+    api.check_outputs(
+        api.Output("--out", out_dir, "result"),
+        api.Output("--plot", plot, "prefix"),
+        *(api.Output("--plot", target) for target in _plot_targets(plot)),
+    )
+
+
+def _plot_targets(prefix: Path | None) -> list[Path]:
     """PREFIX_allocation.png, PREFIX_power.png and PREFIX_gantt.png (a .png suffix dropped)."""
+    if prefix is None:
+        return []
     stem = prefix.with_suffix("") if prefix.suffix == ".png" else prefix
-    written = []
-    for name, draw in (
-        ("allocation", api.plot_allocation),
-        ("power", api.plot_power),
-        ("gantt", api.plot_gantt),
-    ):
-        target = stem.with_name(f"{stem.name}_{name}.png")
-        draw(result, target)
-        written.append(target)
-    return written
+    return [stem.with_name(f"{stem.name}_{name}.png") for name in api.RUN_PLOTS]
+
+
+def _run_plots(result: api.RunResult, prefix: Path) -> None:
+    draws = (api.plot_allocation, api.plot_power, api.plot_gantt)  # in api.RUN_PLOTS' order
+    for target, draw in zip(_plot_targets(prefix), draws, strict=True):
+        with api.reported("--plot", target):
+            draw(result, target)
+        wrote(target)
 
 
 def _run_replicas(
@@ -79,7 +104,9 @@ def _run_replicas(
     result = api.run_sweep(scenario, overrides=base, replicas=replicas, progress=True)
     summary = api.replica_summary(result.frame, name=result.scenario)
     if out_dir is not None:
-        for path in api.write_replicas(summary, result.frame, out_dir):
+        with api.reported("--out", out_dir):
+            written = api.write_replicas(summary, result.frame, out_dir)
+        for path in written:
             wrote(path)
     if json_out:
         print_json(summary.model_dump(mode="json"))

@@ -9,8 +9,11 @@ and ``--plot`` imports matplotlib only when given. ``compare`` runs two simulati
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,6 +90,8 @@ def sweep(
     if workers is not None and scheduler is not None:
         raise api.ScenarioError.at("--workers", "give --workers or --scheduler, not both")
     grid_values = api.parse_grid_option(grid or [])
+    if plot is not None and not grid_values:
+        raise api.ScenarioError.at("--plot", "a sweep plot needs a --grid path for its x axis")
     options: SweepOptions = {
         "overrides": set_ or [],
         "seeds": api.parse_seeds_option(seeds) if seeds is not None else None,
@@ -96,10 +101,12 @@ def sweep(
         "workers": workers,
         "progress": not json_out,
     }
+    _check_outputs(store, out_dir, plot)
     start = time.perf_counter()
-    result = _run_sweep(scenario, grid_values, options)
+    result = _run_sweep(scenario, grid_values, options, "--out" if store is None else "--store")
     if out_dir is not None:
-        wrote(api.write_sweep(result.frame, out_dir))
+        with api.reported("--out", out_dir):
+            wrote(api.write_sweep(result.frame, out_dir))
     if plot is not None:
         _sweep_plot(result.frame, list(grid_values), plot, plot_y)
     if json_out:
@@ -121,16 +128,41 @@ def sweep(
     )
 
 
+def _check_outputs(store: Path | None, out_dir: Path | None, plot: Path | None) -> None:
+    """Each output path, before any point runs: the store and --out are folders (--out holds
+    sweep.parquet and, without --store, the store), --plot a file."""
+    api.check_outputs(
+        api.Output("--store", store, "folder"),
+        api.Output("--out", out_dir, "folder"),
+        api.Output("--out", None if out_dir is None else out_dir / "sweep.parquet"),
+        api.Output("--out", None if out_dir is None or store else out_dir / "store", "folder"),
+        api.Output("--plot", plot),
+    )
+
+
+@contextlib.contextmanager
+def seed_options() -> Iterator[None]:
+    """Bad seeds blamed on the options that gave them (the sweep names its arguments)."""
+    try:
+        yield
+    except api.ScenarioError as exc:
+        names = {"replicas": "--replicas", "seeds": "--seeds"}
+        issues = [replace(i, field=names.get(i.field, i.field)) for i in exc.issues]
+        raise api.ScenarioError(issues) from None
+
+
 def _run_sweep(
-    scenario: str | None, grid: dict[str, list[str]], options: SweepOptions
+    scenario: str | None, grid: dict[str, list[str]], options: SweepOptions, store_option: str
 ) -> SweepResult:
-    """The sweep; Ctrl-C or a dead worker process says what was kept and exits 130 or 1."""
+    """The sweep; Ctrl-C or a dead worker process says what was kept and exits 130 or 1; a
+    store that cannot be written is exit 2 naming the option that gave it."""
     from concurrent.futures.process import BrokenProcessPool
 
+    store = options.get("store")
     try:
-        return api.run_sweep(scenario, grid, **options)
+        with seed_options(), api.reported(store_option, store):
+            return api.run_sweep(scenario, grid, **options)
     except (KeyboardInterrupt, BrokenProcessPool) as exc:
-        store = options.get("store")
         kept = f"finished points are kept in {store}" if store else "no --store: nothing kept"
         what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "a worker process died"
         err.print(f"{what}: {kept}; run the same command again to resume", markup=False)
@@ -138,14 +170,13 @@ def _run_sweep(
 
 
 def _sweep_plot(frame: pd.DataFrame, grid_paths: list[str], target: Path, y: str) -> None:
-    if not grid_paths:
-        raise api.ScenarioError.at("--plot", "a sweep plot needs a --grid path for its x axis")
     if y not in frame.columns:
         numeric = [c for c in frame.columns if frame[c].dtype.kind in "if"]
         raise api.ScenarioError.at(
             "--plot-y", "not a column of the sweep table", got=repr(y), expected=", ".join(numeric)
         )
-    api.plot_sweep(frame, x=grid_paths[0], y=y, path=target)
+    with api.reported("--plot", target):
+        api.plot_sweep(frame, x=grid_paths[0], y=y, path=target)
     wrote(target)
 
 
@@ -161,6 +192,8 @@ def compare(
     """Run two scenarios and show each job's figures side by side: A, B, B − A, relative.
     Time to train counts from a job's start; finish_days is the day it finishes (submit_days
     + wait_days + time_to_train_days), so a job that queues longer in B shows it there."""
+    if seed is not None:
+        api.check_seed(seed, "--seed")
     first = api.load_scenario(a, set_ or [])
     second = api.load_scenario(b, set_ or [])
     delta = api.compare(api.simulate(first, seed=seed), api.simulate(second, seed=seed))

@@ -3,7 +3,7 @@ Gantt of the jobs with their failures, and sweep response curves.
 
 Every function is pure: it builds a ``matplotlib.figure.Figure`` on the headless Agg canvas
 (no pyplot and no global state, so it works in worker processes and tests), returns it and,
-given ``path``, writes it as a PNG atomically (``results.write_atomic``). Time axes are in
+given ``path``, writes it as a PNG atomically (``outputs.write_atomic``). Time axes are in
 days, every axis label carries its unit, and the seven jobs keep one colour each across the
 figures. The inputs are the run's tidy frames (``RunResult.job_series_frame``,
 ``power_frame``, ``timeline_frame``) and the sweep frame (one row per point × seed × job).

@@ -40,7 +40,10 @@ def _step_values(
     times: NDArray[np.float64], grid: NDArray[np.float64], values: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """Piecewise-constant ``values`` (row ``i`` valid from ``times[i]``) sampled on ``grid``;
-    0 before the first row. ``times`` must be sorted; of equal stamps the last row wins."""
+    0 before the first row (everywhere, with no rows: a job the horizon ended before it was
+    queued). ``times`` must be sorted; of equal stamps the last row wins."""
+    if not len(values):
+        return np.zeros(len(grid), dtype=np.float64)
     idx = np.searchsorted(times, grid, side="right") - 1
     out = np.where(idx >= 0, values[np.clip(idx, 0, None)], 0.0)
     return np.asarray(out, dtype=np.float64)

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from colossus_sim.kinds import JobStatus
-from colossus_sim.results import write_atomic
+from colossus_sim.outputs import write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

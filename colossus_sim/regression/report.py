@@ -12,8 +12,8 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
+from colossus_sim.outputs import write_atomic
 from colossus_sim.regression.outcome import CheckReport
-from colossus_sim.results import write_atomic
 
 
 def drift_table(report: CheckReport) -> Table:

@@ -20,6 +20,7 @@ from colossus_sim.config.load import _display
 from colossus_sim.config.scenario import Scenario
 from colossus_sim.errors import Issue, ScenarioError
 from colossus_sim.figures import figure_value, parse_figure
+from colossus_sim.output_checks import rewrite_problem
 from colossus_sim.regression.outcome import CheckReport, FigureCheck, ScenarioRun
 from colossus_sim.regression.update import update_expectations
 from colossus_sim.scenario import load_scenario
@@ -82,7 +83,8 @@ def default_workers() -> int:
 def check(
     targets: Sequence[Path] | None = None, workers: int | None = None, update: bool = False
 ) -> CheckReport:
-    """Load every scenario, run those with ``expect:``, compare; ``update`` rewrites moves."""
+    """Load every scenario, run those with ``expect:``, compare; ``update`` rewrites moves
+    (a file it could not rewrite — read-only, or its folder — is bad input before any run)."""
     start = time.perf_counter()
     workers = default_workers() if workers is None else max(1, workers)
     files = scenario_files(targets or [scenarios_folder()])
@@ -97,6 +99,11 @@ def check(
             continue
         if scenario.expect:
             todo.append((file, scenario))
+            problem = rewrite_problem(file) if update else None
+            if problem is not None:
+                issues.append(
+                    Issue(message=f"--update cannot rewrite it: {problem}", file=_display(file))
+                )
         else:
             skipped.append(_display(file))
     if issues:

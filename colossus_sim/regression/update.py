@@ -2,8 +2,9 @@
 
 ruamel.yaml's round-trip parser locates each ``value`` scalar and only that token of the text is
 replaced (a full round-trip dump would re-space aligned flow mappings), then the file is
-written atomically. The new value is rounded to ``SIGNIFICANT_DIGITS`` when the rounded value
-still holds. Cost: one round-trip parse per file rewritten, plus one to verify the edit.
+written atomically (through a symbolic link, the file it names; its mode kept). The new value
+is rounded to ``SIGNIFICANT_DIGITS`` when the rounded value still holds. Cost: one round-trip
+parse per file rewritten, plus one to verify the edit.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from colossus_sim.errors import Issue, ScenarioError
+from colossus_sim.outputs import write_atomic
 from colossus_sim.regression.outcome import FigureCheck, Move, ScenarioRun
-from colossus_sim.results import write_atomic
 
 SIGNIFICANT_DIGITS = 6
 """Digits ``update`` writes: far finer than any sensible tolerance, short enough to read."""
@@ -83,8 +84,11 @@ def rewrite_values(text: str, new_values: dict[str, str], name: str) -> str:
 
 
 def update_expectations(runs: list[ScenarioRun]) -> list[Move]:
-    """Rewrite every expected value this run moved, file by file, atomically."""
+    """Rewrite every expected value this run moved, file by file, atomically: through a
+    symbolic link the file it names (the link stays), keeping the file's mode. A file that
+    cannot be written is bad input naming it and the system's reason, after the others."""
     moves: list[Move] = []
+    issues: list[Issue] = []
     for run in runs:
         new_values: dict[str, str] = {}
         for c in run.checks:
@@ -94,5 +98,11 @@ def update_expectations(runs: list[ScenarioRun]) -> list[Move]:
                 moves.append(Move(run.name, c.figure.path, c.expect.value, float(written)))
         if new_values:
             text = run.path.read_text(encoding="utf-8")
-            write_atomic(run.path, rewrite_values(text, new_values, run.name).encode("utf-8"))
+            try:
+                write_atomic(run.path, rewrite_values(text, new_values, run.name).encode("utf-8"))
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                issues.append(Issue(message=f"could not rewrite it: {reason}", file=run.name))
+    if issues:
+        raise ScenarioError(issues)
     return moves
