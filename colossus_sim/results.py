@@ -211,7 +211,7 @@ class GridResult(BaseModel):
     """Steps at least this many MW (``"50"``, ``"100"``, ``"200"``), rises and falls, per day."""
     largest_rise_mw: float
     largest_fall_mw: float
-    duration_curve_mw: dict[str, float]
+    draw_exceeded_mw: dict[str, float]
     """The draw the site is at or above for a share of the run (``"p0"`` peak, ``"p50"``
     median, ``"p100"`` minimum), time-weighted."""
 

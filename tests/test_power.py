@@ -108,7 +108,7 @@ def test_a_lower_cap_never_speeds_a_job_up() -> None:
     assert previous is not None
 
 
-def test_grid_steps_are_net_changes_per_instant_and_the_duration_curve_is_time_weighted() -> None:
+def test_grid_steps_are_net_changes_per_instant_and_the_exceeded_draw_is_time_weighted() -> None:
     """A hand-made draw: 500 MW for 10 h, then at hour 10 two events at one instant (−300 MW
     then +120 MW: one net step of −180 MW), 320 MW for 30 h, +260 MW at hour 40, 580 MW for
     the last 10 h of a 50-hour run."""
@@ -121,7 +121,7 @@ def test_grid_steps_are_net_changes_per_instant_and_the_duration_curve_is_time_w
     assert grid.step_counts(steps, (50, 100, 200, 300)) == [2, 2, 1, 0]
     assert grid.largest_steps(steps) == pytest.approx((260.0, 180.0))
     # 580 MW for 20% of the time, 500 for 20%, 320 for 60%; the 200 MW instant lasts no time.
-    curve = grid.duration_curve(time_h, draw_mw, 50.0, (0.0, 0.1, 0.3, 0.5, 1.0))
+    curve = grid.exceedance(time_h, draw_mw, 50.0, (0.0, 0.1, 0.3, 0.5, 1.0))
     assert curve == pytest.approx([580.0, 580.0, 500.0, 320.0, 320.0])
 
 
@@ -134,4 +134,4 @@ def test_the_run_reports_the_steps_its_restarts_make() -> None:
     assert g.steps_per_day["100"] >= g.steps_per_day["200"] > 0
     assert g.largest_fall_mw == pytest.approx(g.largest_rise_mw, rel=0.05)
     assert g.largest_fall_mw <= ten_t.peak_power_mw
-    assert g.duration_curve_mw["p0"] == pytest.approx(result.cluster.peak_facility_mw)
+    assert g.draw_exceeded_mw["p0"] == pytest.approx(result.cluster.peak_facility_mw)

@@ -199,8 +199,8 @@ def cluster_lines(result: RunResult) -> list[str]:
         f"grid: {g.steps_per_day['100']:,.1f} steps a day of 100 MW or more "
         f"({g.steps_per_day['200']:,.1f} of 200 MW or more), the largest +{g.largest_rise_mw:,.0f}"
         f" / −{g.largest_fall_mw:,.0f} MW at once (event resolution) · the site draws "
-        f"{g.duration_curve_mw['p50']:,.0f} MW or more half the time, "
-        f"{g.duration_curve_mw['p100']:,.0f} MW at least"
+        f"{g.draw_exceeded_mw['p50']:,.0f} MW or more half the time, "
+        f"{g.draw_exceeded_mw['p100']:,.0f} MW at least"
     )
     idle = c.gpu_hours["idle"]
     if idle > 0:

@@ -3,7 +3,7 @@
 The site's draw is piecewise constant between the simulation's events (``ledger.py``), so a
 *step* is the change in facility MW at an event time: several events at one instant are one
 step (the net change). ``step_counts`` counts steps at or above thresholds (per day of the
-run), ``largest_steps`` the largest rise and fall, ``duration_curve`` the draw exceeded for a
+run), ``largest_steps`` the largest rise and fall, ``exceedance`` the draw exceeded for a
 given share of the time (a load-duration curve, time-weighted). Event resolution only: how
 fast a step ramps (GPUs in milliseconds, a restart's ranks over seconds) is the grid issue's
 next part. Cost: O(samples) numpy.
@@ -20,7 +20,7 @@ FloatArray = npt.NDArray[np.float64]
 
 STEP_THRESHOLDS_MW = (50.0, 100.0, 200.0)
 """Step sizes a utility asks about (the grid issue's thresholds)."""
-DURATION_SHARES = (0.0, 0.1, 0.5, 0.9, 1.0)
+EXCEEDED_SHARES = (0.0, 0.1, 0.5, 0.9, 1.0)
 
 
 def net_steps(time_h: Sequence[float], draw_mw: Sequence[float]) -> FloatArray:
@@ -47,7 +47,7 @@ def largest_steps(steps: FloatArray) -> tuple[float, float]:
     return max(float(steps.max()), 0.0), max(float(-steps.min()), 0.0)
 
 
-def duration_curve(
+def exceedance(
     time_h: Sequence[float], draw_mw: Sequence[float], end_h: float, shares: Sequence[float]
 ) -> list[float]:
     """The draw the site is at or above for each share of the time from the first sample to

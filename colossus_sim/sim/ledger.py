@@ -332,18 +332,16 @@ class Ledger:
         days = max(end_s / SECONDS_PER_DAY, 1e-12)
         counts = grid.step_counts(steps, grid.STEP_THRESHOLDS_MW)
         rise, fall = grid.largest_steps(steps)
-        curve = grid.duration_curve(
-            time_h, facility_mw, end_s / SECONDS_PER_HOUR, grid.DURATION_SHARES
-        )
+        curve = grid.exceedance(time_h, facility_mw, end_s / SECONDS_PER_HOUR, grid.EXCEEDED_SHARES)
         return GridResult(
             steps_per_day={
                 f"{mw:g}": n / days for mw, n in zip(grid.STEP_THRESHOLDS_MW, counts, strict=True)
             },
             largest_rise_mw=rise,
             largest_fall_mw=fall,
-            duration_curve_mw={
+            draw_exceeded_mw={
                 f"p{share * 100:g}": mw
-                for share, mw in zip(grid.DURATION_SHARES, curve, strict=True)
+                for share, mw in zip(grid.EXCEEDED_SHARES, curve, strict=True)
             },
         )
 
