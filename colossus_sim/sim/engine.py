@@ -64,7 +64,6 @@ class Simulation(Lifecycle):
             restart_for=lambda job: self.planner.restart_summary(
                 job, int(self.cluster.owned_count[job.index]) or job.first_racks
             ),
-            error_at=self.resolved.error_at,
         )
 
     # ------------------------------------------------------------------ failures and repairs

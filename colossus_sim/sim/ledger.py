@@ -21,7 +21,6 @@ from typing import Any, Protocol
 import colossus_sim
 from colossus_sim.cluster import ClusterState
 from colossus_sim.effective import EffectiveValues
-from colossus_sim.errors import ScenarioError
 from colossus_sim.kinds import EventKind, JobStatus
 from colossus_sim.perf import grid, power
 from colossus_sim.perf.step_time import StepBreakdown
@@ -198,20 +197,15 @@ class Ledger:
         effective: EffectiveValues,
         plan_for: Callable[[JobRun, int], StepBreakdown | None],
         restart_for: Callable[[JobRun], tuple[float, dict[str, float]]],
-        error_at: Callable[..., ScenarioError],
     ) -> RunResult:
         """The typed results of the run recorded, which ended at ``end_s``. ``plan_for`` plans a
-        job that never started on the racks it asked for (its plan is still reported);
-        ``restart_for`` gives what a restart after a failure takes a job, and its parts."""
+        job that never started on the racks it asked for (its plan is still reported; every
+        job's plan was checked before the run); ``restart_for`` gives what a restart after a
+        failure takes a job, and its parts."""
         job_results = []
         for job in jobs:
             step = job.first_step if job.first_step is not None else plan_for(job, job.want_racks)
-            if step is None:
-                raise error_at(
-                    f"jobs.{job.name}.racks",
-                    "no plan of the model fits on these racks",
-                    got=f"{job.want_racks:,}",
-                )
+            assert step is not None  # Planner.check_fits refused the run otherwise
             job_results.append(self._job_result(job, step, end_s, restart_for(job)))
         return RunResult(
             scenario=scenario,
