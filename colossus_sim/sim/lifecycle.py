@@ -198,6 +198,8 @@ class Lifecycle:
 
     def _refill(self, gpu: str) -> None:
         """Hand free racks of ``gpu`` type out (``admission.py`` says to whom, in which order)."""
+        if not self.preempts and self.cluster.counts_of(gpu)[0] == 0:
+            return  # no rack free, and none can be taken: nothing to decide
         order = admission.by_priority(j for j in self.live.values() if j.gpu.name == gpu)
         owned = self.cluster.owned_count
         first = -math.inf  # under preemption, a lower-priority job does not regrow past it
