@@ -37,6 +37,7 @@ from colossus_sim.perf.fidelity import (
     fidelity_table,
     median_abs_error_pct,
 )
+from colossus_sim.procs import Terminated, terminate_as_interrupt
 from colossus_sim.replicas import Band, JobBand, ReplicaSummary, compare, replica_summary
 from colossus_sim.results import (
     RUN_FILES,
@@ -300,6 +301,7 @@ __all__ = [
     "ResolvedScenario",
     "RunResult",
     "ScenarioError",
+    "Terminated",
     "calibrations",
     "check",
     "check_outputs",
@@ -327,6 +329,7 @@ __all__ = [
     "run_sweep",
     "simulate",
     "sweep",
+    "terminate_as_interrupt",
     "validation_error_pct",
     "write_graphml",
     "write_junit",

@@ -3,8 +3,9 @@ cluster, and the progress bar that follows them.
 
 Owns the executors ``sweep.run`` hands its missing points to. A local pool uses the
 platform's start method (default ``os.cpu_count()`` workers; one worker, or one point, runs
-in-process); its workers ignore Ctrl-C, which the parent handles by cancelling the points not
-started. On dask, points go to a ``Client`` (given, or connected from a scheduler address).
+in-process) from ``procs.open_pool``: its workers ignore Ctrl-C, which the parent handles by
+cancelling the points not started and terminating the workers, and die with the parent. On
+dask, points go to a ``Client`` (given, or connected from a scheduler address).
 Either way a worker gets plain arguments — the scenario's absolute path, the point's
 overrides, the seed and the expected key — and calls the point function it was handed
 (``sweep.compute_point``, top-level so it pickles by reference under ``spawn`` and dask).
@@ -15,11 +16,11 @@ connection up to ``CONNECT_TIMEOUT``; the rich progress bar is imported only whe
 from __future__ import annotations
 
 import contextlib
-import signal
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import TYPE_CHECKING
 
+from colossus_sim import procs
 from colossus_sim.errors import Issue, ScenarioError
 from colossus_sim.sweep_grid import SweepPoint
 
@@ -63,11 +64,6 @@ def progress_bar(total: int, done: int) -> Progress:
     return bar
 
 
-def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the parent, which stops handing out points."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def local(
     todo: list[SweepPoint],
     source: str,
@@ -77,18 +73,17 @@ def local(
 ) -> Results:
     """Results of the points on a process pool (or in this process for one worker), as they
     finish. The pool starts and every point is submitted before this returns (so no other
-    thread runs yet when the platform forks); leaving ``stack`` early (Ctrl-C, an exception)
-    cancels the points not started and waits for the running ones."""
+    thread runs yet when the platform forks); leaving ``stack`` early (Ctrl-C, SIGTERM under
+    ``procs.terminate_as_interrupt``, an exception) cancels the points not started and
+    terminates the workers (a running point's result would not be stored)."""
     if workers <= 1 or len(todo) <= 1:
         return ((p, compute(source, p.overrides, p.seed, p.key)) for p in todo)
-    pool = stack.enter_context(
-        ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=_ignore_sigint)
-    )
+    pool = procs.open_pool(min(workers, len(todo)), stack)
     pending: dict[Future[Outcome], SweepPoint] = {
         pool.submit(compute, source, p.overrides, p.seed, p.key): p for p in todo
     }
     futures = list(pending)
-    stack.callback(lambda: [f.cancel() for f in futures])
+    stack.callback(lambda: [f.cancel() for f in futures])  # runs before the pool closes
     return _as_finished(pending)
 
 

@@ -240,6 +240,102 @@ def test_ctrl_c_stops_the_cli_cleanly_and_the_rerun_resumes(tmp_path: Path) -> N
     assert (data["points"], data["reused"], data["computed"]) == (16, stored, 16 - stored)
 
 
+def _children(pid: int) -> dict[int, str]:
+    """The live child processes of ``pid`` (psutil when installed, else /proc), each with its
+    start time, so a pid reused later is not taken for the same process."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        try:
+            kids = psutil.Process(pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return {}
+        return {k.pid: str(k.create_time()) for k in kids}
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == str(pid):  # fields: state, ppid, ..., starttime (19th)
+            found[int(entry.name)] = fields[19]
+    return found
+
+
+def _alive(processes: dict[int, str]) -> list[int]:
+    """Which of ``processes`` (pid → start time from ``_children``) still run (a zombie whose
+    parent has not yet reaped it counts as gone)."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    alive = []
+    for pid, started in processes.items():
+        if psutil is not None:
+            try:
+                proc = psutil.Process(pid)
+                if str(proc.create_time()) == started and proc.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+            continue
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[19] == started and fields[0] != "Z":
+            alive.append(pid)
+    return alive
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_terminated_or_killed_sweep_leaves_no_worker_alive(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """What CI cancellation sends, to the sweep's process alone (not its group): within 5 s
+    none of its worker processes is left. SIGTERM is an orderly stop (exit 130, the store
+    keeps finished points); SIGKILL leaves the kernel to kill the workers."""
+    store = tmp_path / "store"
+    args = [sys.executable, str(ROOT / "cli.py"), "sweep", "--set", "horizon_days=10"]
+    args += ["--grid", "failures.rate_multiplier=0.5,1,2,4", "--seeds", "1-3", "--workers", "2"]
+    proc = subprocess.Popen(
+        [*args, "--store", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        workers: dict[int, str] = {}
+        while time.monotonic() < deadline and proc.poll() is None and len(workers) < 2:
+            workers = _children(proc.pid)
+            time.sleep(0.05)
+        assert len(workers) >= 2, "the sweep started no pool"
+        time.sleep(0.5)  # into their first points
+        proc.send_signal(sig)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _alive(workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _alive(workers) == [], "worker processes outlived the sweep"
+    finally:
+        for pid in _alive(workers):
+            os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read() if proc.stderr else ""
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 130, stderr
+        assert "Traceback" not in stderr, stderr
+        assert "terminated (SIGTERM)" in stderr and "run the same command again to resume" in stderr
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    assert all(n.endswith(".parquet") for n in _store_names(store))
+
+
 def test_the_table_has_submit_wait_and_finish_days(cli_module: ModuleType, tmp_path: Path) -> None:
     """A job that queues: its finish day is its start plus its time to train, its wait the
     days from its submission to its start; one that never starts has neither. The CLI table
