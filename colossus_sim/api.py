@@ -49,6 +49,7 @@ from colossus_sim.results import (
 )
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.seeds import check_seed, check_seed_run
+from colossus_sim.sweep_exec import SchedulerLostError
 from colossus_sim.sweep_grid import parse_grid_option, parse_seeds_option
 
 if TYPE_CHECKING:
@@ -301,6 +302,7 @@ __all__ = [
     "ResolvedScenario",
     "RunResult",
     "ScenarioError",
+    "SchedulerLostError",
     "Terminated",
     "calibrations",
     "check",

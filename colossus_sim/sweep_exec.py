@@ -16,9 +16,10 @@ connection up to ``CONNECT_TIMEOUT``; the rich progress bar is imported only whe
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from colossus_sim import procs
 from colossus_sim.errors import Issue, ScenarioError
@@ -26,6 +27,7 @@ from colossus_sim.sweep_grid import SweepPoint
 
 if TYPE_CHECKING:
     from distributed import Client
+    from distributed import Future as DaskFuture
     from rich.progress import Progress
 
 CONNECT_TIMEOUT = "10s"
@@ -109,9 +111,58 @@ def on_dask(
     futures = {
         client.submit(compute, source, p.overrides, p.seed, p.key, pure=False): p for p in todo
     }
-    stack.callback(client.cancel, list(futures))  # no-op for the finished ones
+    stack.callback(_cancel, client, list(futures))  # no-op for the finished ones
     finished = as_completed(list(futures))  # type: ignore[no-untyped-call]
-    return ((futures[f], f.result()) for f in finished)
+    return _from_dask(futures, finished, str(getattr(client.scheduler, "address", "?")))
+
+
+class SchedulerLostError(RuntimeError):
+    """The dask scheduler went away mid-sweep (its connection closed, its futures cancelled).
+    ``sweep.run`` raises it with how many points were stored (``done``) of all (``total``)."""
+
+    def __init__(self, address: str, done: int = 0, total: int = 0, kept: bool = True) -> None:
+        self.address, self.done, self.total, self.kept = address, done, total, kept
+        where = (
+            "the store keeps them: rerun the same command to compute the rest"
+            if kept
+            else "without a store they are not kept: rerun with a store to keep points"
+        )
+        super().__init__(
+            f"the dask scheduler at {address} went away after {done} of {total} points; {where}"
+        )
+
+
+def _from_dask(
+    futures: dict[DaskFuture[Outcome], SweepPoint], finished: Any, address: str
+) -> Results:
+    """The results as they finish; a lost scheduler (cancelled futures, a closed connection,
+    the client's timeout) is ``SchedulerLostError``, not the point's error."""
+    from distributed.client import FutureCancelledError
+    from distributed.comm.core import CommClosedError
+
+    try:
+        for future in finished:
+            yield futures[future], future.result()
+    except (FutureCancelledError, CommClosedError, TimeoutError) as exc:
+        raise SchedulerLostError(address) from exc
+
+
+def _cancel(client: Client, futures: list[DaskFuture[Outcome]]) -> None:
+    """Cancel what has not finished; with the scheduler gone there is nothing to cancel."""
+    with contextlib.suppress(OSError, TimeoutError):
+        client.cancel(futures)  # type: ignore[no-untyped-call]
+
+
+def close(client: Client) -> None:
+    """Close a client this sweep connected. With its scheduler gone, dask logs the reconnection
+    that closing cancels as an error with a traceback; that is expected here, so it is muted."""
+    logger = logging.getLogger("distributed.client")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        client.close()  # type: ignore[no-untyped-call]
+    finally:
+        logger.setLevel(level)
 
 
 def connect(scheduler: str) -> Client:

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -128,6 +129,49 @@ def test_the_local_pool_and_dask_give_identical_frames(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(local, by_address)
     pd.testing.assert_frame_equal(local, by_client)
     assert parquet_bytes(local) == parquet_bytes(by_address)
+
+
+def test_a_lost_dask_scheduler_is_exit_2_and_the_rerun_resumes(
+    cli_module: ModuleType, tmp_path: Path
+) -> None:
+    """The scheduler closed after the first stored point: exit 2 saying how many points the
+    store kept and that a rerun computes the rest, no traceback; the rerun (on a new
+    scheduler, same store) computes only the missing points."""
+    from distributed import LocalCluster
+
+    scenario = one_job_scenario(tmp_path)
+    store = tmp_path / "store"
+    args = ["sweep", str(scenario), "--grid", "failures.rate_multiplier=0.5,1,2", "--seeds", "1-4"]
+    args += ["--store", str(store)]
+    options = {"n_workers": 1, "threads_per_worker": 1, "processes": False}
+    with LocalCluster(**options, dashboard_address=None) as cluster:
+
+        def close_after_first_point() -> None:
+            while not list(store.glob("*.parquet")):
+                time.sleep(0.01)
+            cluster.sync(cluster.scheduler.close)
+
+        closer = threading.Thread(target=close_after_first_point, daemon=True)
+        closer.start()
+        lost = runner.invoke(cli_module.app, [*args, "--scheduler", cluster.scheduler_address])
+        closer.join(timeout=30)
+    assert lost.exit_code == 2, lost.output
+    assert "Traceback" not in lost.output, lost.output
+    kept = len(list(store.glob("*.parquet")))
+    assert 1 <= kept < 12
+    message = (
+        f"the dask scheduler at {cluster.scheduler_address} went away after {kept} of 12 "
+        "points; the store keeps them: rerun the same command to compute the rest"
+    )
+    assert message in lost.output, lost.output
+
+    with LocalCluster(**options, dashboard_address=None) as cluster:
+        rerun = runner.invoke(
+            cli_module.app, [*args, "--scheduler", cluster.scheduler_address, "--json"]
+        )
+    assert rerun.exit_code == 0, rerun.output
+    data = json.loads(rerun.stdout)
+    assert (data["points"], data["reused"], data["computed"]) == (12, kept, 12 - kept)
 
 
 @pytest.mark.parametrize(
