@@ -37,6 +37,7 @@ from colossus_sim.perf.fidelity import (
     fidelity_table,
     median_abs_error_pct,
 )
+from colossus_sim.procs import Terminated, terminate_as_interrupt
 from colossus_sim.replicas import Band, JobBand, ReplicaSummary, compare, replica_summary
 from colossus_sim.results import (
     RUN_FILES,
@@ -48,6 +49,7 @@ from colossus_sim.results import (
 )
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.seeds import check_seed, check_seed_run
+from colossus_sim.sweep_exec import SchedulerLostError
 from colossus_sim.sweep_grid import parse_grid_option, parse_seeds_option
 
 if TYPE_CHECKING:
@@ -300,6 +302,8 @@ __all__ = [
     "ResolvedScenario",
     "RunResult",
     "ScenarioError",
+    "SchedulerLostError",
+    "Terminated",
     "calibrations",
     "check",
     "check_outputs",
@@ -327,6 +331,7 @@ __all__ = [
     "run_sweep",
     "simulate",
     "sweep",
+    "terminate_as_interrupt",
     "validation_error_pct",
     "write_graphml",
     "write_junit",

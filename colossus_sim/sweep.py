@@ -262,7 +262,7 @@ def _executor(
     client, scheduler = options.get("client"), options.get("scheduler")
     if scheduler is not None and todo:
         client = sweep_exec.connect(scheduler)
-        stack.callback(client.close)
+        stack.callback(sweep_exec.close, client)
     if client is not None:
         return sweep_exec.on_dask(todo, source, client, stack, compute_point)
     workers = options.get("workers") or os.cpu_count() or 1
@@ -299,16 +299,23 @@ def run(
         if bar is not None:
             stack.enter_context(bar)
         issues: list[Issue] = []
-        for point, (data, point_issues) in results:
-            if data is None:
-                located = [grid_issue(i, point.grid) for i in point_issues]
-                issues.extend(i for i in located if i not in issues)
-            else:
-                write_atomic(store_path(folder, point.key), data)
-                if on_stored is not None:
-                    on_stored(point)
-            if bar is not None:
-                bar.advance(bar.task_ids[0])
+        done = reused
+        try:
+            for point, (data, point_issues) in results:
+                if data is None:
+                    located = [grid_issue(i, point.grid) for i in point_issues]
+                    issues.extend(i for i in located if i not in issues)
+                else:
+                    write_atomic(store_path(folder, point.key), data)
+                    done += 1
+                    if on_stored is not None:
+                        on_stored(point)
+                if bar is not None:
+                    bar.advance(bar.task_ids[0])
+        except sweep_exec.SchedulerLostError as exc:  # the stored points stay for a rerun
+            raise sweep_exec.SchedulerLostError(
+                exc.address, done, len(keys), store is not None
+            ) from None
         if issues:
             raise ScenarioError(issues)
         frame = tidy_frame(sweep, folder)

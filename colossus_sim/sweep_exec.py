@@ -3,8 +3,9 @@ cluster, and the progress bar that follows them.
 
 Owns the executors ``sweep.run`` hands its missing points to. A local pool uses the
 platform's start method (default ``os.cpu_count()`` workers; one worker, or one point, runs
-in-process); its workers ignore Ctrl-C, which the parent handles by cancelling the points not
-started. On dask, points go to a ``Client`` (given, or connected from a scheduler address).
+in-process) from ``procs.open_pool``: its workers ignore Ctrl-C, which the parent handles by
+cancelling the points not started and terminating the workers, and die with the parent. On
+dask, points go to a ``Client`` (given, or connected from a scheduler address).
 Either way a worker gets plain arguments — the scenario's absolute path, the point's
 overrides, the seed and the expected key — and calls the point function it was handed
 (``sweep.compute_point``, top-level so it pickles by reference under ``spawn`` and dask).
@@ -15,16 +16,18 @@ connection up to ``CONNECT_TIMEOUT``; the rich progress bar is imported only whe
 from __future__ import annotations
 
 import contextlib
-import signal
+import logging
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import TYPE_CHECKING
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import TYPE_CHECKING, Any
 
+from colossus_sim import procs
 from colossus_sim.errors import Issue, ScenarioError
 from colossus_sim.sweep_grid import SweepPoint
 
 if TYPE_CHECKING:
     from distributed import Client
+    from distributed import Future as DaskFuture
     from rich.progress import Progress
 
 CONNECT_TIMEOUT = "10s"
@@ -63,11 +66,6 @@ def progress_bar(total: int, done: int) -> Progress:
     return bar
 
 
-def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the parent, which stops handing out points."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def local(
     todo: list[SweepPoint],
     source: str,
@@ -77,18 +75,17 @@ def local(
 ) -> Results:
     """Results of the points on a process pool (or in this process for one worker), as they
     finish. The pool starts and every point is submitted before this returns (so no other
-    thread runs yet when the platform forks); leaving ``stack`` early (Ctrl-C, an exception)
-    cancels the points not started and waits for the running ones."""
+    thread runs yet when the platform forks); leaving ``stack`` early (Ctrl-C, SIGTERM under
+    ``procs.terminate_as_interrupt``, an exception) cancels the points not started and
+    terminates the workers (a running point's result would not be stored)."""
     if workers <= 1 or len(todo) <= 1:
         return ((p, compute(source, p.overrides, p.seed, p.key)) for p in todo)
-    pool = stack.enter_context(
-        ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=_ignore_sigint)
-    )
+    pool = procs.open_pool(min(workers, len(todo)), stack)
     pending: dict[Future[Outcome], SweepPoint] = {
         pool.submit(compute, source, p.overrides, p.seed, p.key): p for p in todo
     }
     futures = list(pending)
-    stack.callback(lambda: [f.cancel() for f in futures])
+    stack.callback(lambda: [f.cancel() for f in futures])  # runs before the pool closes
     return _as_finished(pending)
 
 
@@ -114,9 +111,58 @@ def on_dask(
     futures = {
         client.submit(compute, source, p.overrides, p.seed, p.key, pure=False): p for p in todo
     }
-    stack.callback(client.cancel, list(futures))  # no-op for the finished ones
+    stack.callback(_cancel, client, list(futures))  # no-op for the finished ones
     finished = as_completed(list(futures))  # type: ignore[no-untyped-call]
-    return ((futures[f], f.result()) for f in finished)
+    return _from_dask(futures, finished, str(getattr(client.scheduler, "address", "?")))
+
+
+class SchedulerLostError(RuntimeError):
+    """The dask scheduler went away mid-sweep (its connection closed, its futures cancelled).
+    ``sweep.run`` raises it with how many points were stored (``done``) of all (``total``)."""
+
+    def __init__(self, address: str, done: int = 0, total: int = 0, kept: bool = True) -> None:
+        self.address, self.done, self.total, self.kept = address, done, total, kept
+        where = (
+            "the store keeps them: rerun the same command to compute the rest"
+            if kept
+            else "without a store they are not kept: rerun with a store to keep points"
+        )
+        super().__init__(
+            f"the dask scheduler at {address} went away after {done} of {total} points; {where}"
+        )
+
+
+def _from_dask(
+    futures: dict[DaskFuture[Outcome], SweepPoint], finished: Any, address: str
+) -> Results:
+    """The results as they finish; a lost scheduler (cancelled futures, a closed connection,
+    the client's timeout) is ``SchedulerLostError``, not the point's error."""
+    from distributed.client import FutureCancelledError
+    from distributed.comm.core import CommClosedError
+
+    try:
+        for future in finished:
+            yield futures[future], future.result()
+    except (FutureCancelledError, CommClosedError, TimeoutError) as exc:
+        raise SchedulerLostError(address) from exc
+
+
+def _cancel(client: Client, futures: list[DaskFuture[Outcome]]) -> None:
+    """Cancel what has not finished; with the scheduler gone there is nothing to cancel."""
+    with contextlib.suppress(OSError, TimeoutError):
+        client.cancel(futures)  # type: ignore[no-untyped-call]
+
+
+def close(client: Client) -> None:
+    """Close a client this sweep connected. With its scheduler gone, dask logs the reconnection
+    that closing cancels as an error with a traceback; that is expected here, so it is muted."""
+    logger = logging.getLogger("distributed.client")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        client.close()  # type: ignore[no-untyped-call]
+    finally:
+        logger.setLevel(level)
 
 
 def connect(scheduler: str) -> Client:

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -130,6 +131,49 @@ def test_the_local_pool_and_dask_give_identical_frames(tmp_path: Path) -> None:
     assert parquet_bytes(local) == parquet_bytes(by_address)
 
 
+def test_a_lost_dask_scheduler_is_exit_2_and_the_rerun_resumes(
+    cli_module: ModuleType, tmp_path: Path
+) -> None:
+    """The scheduler closed after the first stored point: exit 2 saying how many points the
+    store kept and that a rerun computes the rest, no traceback; the rerun (on a new
+    scheduler, same store) computes only the missing points."""
+    from distributed import LocalCluster
+
+    scenario = one_job_scenario(tmp_path)
+    store = tmp_path / "store"
+    args = ["sweep", str(scenario), "--grid", "failures.rate_multiplier=0.5,1,2", "--seeds", "1-4"]
+    args += ["--store", str(store)]
+    options = {"n_workers": 1, "threads_per_worker": 1, "processes": False}
+    with LocalCluster(**options, dashboard_address=None) as cluster:
+
+        def close_after_first_point() -> None:
+            while not list(store.glob("*.parquet")):
+                time.sleep(0.01)
+            cluster.sync(cluster.scheduler.close)
+
+        closer = threading.Thread(target=close_after_first_point, daemon=True)
+        closer.start()
+        lost = runner.invoke(cli_module.app, [*args, "--scheduler", cluster.scheduler_address])
+        closer.join(timeout=30)
+    assert lost.exit_code == 2, lost.output
+    assert "Traceback" not in lost.output, lost.output
+    kept = len(list(store.glob("*.parquet")))
+    assert 1 <= kept < 12
+    message = (
+        f"the dask scheduler at {cluster.scheduler_address} went away after {kept} of 12 "
+        "points; the store keeps them: rerun the same command to compute the rest"
+    )
+    assert message in lost.output, lost.output
+
+    with LocalCluster(**options, dashboard_address=None) as cluster:
+        rerun = runner.invoke(
+            cli_module.app, [*args, "--scheduler", cluster.scheduler_address, "--json"]
+        )
+    assert rerun.exit_code == 0, rerun.output
+    data = json.loads(rerun.stdout)
+    assert (data["points"], data["reused"], data["computed"]) == (12, kept, 12 - kept)
+
+
 @pytest.mark.parametrize(
     ("grid", "field", "fragment"),
     [
@@ -238,6 +282,102 @@ def test_ctrl_c_stops_the_cli_cleanly_and_the_rerun_resumes(tmp_path: Path) -> N
     assert rerun.returncode == 0, rerun.stderr
     data = json.loads(rerun.stdout)
     assert (data["points"], data["reused"], data["computed"]) == (16, stored, 16 - stored)
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The live child processes of ``pid`` (psutil when installed, else /proc), each with its
+    start time, so a pid reused later is not taken for the same process."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        try:
+            kids = psutil.Process(pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return {}
+        return {k.pid: str(k.create_time()) for k in kids}
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == str(pid):  # fields: state, ppid, ..., starttime (19th)
+            found[int(entry.name)] = fields[19]
+    return found
+
+
+def _alive(processes: dict[int, str]) -> list[int]:
+    """Which of ``processes`` (pid → start time from ``_children``) still run (a zombie whose
+    parent has not yet reaped it counts as gone)."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    alive = []
+    for pid, started in processes.items():
+        if psutil is not None:
+            try:
+                proc = psutil.Process(pid)
+                if str(proc.create_time()) == started and proc.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+            continue
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[19] == started and fields[0] != "Z":
+            alive.append(pid)
+    return alive
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_terminated_or_killed_sweep_leaves_no_worker_alive(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """What CI cancellation sends, to the sweep's process alone (not its group): within 5 s
+    none of its worker processes is left. SIGTERM is an orderly stop (exit 130, the store
+    keeps finished points); SIGKILL leaves the kernel to kill the workers."""
+    store = tmp_path / "store"
+    args = [sys.executable, str(ROOT / "cli.py"), "sweep", "--set", "horizon_days=10"]
+    args += ["--grid", "failures.rate_multiplier=0.5,1,2,4", "--seeds", "1-3", "--workers", "2"]
+    proc = subprocess.Popen(
+        [*args, "--store", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        workers: dict[int, str] = {}
+        while time.monotonic() < deadline and proc.poll() is None and len(workers) < 2:
+            workers = _children(proc.pid)
+            time.sleep(0.05)
+        assert len(workers) >= 2, "the sweep started no pool"
+        time.sleep(0.5)  # into their first points
+        proc.send_signal(sig)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _alive(workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _alive(workers) == [], "worker processes outlived the sweep"
+    finally:
+        for pid in _alive(workers):
+            os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read() if proc.stderr else ""
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 130, stderr
+        assert "Traceback" not in stderr, stderr
+        assert "terminated (SIGTERM)" in stderr and "run the same command again to resume" in stderr
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    assert all(n.endswith(".parquet") for n in _store_names(store))
 
 
 def test_the_table_has_submit_wait_and_finish_days(cli_module: ModuleType, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from colossus_sim.cli.options import (
 )
 from colossus_sim.cli.render import (
     calibration_table,
+    err,
     fidelity_table,
     out,
     print_json,
@@ -56,9 +57,16 @@ def check(
     workers: CheckWorkers = None,
 ) -> None:
     """Run the scenarios with an expect: block and compare their figures with the expected
-    values: exit 0 when all hold, 1 when any drifts, 2 on bad input."""
+    values: exit 0 when all hold, 1 when any drifts, 2 on bad input, 130 when interrupted
+    (Ctrl-C or SIGTERM)."""
     api.check_outputs(api.Output("--junit", junit))
-    report = api.check(paths or None, workers=workers, update=update)
+    try:
+        with api.terminate_as_interrupt():
+            report = api.check(paths or None, workers=workers, update=update)
+    except KeyboardInterrupt as exc:
+        what = "terminated (SIGTERM)" if isinstance(exc, api.Terminated) else "interrupted"
+        err.print(f"{what}: the check stopped before its verdict", markup=False)
+        raise typer.Exit(130) from None
     for name in report.skipped:
         out.print(f"skipped {name}: no expect: block", markup=False)
     if report.checks:

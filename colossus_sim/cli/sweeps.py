@@ -154,17 +154,27 @@ def seed_options() -> Iterator[None]:
 def _run_sweep(
     scenario: str | None, grid: dict[str, list[str]], options: SweepOptions, store_option: str
 ) -> SweepResult:
-    """The sweep; Ctrl-C or a dead worker process says what was kept and exits 130 or 1; a
-    store that cannot be written is exit 2 naming the option that gave it."""
+    """The sweep; Ctrl-C, SIGTERM (CI cancelling a job) or a dead worker process says what
+    was kept and exits 130 (130 for SIGTERM too) or 1; a lost dask scheduler, or a store that
+    cannot be written, is exit 2 saying what was kept or naming the option that gave it."""
     from concurrent.futures.process import BrokenProcessPool
 
     store = options.get("store")
     try:
-        with seed_options(), api.reported(store_option, store):
+        with api.terminate_as_interrupt(), seed_options(), api.reported(store_option, store):
             return api.run_sweep(scenario, grid, **options)
+    except api.SchedulerLostError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
     except (KeyboardInterrupt, BrokenProcessPool) as exc:
         kept = f"finished points are kept in {store}" if store else "no --store: nothing kept"
-        what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "a worker process died"
+        what = (
+            "terminated (SIGTERM)"
+            if isinstance(exc, api.Terminated)
+            else "interrupted"
+            if isinstance(exc, KeyboardInterrupt)
+            else "a worker process died"
+        )
         err.print(f"{what}: {kept}; run the same command again to resume", markup=False)
         raise typer.Exit(130 if isinstance(exc, KeyboardInterrupt) else 1) from None
 

@@ -3,19 +3,20 @@ before anything runs), run those with ``expect:`` (in a process pool when there 
 one; results keep the input order) and compare each figure with its expectation.
 
 Cost: one full simulation per scenario with expectations, spread over ``workers`` processes
-(default: up to 2); the comparison itself is a dict walk per figure.
+(default: up to 2; ``procs.open_pool``: the workers die with this process, and Ctrl-C or
+SIGTERM terminates them); the comparison itself is a dict walk per figure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from colossus_sim import paths
+from colossus_sim import paths, procs
 from colossus_sim.config.load import _display
 from colossus_sim.config.scenario import Scenario
 from colossus_sim.errors import Issue, ScenarioError
@@ -72,7 +73,8 @@ def _run_all(files: list[Path], workers: int) -> list[_Outcome]:
     names = [str(f) for f in files]
     if workers <= 1 or len(names) <= 1:
         return [_run_one(n) for n in names]
-    with ProcessPoolExecutor(max_workers=min(workers, len(names))) as pool:
+    with contextlib.ExitStack() as stack:  # an exception (Ctrl-C, SIGTERM) ends the workers
+        pool = procs.open_pool(min(workers, len(names)), stack)
         return list(pool.map(_run_one, names))
 
 
