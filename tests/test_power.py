@@ -148,13 +148,9 @@ def _cap_floor_mw(overrides: list[str]) -> float:
     return float(match.group(1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 20 item 1, open: the pre-check's floor ignores the fabric's taper, so a cap "
-    "just above it is accepted and exceeded (taper 14: floor 541.055, cap 543.17, peak 543.37)",
-)
 @settings(max_examples=10, deadline=None)
-@example(taper=14.0, above=0.00390625)  # found by this test: peak 543.369 MW over a 543.168 cap
+@example(taper=14.0, above=0.00390625)  # found by this test: 543.369 MW over a 543.168 MW cap,
+# when the floor was priced at full fabric bandwidth
 @given(taper=st.floats(1.0, 64.0), above=st.floats(0.0, 0.2))
 def test_any_cap_from_the_floor_up_holds_on_any_fabric_taper(taper: float, above: float) -> None:
     """A cap in [floor, floor × 1.2] with any leaf oversubscription: every power sample is at

@@ -95,6 +95,10 @@ class Planner:
         if job.setup.days is not None:
             job.budget_tokens = fixed_work_tokens(job.setup.days, step)
 
+    def step_at(self, job: JobRun, racks: int, step: StepBreakdown, frac: float) -> StepBreakdown:
+        """``step``'s plan on ``racks`` racks with the NICs at ``frac`` of full bandwidth."""
+        return step_breakdown(self.setup(job, racks, frac), step.plan)
+
     def at_share(self, job: JobRun, frac: float) -> StepBreakdown:
         """``job``'s plan on its racks with its NICs at ``frac`` of full bandwidth."""
         assert job.flat_step is not None

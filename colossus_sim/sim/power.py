@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from colossus_sim import fabric
 from colossus_sim.cluster import ClusterState
 from colossus_sim.config.scenario import PowerPolicy
 from colossus_sim.kinds import JobStatus
@@ -72,6 +73,12 @@ class PowerController:
             for i, name in enumerate(cluster.type_names)
         )
         self.curves: dict[int, JobCurve] = {}
+        self.min_share = 1.0
+        """The lowest share of its NICs' bandwidth the fabric can leave a job with no switch
+        out: every hop across both tapered tiers, saturated (``1 ÷ (leaf × core)``)."""
+        if resolved.scenario.fabric.enabled:
+            spec = fabric.effective_fabric(resolved.cluster.fabric, resolved.scenario.fabric)
+            self.min_share = 1.0 / (spec.leaf_oversubscription * spec.core_oversubscription)
 
     def idle_draw_w(self, job: JobRun, racks: int) -> float:
         """What ``racks`` racks of ``job``'s type draw when it does not train on them."""
@@ -155,21 +162,29 @@ class PowerController:
 
         The worst instant a stream of jobs can reach: each GPU type's racks (less its spares)
         filled by the jobs that draw most per rack at the lowest clock, each on at most the
-        racks it may hold, the rest idle (all jobs at once when they fit)."""
+        racks it may hold, the rest idle (all jobs at once when they fit). A job's lowest-clock
+        draw is taken at the higher of its full and its lowest fabric share: at that clock a
+        GPU waiting on the network can draw more than one computing."""
         per_rack: dict[str, list[tuple[float, int]]] = {name: [] for name in self.rack_idle_w}
         for job in jobs:
             racks = max(job.want_racks, job.setup.max_racks or 0)
             step = planner.plan(job, racks)
             if step is None:
                 continue
-            curve = power.job_it_curve_w(
-                job.gpu,
-                power.StepPhases.of(step.breakdown_s),
-                gpus_in_racks=racks * self.cluster.gpus_per_rack,
-                training_gpus=step.gpus_used,
-                network_w_per_gpu=self.network_w,
+            slowest = planner.step_at(job, racks, step, self.min_share)
+            floor_w = max(
+                float(
+                    power.job_it_curve_w(
+                        job.gpu,
+                        power.StepPhases.of(at.breakdown_s),
+                        gpus_in_racks=racks * self.cluster.gpus_per_rack,
+                        training_gpus=at.gpus_used,
+                        network_w_per_gpu=self.network_w,
+                    )[0]
+                )
+                for at in (step, slowest)
             )
-            per_rack[job.gpu.name].append((float(curve[0]) / racks, racks))
+            per_rack[job.gpu.name].append((floor_w / racks, racks))
         worst_w = 0.0
         spares = self.resolved.scenario.scheduler.spare_racks
         for i, name in enumerate(self.cluster.type_names):
