@@ -343,3 +343,15 @@ def test_drop_replica_needs_two_replicas(tmp_path: Path) -> None:
         ScenarioError, match=r"recovery=drop_replica: drop_replica needs at least two"
     ):
         api.simulate(path, ["jobs.grok45_15t_a.recovery=drop_replica"])
+
+
+def test_the_failure_guard_scales_with_the_site_and_the_horizon() -> None:
+    """100,000 failures for a Colossus-2-sized site over 180 days; a 4× site or a year's
+    horizon may need proportionally more (a 4× site at twice the rate is not refused for
+    what the 1× site may run); never fewer than 100,000."""
+    from colossus_sim.sim.failures import MAX_FAILURES, failure_limit
+
+    assert failure_limit(550_000, 180) == MAX_FAILURES == 100_000
+    assert failure_limit(4 * 550_000, 180) == 400_000
+    assert failure_limit(550_000, 365) == pytest.approx(100_000 * 365 / 180, abs=1)
+    assert failure_limit(72 * 100, 6) == 100_000

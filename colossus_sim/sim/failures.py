@@ -5,9 +5,10 @@ each lands on a uniformly drawn GPU slot of a uniformly drawn rack and is droppe
 when that slot is already broken, so accepted failures follow the healthy GPUs. Its cause is
 drawn in proportion to the failure model's counts, its repair time exponentially around the
 cause's mean. Draws come in batches from the run's random stream (same stream, same order as
-one at a time), so a failure costs O(1). A run that would need more than ``MAX_FAILURES``
-failures (or ``MAX_FAILURE_DRAWS`` candidates) is refused as bad input rather than left to
-grind: the default scenario has ~10k failures in ~60 days.
+one at a time), so a failure costs O(1). A run that would need more failures than
+``failure_limit`` allows for its site and horizon (``MAX_FAILURES`` per Colossus-2-sized site
+and 180 days, never fewer) — or ten times as many candidates — is refused as bad input rather
+than left to grind: the default scenario has ~20k failures in ~75 days.
 """
 
 from __future__ import annotations
@@ -20,10 +21,22 @@ import numpy as np
 from colossus_sim.cluster import ClusterState
 from colossus_sim.config.reliability import FailureDomain
 from colossus_sim.scenario import ResolvedScenario
-from colossus_sim.units import SECONDS_PER_HOUR
+from colossus_sim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 MAX_FAILURES = 100_000
-MAX_FAILURE_DRAWS = 1_000_000
+"""Failures allowed a run of ``REFERENCE_GPUS`` GPUs over ``REFERENCE_DAYS`` days (about twice
+the default's count at Llama 3's rate, so ``failures.rate_multiplier=2`` runs)."""
+REFERENCE_GPUS = 550_000
+REFERENCE_DAYS = 180.0
+
+
+def failure_limit(gpus: int, horizon_days: float) -> int:
+    """Failures a run may need before it is refused: ``MAX_FAILURES`` scaled with the site's
+    GPUs and the horizon, never below ``MAX_FAILURES`` (a 4× site may run what 1× may)."""
+    scale = max(gpus / REFERENCE_GPUS, 1.0) * max(horizon_days / REFERENCE_DAYS, 1.0)
+    return int(MAX_FAILURES * scale)
+
+
 BATCH = 4096
 
 
@@ -61,6 +74,10 @@ class FailureProcess:
         """GPUs each cause takes out (-1: all the rack's healthy ones; 0: none)."""
         self.accepted = 0
         self.draws = 0
+        site = resolved.cluster
+        self.limit = failure_limit(
+            site.racks * site.gpus_per_rack, resolved.effective.horizon_s / SECONDS_PER_DAY
+        )
 
     def candidates(self, cluster: ClusterState) -> Iterator[Candidate]:
         """Candidate failures in time order; none when the rate is zero."""
@@ -109,11 +126,12 @@ class FailureProcess:
         )
 
     def _check_bound(self) -> None:
-        if self.accepted > MAX_FAILURES or self.draws > MAX_FAILURE_DRAWS:
+        if self.accepted > self.limit or self.draws > 10 * self.limit:
             raise self.resolved.error_at(
                 "failures.rate_multiplier",
-                f"more than {MAX_FAILURES:,} failures before the jobs finish or the horizon "
-                "ends: too many events to simulate",
+                f"more than {self.limit:,} failures before the jobs finish or the horizon "
+                f"ends: too many events to simulate ({MAX_FAILURES:,} per "
+                f"{REFERENCE_GPUS:,} GPUs and {REFERENCE_DAYS:g} days)",
                 got=f"{self.resolved.scenario.failures.rate_multiplier:g}",
                 expected="a lower rate_multiplier or a shorter horizon_days",
             )
