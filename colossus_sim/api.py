@@ -42,6 +42,7 @@ from colossus_sim.replicas import Band, JobBand, ReplicaSummary, compare, replic
 from colossus_sim.results import (
     RUN_FILES,
     RunResult,
+    job_number_columns,
     json_bytes,
     json_text,
     parquet_bytes,
@@ -318,6 +319,7 @@ __all__ = [
     "fidelity_frame",
     "graphml_bytes",
     "is_result_file",
+    "job_number_columns",
     "job_step",
     "jobs_frame",
     "json_text",

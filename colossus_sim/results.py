@@ -319,6 +319,28 @@ class RunResult(BaseModel):
         return pd.DataFrame(self.job_series.model_dump(), columns=list(JobSeries.model_fields))
 
 
+_NUMBERS = (int, float, bool, int | None, float | None)
+
+
+def job_number_columns() -> list[str]:
+    """The number columns ``RunResult.jobs_frame`` has (a sweep's table too), from the result
+    schema alone: what a plot's y axis may be, known before anything runs."""
+    flat: dict[str, type[BaseModel]] = {"plan": ParallelPlan, "fabric": JobFabric}
+    columns = []
+    for name, field in JobResult.model_fields.items():
+        if name in flat:
+            columns += [
+                f"{name}_{sub}"
+                for sub, inner in flat[name].model_fields.items()
+                if inner.annotation in _NUMBERS
+            ]
+        elif name == "gpu_hours":
+            columns += [f"gpu_hours_{state}" for state in JOB_STATES]
+        elif field.annotation in _NUMBERS:
+            columns.append(name)
+    return columns
+
+
 def json_text(payload: Any) -> str:
     """Strict JSON (RFC 8259): a figure that is not a finite number (a job that never ran has
     no checkpoint interval) is ``null``, never ``Infinity`` or ``NaN``."""

@@ -412,3 +412,21 @@ def test_the_table_has_submit_wait_and_finish_days(cli_module: ModuleType, tmp_p
     assert "finish d" in result.stdout and "wait d" in result.stdout
     assert "2 found in the store" in result.stdout
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_wrong_plot_y_is_refused_before_the_sweep_runs(
+    cli_module: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--plot-y is checked against the number columns the table will have (from the result
+    schema) before any point runs: exit 2 with a suggestion, nothing computed."""
+
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the sweep ran")
+
+    monkeypatch.setattr(api, "run_sweep", must_not_run)
+    args = ["sweep", "--grid", "horizon_days=1,2", "--plot", str(tmp_path / "p.png")]
+    result = runner.invoke(cli_module.app, [*args, "--plot-y", "goodputt"])
+    assert result.exit_code == 2, result.output
+    assert "--plot-y: not a number column" in result.output
+    assert "did you mean 'goodput'" in result.output and "Traceback" not in result.output
+    assert set(api.job_number_columns()) >= {"goodput", "finish_days", "wait_days", "plan_dp"}

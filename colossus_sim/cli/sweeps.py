@@ -10,6 +10,7 @@ and ``--plot`` imports matplotlib only when given. ``compare`` runs two simulati
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import time
 from collections.abc import Iterator
@@ -92,6 +93,8 @@ def sweep(
     grid_values = api.parse_grid_option(grid or [])
     if plot is not None and not grid_values:
         raise api.ScenarioError.at("--plot", "a sweep plot needs a --grid path for its x axis")
+    if plot is not None:
+        _check_plot_y(plot_y)
     options: SweepOptions = {
         "overrides": set_ or [],
         "seeds": api.parse_seeds_option(seeds) if seeds is not None else None,
@@ -179,12 +182,21 @@ def _run_sweep(
         raise typer.Exit(130 if isinstance(exc, KeyboardInterrupt) else 1) from None
 
 
-def _sweep_plot(frame: pd.DataFrame, grid_paths: list[str], target: Path, y: str) -> None:
-    if y not in frame.columns:
-        numeric = [c for c in frame.columns if frame[c].dtype.kind in "if"]
+def _check_plot_y(y: str) -> None:
+    """Refuse a ``--plot-y`` the sweep's table will not have, before the sweep runs."""
+    columns = api.job_number_columns()
+    if y not in columns:
+        close = difflib.get_close_matches(y, columns, n=1, cutoff=0.5)
         raise api.ScenarioError.at(
-            "--plot-y", "not a column of the sweep table", got=repr(y), expected=", ".join(numeric)
+            "--plot-y",
+            "not a number column of the sweep table",
+            got=repr(y),
+            expected=", ".join(columns),
+            suggestion=close[0] if close else None,
         )
+
+
+def _sweep_plot(frame: pd.DataFrame, grid_paths: list[str], target: Path, y: str) -> None:
     with api.reported("--plot", target):
         api.plot_sweep(frame, x=grid_paths[0], y=y, path=target)
     wrote(target)
