@@ -76,11 +76,6 @@ class ClusterState:
     def racks_of(self, job: int) -> IntArray:
         return np.flatnonzero(self.owner == job)
 
-    @property
-    def unowned_counts(self) -> IntArray:
-        """Racks no job owns: (idle healthy, spare healthy, under repair)."""
-        return np.asarray(self.unowned_by_type.sum(axis=0), dtype=np.int64)
-
     def state_counts(self) -> tuple[int, int, int]:
         """Racks no job owns, split into (idle healthy, spare healthy, under repair)."""
         total = self.unowned_total

@@ -124,12 +124,19 @@ def _folder_problem(folder: str, shown: str) -> str | None:
     existing = _nearest_existing(folder)
     if not os.path.isdir(existing):
         return f"{shown}: {existing} is a file, not a folder"
+    problem = _probe(existing)
+    return None if problem is None else f"{shown}: {problem}"
+
+
+def _probe(folder: str) -> str | None:
+    """Why a file cannot be created in the existing ``folder`` (a probe file is made and
+    removed), or None."""
     try:
-        fd, probe = tempfile.mkstemp(prefix=".colossus-sim-probe.", dir=existing)
+        fd, probe = tempfile.mkstemp(prefix=".colossus-sim-probe.", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        return f"{shown}: cannot write in {existing}: {exc.strerror or exc}"
+        return f"cannot write in {folder}: {exc.strerror or exc}"
     return None
 
 
@@ -156,11 +163,4 @@ def rewrite_problem(path: str | Path) -> str | None:
     reason = read_only(real)
     if reason is not None:
         return f"it is {reason}"
-    existing = os.path.dirname(real) or os.curdir
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".colossus-sim-probe.", dir=existing)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        return f"cannot write in {existing}: {exc.strerror or exc}"
-    return None
+    return _probe(os.path.dirname(real) or os.curdir)

@@ -29,7 +29,9 @@ def checked_simulation(resolved: ResolvedScenario) -> Simulation:
         counts = np.bincount(owner[owner != FREE], minlength=len(sim.jobs))
         assert np.array_equal(counts, cluster.owned_count), "owned counts drifted"
         assert not np.any(cluster.spare & (owner != FREE)), "a spare rack is also owned"
-        assert list(cluster.unowned_counts) == list(recount(cluster)), "idle/spare/repair"
+        counts = recount(cluster)
+        assert cluster.state_counts() == counts, "idle/spare/repair totals"
+        assert tuple(cluster.unowned_by_type.sum(axis=0).tolist()) == counts, "by GPU type"
 
     sim.ledger.listeners.append(check)
     return sim

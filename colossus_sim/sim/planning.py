@@ -109,7 +109,7 @@ class Planner:
         key = (job.spec.name, job.gpu.name, job.active_gpus, racks, plan.model_dump_json(), frac)
         step = self.step_cache.get(key)
         if step is None:
-            step = step_breakdown(self.setup(job, racks, frac), plan)
+            step = self.step_at(job, racks, job.flat_step, frac)
             self.step_cache[key] = step
         return step
 
