@@ -236,9 +236,12 @@ class ClusterResult(BaseModel):
     """``gpu_hours["idle"]`` by why the racks were idle (``IdleReason``)."""
     fabric_faults: int
     storage_busy_frac: float
-    """Share of the run the site's checkpoint storage spent writing, each job at its share of
-    the bandwidth (1.0: it never rests — every job checkpoints as often as it can write)."""
+    """Share of the run the site's checkpoint storage spent writing: the bytes written over
+    what its bandwidth could have written in the run (1.0: it never rests)."""
     storage_pb_written: float
+    storage_peak_tb_per_s: float = 0.0
+    """The most the running jobs' shares of the shared checkpoint storage added up to (its
+    bandwidth when some job writes without pause)."""
     power_cap_mw: float
     peak_it_mw: float
     peak_facility_mw: float

@@ -61,10 +61,20 @@ class Simulation(Lifecycle):
             jobs=self.jobs,
             effective=self.resolved.effective,
             plan_for=self.planner.plan,
-            restart_for=lambda job: self.planner.restart_summary(
-                job, int(self.cluster.owned_count[job.index]) or job.first_racks
-            ),
+            restart_for=self._restart_summary,
+            storage_peak_bytes_per_s=self.storage.peak_bytes_per_s,
         )
+
+    def _restart_summary(self, job: JobRun) -> tuple[float, dict[str, float]]:
+        """What a restart after a failure takes ``job``: as its last did (or, if it never
+        restarted, as one would beside the jobs running at the end)."""
+        racks = int(self.cluster.owned_count[job.index]) or job.first_racks
+        if job.step is None or racks == 0:
+            return 0.0, {}  # it never ran
+        read_bytes_per_s = job.read_bytes_per_s or self.storage.read_bytes_per_s(
+            job, self.live.values(), gpus=racks * job.active_gpus
+        )
+        return self.planner.restart_summary(job, racks, read_bytes_per_s)
 
     # ------------------------------------------------------------------ failures and repairs
     def _failure_loop(self) -> Generator[simpy.Event, None, None]:

@@ -30,8 +30,9 @@ from colossus_sim.units import SECONDS_PER_DAY
 class Cadence(NamedTuple):
     """How a running job checkpoints: it blocks ``blocking_s`` every ``interval_s``, and a
     checkpoint is durable ``durable_s`` after it starts. Each checkpoint writes
-    ``storage_bytes`` to shared storage, occupying the job's ``storage_share`` of its bandwidth
-    for ``storage_write_s`` (nothing for an ``in_memory`` job's snapshots to peers)."""
+    ``storage_bytes`` to shared storage, served at ``storage_share`` of the storage's bandwidth
+    for ``storage_write_s``; it asked for ``storage_demand_bytes_per_s`` on average (nothing
+    for an ``in_memory`` job's snapshots to peers)."""
 
     blocking_s: float
     durable_s: float
@@ -39,6 +40,7 @@ class Cadence(NamedTuple):
     storage_bytes: float = 0.0
     storage_share: float = 0.0
     storage_write_s: float = 0.0
+    storage_demand_bytes_per_s: float = 0.0
 
 
 @dataclass
@@ -87,6 +89,8 @@ class JobRun:
     """How it checkpoints in its current running stretch (``planning.py``)."""
     storage_bytes: float = 0.0
     """Bytes its checkpoints wrote to shared storage."""
+    read_bytes_per_s: float = 0.0
+    """What its last restart read its checkpoint from the shared storage at (0: none yet)."""
     storage_busy_s: float = 0.0
     """Seconds × share of the site's storage bandwidth its checkpoint writes occupied."""
     replans: int = 0

@@ -41,6 +41,7 @@ from colossus_sim.sim import job_figures
 from colossus_sim.sim.jobs import JobRun
 from colossus_sim.units import (
     BYTES_PER_PB,
+    BYTES_PER_TB,
     J_PER_MWH,
     SECONDS_PER_DAY,
     SECONDS_PER_HOUR,
@@ -197,11 +198,13 @@ class Ledger:
         effective: EffectiveValues,
         plan_for: Callable[[JobRun, int], StepBreakdown | None],
         restart_for: Callable[[JobRun], tuple[float, dict[str, float]]],
+        storage_peak_bytes_per_s: float = 0.0,
     ) -> RunResult:
         """The typed results of the run recorded, which ended at ``end_s``. ``plan_for`` plans a
         job that never started on the racks it asked for (its plan is still reported; every
         job's plan was checked before the run); ``restart_for`` gives what a restart after a
-        failure takes a job, and its parts."""
+        failure takes a job, and its parts; ``storage_peak_bytes_per_s`` the most the running
+        jobs' shares of the checkpoint storage added up to."""
         job_results = []
         for job in jobs:
             step = job.first_step if job.first_step is not None else plan_for(job, job.want_racks)
@@ -213,7 +216,9 @@ class Ledger:
             version=colossus_sim.__version__,
             seed=seed,
             jobs=job_results,
-            cluster=self._cluster_result(end_s, effective.facility_cap_mw, jobs),
+            cluster=self._cluster_result(
+                end_s, effective.facility_cap_mw, jobs, storage_peak_bytes_per_s
+            ),
             timeline=Timeline(**_columns(Timeline, self.timeline)),
             power=PowerSeries(**_columns(PowerSeries, self.power_samples)),
             job_series=JobSeries(**_columns(JobSeries, self.job_samples)),
@@ -278,7 +283,9 @@ class Ledger:
             power_swing_mw=swing_w * self.pue / W_PER_MW,
         )
 
-    def _cluster_result(self, end_s: float, cap_mw: float, jobs: list[JobRun]) -> ClusterResult:
+    def _cluster_result(
+        self, end_s: float, cap_mw: float, jobs: list[JobRun], storage_peak_bytes_per_s: float
+    ) -> ClusterResult:
         gpus = self.cluster.racks * self.cluster.gpus_per_rack
         total_gpu_s = gpus * end_s
         by_state = dict.fromkeys(GpuState, 0.0)
@@ -309,6 +316,7 @@ class Ledger:
             fabric_faults=self.fabric_faults,
             storage_busy_frac=sum(j.storage_busy_s for j in jobs) / end_s if end_s else 0.0,
             storage_pb_written=sum(j.storage_bytes for j in jobs) / BYTES_PER_PB,
+            storage_peak_tb_per_s=storage_peak_bytes_per_s / BYTES_PER_TB,
             power_cap_mw=cap_mw,
             peak_it_mw=max((p[1] for p in self.power_samples), default=0.0),
             peak_facility_mw=max((p[2] for p in self.power_samples), default=0.0),

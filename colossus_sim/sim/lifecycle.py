@@ -26,12 +26,13 @@ from colossus_sim.sim import admission, preemption
 from colossus_sim.sim import recovery as rec
 from colossus_sim.sim.arrivals import Arrivals
 from colossus_sim.sim.failures import FailureProcess
-from colossus_sim.sim.jobs import JobRun, jobs_of
+from colossus_sim.sim.jobs import Cadence, JobRun, jobs_of
 from colossus_sim.sim.ledger import Ledger
 from colossus_sim.sim.network import Network
 from colossus_sim.sim.placement import placement_for
 from colossus_sim.sim.planning import Planner
 from colossus_sim.sim.power import PowerController
+from colossus_sim.sim.storage import SharedStorage
 
 
 class Lifecycle:
@@ -51,6 +52,7 @@ class Lifecycle:
         self.planner = Planner(resolved, site_gpus, self.cluster.gpus_per_rack)
         self.failures = FailureProcess(resolved, np.random.default_rng(self.seed))
         self.power = PowerController(resolved, self.cluster)
+        self.storage = SharedStorage(self.planner.storage_bytes_per_s(), self._training_gpus)
         self.network = Network(resolved, self.seed, len(self.jobs))
         self.ledger = Ledger(len(self.jobs), self.cluster, self.power.pue, self.env)
         self.recovery = rec.RecoveryPolicyContext(
@@ -83,6 +85,9 @@ class Lifecycle:
         job.since_s = self.env.now
         job.version += 1  # any event scheduled for the old status is now stale
         self.power_dirty = True  # its status (and so its draw) is about to change
+
+    def _training_gpus(self, job: JobRun) -> int:
+        return int(self.cluster.owned_count[job.index]) * job.active_gpus
 
     def _schedule(self, delay: float, job: JobRun, action: Callable[[JobRun], None]) -> None:
         version = job.version
@@ -117,10 +122,39 @@ class Lifecycle:
         self.power_dirty = True
         job.rate_mark_s = self.env.now
         job.stretch_tokens = 0.0
-        cadence = self.planner.checkpoint_cadence(job, int(self.cluster.owned_count[job.index]))
+        cadence = self._cadence(job)
         job.cadence = cadence
         job.blocking_s, job.durable_s, job.interval_s = cadence[:3]
         self._schedule_finish(job)
+
+    def _cadence(self, job: JobRun) -> Cadence:
+        """How ``job`` checkpoints now, beside the jobs running now (the storage is shared)."""
+        live = self.live.values()
+        return self.planner.checkpoint_cadence(
+            job,
+            int(self.cluster.owned_count[job.index]),
+            lambda demand: self.storage.write_bytes_per_s(job, demand, live),
+        )
+
+    def _reshare_storage(self, started: JobRun | None = None) -> None:
+        """A job started or finished: each other job that checkpoints to the shared storage
+        takes its new part of it at the end of its current checkpoint cycle (restarts do not
+        re-divide it: a restarting job's part waits for the others' next start)."""
+        for job in self.live.values():
+            cadence = job.cadence
+            if job is started or job.status is not JobStatus.RUNNING or cadence is None:
+                continue
+            if cadence.storage_demand_bytes_per_s and self._cadence(job) != cadence:
+                cycle_s = job.interval_s + job.blocking_s
+                cycles = math.floor((self.env.now - job.since_s) / cycle_s) + 1
+                self._schedule(job.since_s + cycles * cycle_s - self.env.now, job, self._reshared)
+
+    def _reshared(self, job: JobRun) -> None:
+        """At the end of a checkpoint cycle, ``job`` goes on with its new part of the storage
+        (its last checkpoint counted as saved, though a failure in the seconds before it is
+        durable would have lost the cycle)."""
+        self._close(job, lose_work=False)
+        self._run(job)
 
     def _restart(self, job: JobRun, cause: RestartCause, detail: str = "") -> None:
         job.status = JobStatus.RESTARTING
@@ -131,9 +165,11 @@ class Lifecycle:
             job.drop_epoch += 1
         self.ledger.log(EventKind.RESTART, job, detail=detail or cause.value)
         racks = int(self.cluster.owned_count[job.index])
-        self._schedule(
-            self.planner.restart_s(job, racks, detected=cause.detected), job, self._restart_done
+        job.read_bytes_per_s = self.storage.read_bytes_per_s(job, self.live.values())
+        restart_s = self.planner.restart_s(
+            job, racks, detected=cause.detected, read_bytes_per_s=job.read_bytes_per_s
         )
+        self._schedule(restart_s, job, self._restart_done)
 
     def _restart_done(self, job: JobRun) -> None:
         self._close(job, lose_work=False)
@@ -147,6 +183,7 @@ class Lifecycle:
         racks = self.cluster.racks_of(job.index)
         self.cluster.release(job.index, racks)
         self.ledger.log(EventKind.FINISH, job, detail=f"{len(racks)} racks freed")
+        self._reshare_storage()
         for waiting, at_s in self.arrivals.after_finish(job):
             self._submit_at(waiting, at_s)
         self._refill(job.gpu.name)
@@ -195,6 +232,7 @@ class Lifecycle:
             return
         self.ledger.log(EventKind.START, job, detail=f"{len(chosen)} racks")
         self._run(job)
+        self._reshare_storage(job)
 
     def _refill(self, gpu: str) -> None:
         """Hand free racks of ``gpu`` type out (``admission.py`` says to whom, in which order)."""

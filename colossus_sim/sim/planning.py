@@ -10,6 +10,8 @@ size costs one planner search (tens of ms), a size nothing fits on is remembered
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from colossus_sim.config.scenario import CheckpointMode, RecoveryMode
 from colossus_sim.config.workload import PlanFields
 from colossus_sim.errors import ScenarioError
@@ -24,6 +26,9 @@ from colossus_sim.units import BITS_PER_BYTE, BYTES_PER_GB, SECONDS_PER_MINUTE
 BITS_TO_BYTES_PER_GBIT = BYTES_PER_GB / BITS_PER_BYTE
 """Bytes per second in one Gbit/s."""
 
+PlanKey = tuple[str, str, int, int, str]
+"""A planner search: workload, GPU type, active GPUs per rack, racks, fixed plan fields."""
+
 
 class Planner:
     """Plans and re-times the jobs of one run (caches live as long as the run)."""
@@ -32,8 +37,9 @@ class Planner:
         self.resolved = resolved
         self.site_gpus = site_gpus
         self.gpus_per_rack = gpus_per_rack
-        self.plan_cache: dict[tuple[str, str, int, int, str], StepBreakdown | None] = {}
-        """Plans by size, and sizes nothing fits on (None: not searched again)."""
+        self.plan_cache: dict[PlanKey, StepBreakdown | None] = {}
+        """Searches by size and fixed fields, and those nothing fits (None: not searched
+        again)."""
         self.step_cache: dict[tuple[str, str, int, int, str, float], StepBreakdown] = {}
 
     def setup(self, job: JobRun, racks: int, scale_out_frac: float = 1.0) -> RunSetup:
@@ -57,19 +63,26 @@ class Planner:
         if job.step is not None:
             kept = job.step.plan.model_dump(exclude={"dp"})
             fixed = PlanFields(**(kept | base.model_dump(exclude_none=True)))
-        key = (job.spec.name, job.gpu.name, job.active_gpus, racks, fixed.model_dump_json())
-        if key in self.plan_cache:
-            return self.plan_cache[key]
-        setup = self.setup(job, racks)
+        at = (job.spec.name, job.gpu.name, job.active_gpus, racks)
         result: StepBreakdown | None = None
         for attempt in (fixed, base):
-            try:
-                result = plan_job(setup, attempt).best
+            result = self._search(job, racks, (*at, attempt.model_dump_json()), attempt)
+            if result is not None:
                 break
-            except ScenarioError:
-                continue
-        self.plan_cache[key] = result
         return result
+
+    def _search(
+        self, job: JobRun, racks: int, key: PlanKey, fields: PlanFields
+    ) -> StepBreakdown | None:
+        """The planner's best plan with ``fields`` fixed, or None when none fits; each search
+        is made once a run (a kept layout that no longer fits falls back to the search the
+        job's first size made)."""
+        if key not in self.plan_cache:
+            try:
+                self.plan_cache[key] = plan_job(self.setup(job, racks), fields).best
+            except ScenarioError:
+                self.plan_cache[key] = None
+        return self.plan_cache[key]
 
     def check_fits(self, job: JobRun) -> None:
         """Refuse, before the run, a job whose model runs on no plan on the racks it asks
@@ -113,16 +126,20 @@ class Planner:
             self.step_cache[key] = step
         return step
 
-    def checkpoint_cadence(self, job: JobRun, racks: int) -> Cadence:
+    def checkpoint_cadence(
+        self, job: JobRun, racks: int, served: Callable[[float], float]
+    ) -> Cadence:
         """``job``'s checkpoint blocking, durability lag and interval on ``racks`` racks.
 
-        ``restart``: its share of the site's storage bandwidth is its share of the site's
-        GPUs, and the interval is Young–Daly's for its failure rate (``perf/reliability.py``).
-        ``in_memory``: every ``snapshot_interval_steps`` steps each GPU copies its shard to
-        host memory (blocking) and on to a peer over its NIC (durable when there)."""
+        ``restart`` (and the other modes that reload from storage): the job asks the shared
+        storage for its checkpoint's bytes over the interval it would choose if writing were
+        free (``checkpoint.interval_minutes``, or Young–Daly's for its failure rate) and is
+        ``served`` a write bandwidth for it (``sim/storage.py``); the interval is then at
+        least the write (one checkpoint in flight at a time). ``in_memory``: every
+        ``snapshot_interval_steps`` steps each GPU copies its shard to host memory (blocking)
+        and on to a peer over its NIC (durable when there)."""
         assert job.step is not None
         ckpt = self.resolved.scenario.checkpoint
-        gpus = racks * self.gpus_per_rack
         training_gpus = racks * job.active_gpus
         if job.setup.recovery is RecoveryMode.IN_MEMORY:
             recovery = self.resolved.scenario.recovery
@@ -133,58 +150,79 @@ class Planner:
                 durable_s=shard_bytes / self._nic_bytes_per_s(job),
                 interval_s=recovery.snapshot_interval_steps * job.step.step_s,
             )
-        cost = self._storage_checkpoint(job, racks)
-        mtbf = rel.job_mtbf_s(self.resolved.effective.failure_rate_per_gpu_hour, gpus)
-        if ckpt.interval_minutes is not None:
-            interval_s = ckpt.interval_minutes * SECONDS_PER_MINUTE
-        else:
-            interval_s = rel.young_daly_interval_s(
-                cost.blocking_s,
-                mtbf,
-                min_s=max(cost.durable_after_s, job.step.step_s),
-                max_s=ckpt.max_interval_minutes * SECONDS_PER_MINUTE,
-            )
+        pool = self.storage_bytes_per_s()
+        wanted_s = self._interval_s(job, racks, self._storage_checkpoint(job, racks, pool))
+        demand = self._state_bytes(job) / wanted_s
+        bandwidth = served(demand)
+        cost = self._storage_checkpoint(job, racks, bandwidth)
         write_s = cost.durable_after_s or cost.blocking_s  # async: in the background; sync: blocked
         return Cadence(
             cost.blocking_s,
             cost.durable_after_s,
-            interval_s,
+            max(self._interval_s(job, racks, cost), cost.durable_after_s),
             storage_bytes=cost.bytes_total,
-            storage_share=gpus / self.site_gpus,
+            storage_share=bandwidth / pool,
             storage_write_s=write_s,
+            storage_demand_bytes_per_s=demand,
         )
 
-    def _storage_checkpoint(self, job: JobRun, racks: int) -> rel.CheckpointCost:
+    def _interval_s(self, job: JobRun, racks: int, cost: rel.CheckpointCost) -> float:
+        """The scenario's fixed interval, or Young–Daly's for ``job``'s failure rate on
+        ``racks`` racks and a checkpoint costing ``cost`` (at least a step and the write)."""
+        assert job.step is not None
+        ckpt = self.resolved.scenario.checkpoint
+        if ckpt.interval_minutes is not None:
+            return ckpt.interval_minutes * SECONDS_PER_MINUTE
+        gpus = racks * self.gpus_per_rack
+        mtbf = rel.job_mtbf_s(self.resolved.effective.failure_rate_per_gpu_hour, gpus)
+        return rel.young_daly_interval_s(
+            cost.blocking_s,
+            mtbf,
+            min_s=max(cost.durable_after_s, job.step.step_s),
+            max_s=ckpt.max_interval_minutes * SECONDS_PER_MINUTE,
+        )
+
+    def _storage_checkpoint(
+        self, job: JobRun, racks: int, bytes_per_s: float
+    ) -> rel.CheckpointCost:
         ckpt = self.resolved.scenario.checkpoint
         return rel.checkpoint_cost(
             params=job.params,
             bytes_per_param=ckpt.bytes_per_param,
             gpus=racks * job.active_gpus,
-            storage_bytes_per_s=self._storage_share_bytes_per_s(racks * self.gpus_per_rack),
+            storage_bytes_per_s=bytes_per_s,
             host_copy_bytes_per_s=rel.host_copy_bytes_per_s(ckpt.host_copy_gb_per_s),
             asynchronous=ckpt.mode is CheckpointMode.ASYNC,
         )
 
+    def storage_bytes_per_s(self) -> float:
+        """The shared checkpoint storage's bandwidth (all jobs share it: ``sim/storage.py``)."""
+        return rel.storage_bytes_per_s(self.resolved.scenario.checkpoint.storage_tb_per_s)
+
     def check_interval(self, job: JobRun, racks: int) -> None:
         """Refuse a fixed checkpoint interval shorter than ``job``'s asynchronous write on
-        ``racks`` racks (a checkpoint would start before the last one is durable)."""
+        ``racks`` racks with the whole storage to itself (a checkpoint would always start
+        before the last one is durable)."""
         minutes = self.resolved.scenario.checkpoint.interval_minutes
         if minutes is None or job.setup.recovery is RecoveryMode.IN_MEMORY:
             return
-        write_s = self._storage_checkpoint(job, racks).durable_after_s
+        write_s = self._storage_checkpoint(job, racks, self.storage_bytes_per_s()).durable_after_s
         if minutes * SECONDS_PER_MINUTE < write_s:
             raise self.resolved.error_at(
                 "checkpoint.interval_minutes",
-                f"shorter than the {write_s:,.0f} s {job.name} needs to write a checkpoint at its "
-                "share of the storage bandwidth (one would start before the last is durable)",
+                f"shorter than the {write_s:,.0f} s {job.name} needs to write a checkpoint with "
+                "all of the storage's bandwidth (one would start before the last is durable)",
                 got=f"{minutes:g} min",
                 expected=f"at least {write_s / SECONDS_PER_MINUTE:.2f} min, or faster storage",
             )
 
-    def restart(self, job: JobRun, racks: int, *, detected: bool) -> rel.RestartAnatomy | None:
+    def restart(
+        self, job: JobRun, racks: int, *, detected: bool, read_bytes_per_s: float
+    ) -> rel.RestartAnatomy | None:
         """What restarting ``job`` on ``racks`` racks takes, part by part (None when the
         scenario times every restart with ``checkpoint.restart_minutes``). ``detected``: the
-        restart follows a failure that had to be noticed first (not a planned resize)."""
+        restart follows a failure that had to be noticed first (not a planned resize);
+        ``read_bytes_per_s``: what the shared storage serves its checkpoint read at."""
         recovery = self.resolved.scenario.recovery
         if self.resolved.effective.restart_s is not None or recovery is None:
             return None
@@ -193,9 +231,8 @@ class Planner:
         state_bytes = self._state_bytes(job)
         if job.setup.recovery is RecoveryMode.IN_MEMORY:  # each GPU reads its shard from a peer
             load_bytes, load_bytes_per_s = state_bytes / training_gpus, self._nic_bytes_per_s(job)
-        else:  # every rank reads the checkpoint from shared storage, at the job's share
-            load_bytes = state_bytes
-            load_bytes_per_s = self._storage_share_bytes_per_s(racks * self.gpus_per_rack)
+        else:  # every rank reads the checkpoint from the shared storage
+            load_bytes, load_bytes_per_s = state_bytes, read_bytes_per_s
         in_rack = job.setup.recovery is RecoveryMode.HOT_SPARE  # the rack's spare steps in
         return rel.restart_anatomy(
             gpus=training_gpus,
@@ -223,33 +260,32 @@ class Planner:
         copy_s = self._state_bytes(job) / replica_gpus / self._nic_bytes_per_s(job)
         return recovery.detection_s, startup_s + copy_s
 
-    def restart_s(self, job: JobRun, racks: int, *, detected: bool) -> float:
+    def restart_s(
+        self, job: JobRun, racks: int, *, detected: bool, read_bytes_per_s: float
+    ) -> float:
         override = self.resolved.effective.restart_s
         if override is not None:
             return override
-        anatomy = self.restart(job, racks, detected=detected)
+        anatomy = self.restart(job, racks, detected=detected, read_bytes_per_s=read_bytes_per_s)
         assert anatomy is not None  # the scenario has recovery: when it has no override
         return anatomy.total_s
 
-    def restart_summary(self, job: JobRun, racks: int) -> tuple[float, dict[str, float]]:
-        """What a restart after a failure takes ``job`` on ``racks`` racks, and its parts
-        (none under the scenario's override; zero for a job that never ran)."""
+    def restart_summary(
+        self, job: JobRun, racks: int, read_bytes_per_s: float
+    ) -> tuple[float, dict[str, float]]:
+        """What a restart after a failure takes ``job`` on ``racks`` racks reading its
+        checkpoint at ``read_bytes_per_s``, and its parts (none under the scenario's override;
+        zero for a job that never ran)."""
         if job.step is None or racks == 0:
             return 0.0, {}
-        anatomy = self.restart(job, racks, detected=True)
+        anatomy = self.restart(job, racks, detected=True, read_bytes_per_s=read_bytes_per_s)
         if anatomy is None:
-            return self.restart_s(job, racks, detected=True), {}
+            return self.restart_s(job, racks, detected=True, read_bytes_per_s=read_bytes_per_s), {}
         return anatomy.total_s, anatomy.breakdown_s()
 
     def _state_bytes(self, job: JobRun) -> float:
         """What ``job``'s checkpoint holds: its parameters × the scenario's bytes per one."""
         return job.params * self.resolved.scenario.checkpoint.bytes_per_param
-
-    def _storage_share_bytes_per_s(self, gpus: int) -> float:
-        """The job's share of the site's checkpoint storage: its share of the site's GPUs."""
-        share = gpus / self.site_gpus
-        tb_per_s = self.resolved.scenario.checkpoint.storage_tb_per_s
-        return rel.storage_bytes_per_s(tb_per_s) * share
 
     @staticmethod
     def _nic_bytes_per_s(job: JobRun) -> float:

@@ -1,0 +1,75 @@
+"""The site's shared checkpoint storage as one pool of bandwidth: who gets how much of it.
+
+Notes
+-----
+Every running job that checkpoints to shared storage asks for ``d = B / τ*`` bytes per second
+on average (its checkpoint's bytes over the interval it would choose if writing were free:
+Young–Daly's, or the scenario's fixed one). A job restarting from storage asks for all it can
+get while it reads. The pool's ``C`` bytes/s is shared by **weighted max-min fairness**, the
+weight of a job being its GPUs: storage servers serve client streams alike, and a job writes
+(or reads) one shard stream per GPU, so among jobs that all want more than the pool holds each
+gets ``C · G_j / ΣG``, and a job asking for less than that gets what it asks and leaves the
+rest to the others (water-filling: Bertsekas & Gallager, *Data Networks*, §6.5.2).
+
+A job whose demand exceeds its share writes without pause: its checkpoint takes ``B / share``
+and its next one starts when that one is durable. A job whose demand fits writes in bursts.
+During a burst the jobs that never rest are there and take their weighted part of what is
+left; the other bursty jobs are there on average: the burst is served at
+``(C − Σ_bursty others' shares) · w_j / (w_j + Σ_never-resting w)``. With no job that never
+rests this is the mean field of processor sharing, in which a request of size ``x`` meets the
+others' load ``ρ`` and takes ``x / (C·(1 − ρ))`` (Kleinrock, *Queueing Systems* vol. 2,
+§4.4).
+
+Cost: O(n log n) in the jobs sharing the pool.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+
+def fair_shares(capacity: float, weights: Sequence[float], demands: Sequence[float]) -> list[float]:
+    """Weighted max-min fair shares of ``capacity`` for jobs with these ``weights`` (> 0) and
+    ``demands`` (≥ 0, ``math.inf`` for "all it can get"): no job gets more than it asks, and
+    every job that gets less has the largest share per weight of any."""
+    shares = [0.0] * len(weights)
+    left = capacity
+    weight_left = float(sum(weights))
+    # Jobs in order of demand per weight: each, in turn, is either satisfied or bounded.
+    order = sorted(range(len(weights)), key=lambda i: demands[i] / weights[i])
+    for rank, i in enumerate(order):
+        per_weight = left / weight_left if weight_left > 0 else 0.0
+        if demands[i] <= per_weight * weights[i]:
+            shares[i] = demands[i]
+            left -= demands[i]
+            weight_left -= weights[i]
+            continue
+        for j in order[rank:]:  # the rest all want more than the level: they share it
+            shares[j] = per_weight * weights[j]
+        break
+    return shares
+
+
+def burst_bytes_per_s(
+    capacity: float,
+    weights: Sequence[float],
+    demands: Sequence[float],
+    shares: Sequence[float],
+    job: int,
+) -> float:
+    """What a write of job ``job`` is served at while it lasts, given everyone's fair
+    ``shares``: the jobs that never rest (demand above share) are always there and take their
+    weighted part; the others are there on average (processor sharing's mean field), so the
+    job gets ``(C − Σ_{others resting} share) · w_j / (w_j + Σ_{others never resting} w)``.
+    For a job that never rests this is its share."""
+    resting_w, busy_others = 0.0, []
+    for i, (share, demand) in enumerate(zip(shares, demands, strict=True)):
+        if i == job:
+            continue
+        if demand > share * (1.0 + 1e-12):
+            resting_w += weights[i]  # never rests: always claims its weighted part
+        else:
+            busy_others.append(share)
+    left = capacity - math.fsum(busy_others)
+    return max(left * weights[job] / (weights[job] + resting_w), shares[job])
