@@ -33,9 +33,14 @@ def fair_shares(capacity: float, weights: Sequence[float], demands: Sequence[flo
     """Weighted max-min fair shares of ``capacity`` for jobs with these ``weights`` (> 0) and
     ``demands`` (≥ 0, ``math.inf`` for "all it can get"): no job gets more than it asks, and
     every job that gets less has the largest share per weight of any."""
+    weight_left = math.fsum(weights)
+    if weight_left <= 0:
+        return [0.0] * len(weights)
+    per_weight = capacity / weight_left
+    if all(d >= per_weight * w for w, d in zip(weights, demands, strict=True)):
+        return [per_weight * w for w in weights]  # all want more than their part: the common case
     shares = [0.0] * len(weights)
     left = capacity
-    weight_left = float(sum(weights))
     # Jobs in order of demand per weight: each, in turn, is either satisfied or bounded.
     order = sorted(range(len(weights)), key=lambda i: demands[i] / weights[i])
     for rank, i in enumerate(order):

@@ -72,7 +72,7 @@ class Simulation(Lifecycle):
         if job.step is None or racks == 0:
             return 0.0, {}  # it never ran
         read_bytes_per_s = job.read_bytes_per_s or self.storage.read_bytes_per_s(
-            job, self.live.values(), gpus=racks * job.active_gpus
+            job, racks * job.active_gpus
         )
         return self.planner.restart_summary(job, racks, read_bytes_per_s)
 

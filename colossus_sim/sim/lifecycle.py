@@ -52,7 +52,7 @@ class Lifecycle:
         self.planner = Planner(resolved, site_gpus, self.cluster.gpus_per_rack)
         self.failures = FailureProcess(resolved, np.random.default_rng(self.seed))
         self.power = PowerController(resolved, self.cluster)
-        self.storage = SharedStorage(self.planner.storage_bytes_per_s(), self._training_gpus)
+        self.storage = SharedStorage(self.planner.storage_bytes_per_s())
         self.network = Network(resolved, self.seed, len(self.jobs))
         self.ledger = Ledger(len(self.jobs), self.cluster, self.power.pue, self.env)
         self.recovery = rec.RecoveryPolicyContext(
@@ -85,6 +85,7 @@ class Lifecycle:
         job.since_s = self.env.now
         job.version += 1  # any event scheduled for the old status is now stale
         self.power_dirty = True  # its status (and so its draw) is about to change
+        self.storage.stopped(job)  # it writes no checkpoint until it runs again
 
     def _training_gpus(self, job: JobRun) -> int:
         return int(self.cluster.owned_count[job.index]) * job.active_gpus
@@ -124,16 +125,17 @@ class Lifecycle:
         job.stretch_tokens = 0.0
         cadence = self._cadence(job)
         job.cadence = cadence
+        self.storage.running(job, self._training_gpus(job), cadence.storage_demand_bytes_per_s)
         job.blocking_s, job.durable_s, job.interval_s = cadence[:3]
         self._schedule_finish(job)
 
     def _cadence(self, job: JobRun) -> Cadence:
         """How ``job`` checkpoints now, beside the jobs running now (the storage is shared)."""
-        live = self.live.values()
+        gpus = self._training_gpus(job)
         return self.planner.checkpoint_cadence(
             job,
             int(self.cluster.owned_count[job.index]),
-            lambda demand: self.storage.write_bytes_per_s(job, demand, live),
+            lambda demand: self.storage.write_bytes_per_s(job, gpus, demand),
         )
 
     def _reshare_storage(self, started: JobRun | None = None) -> None:
@@ -165,7 +167,7 @@ class Lifecycle:
             job.drop_epoch += 1
         self.ledger.log(EventKind.RESTART, job, detail=detail or cause.value)
         racks = int(self.cluster.owned_count[job.index])
-        job.read_bytes_per_s = self.storage.read_bytes_per_s(job, self.live.values())
+        job.read_bytes_per_s = self.storage.read_bytes_per_s(job, self._training_gpus(job))
         restart_s = self.planner.restart_s(
             job, racks, detected=cause.detected, read_bytes_per_s=job.read_bytes_per_s
         )

@@ -198,4 +198,18 @@ class Network:
         """Take ``fault``'s switch out, or put it back."""
         assert self.state is not None
         self.state.fail(fault.tier, fault.index, delta=1 if broken else -1)
-        self.dirty = True
+        self.dirty = self.dirty or self._carries_traffic(fault)
+
+    def _carries_traffic(self, fault: SwitchFault) -> bool:
+        """Whether any job's ring crosses ``fault``'s switch: a leaf serves its block's racks
+        (a ring's hops leave and enter a block through its racks' leaves), a spine its pod's,
+        the core every hop between pods. A switch no ring crosses changes no job's share (a
+        job placed later is measured against the fabric as it is then)."""
+        rings = self.rings
+        if rings is None:
+            return True
+        if fault.tier is fabric.SwitchTier.LEAF:
+            return bool(rings.block_racks[:, fault.index].any())
+        if fault.tier is fabric.SwitchTier.SPINE:
+            return bool(rings.pod_racks[:, fault.index].any())
+        return bool(rings.cross_pod_hops.any())

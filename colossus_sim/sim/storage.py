@@ -14,55 +14,49 @@ Cost: O(running jobs × log) per job start or restart; no event of its own.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
 
-from colossus_sim.kinds import JobStatus
 from colossus_sim.perf.storage import burst_bytes_per_s, fair_shares
 from colossus_sim.sim.jobs import JobRun
 
 
 class SharedStorage:
-    """One run's checkpoint storage: ``capacity_bytes_per_s`` shared by the jobs."""
+    """One run's checkpoint storage: ``capacity_bytes_per_s`` shared by the jobs writing to
+    it (the lifecycle says when a job starts and stops running)."""
 
-    def __init__(self, capacity_bytes_per_s: float, gpus_of: Callable[[JobRun], int]) -> None:
+    def __init__(self, capacity_bytes_per_s: float) -> None:
         self.capacity_bytes_per_s = capacity_bytes_per_s
-        self.gpus_of = gpus_of
-        """A job's weight in the pool: the GPUs it trains on (one shard stream each)."""
+        self.writers: dict[int, tuple[float, float]] = {}
+        """The running jobs that checkpoint here, by index: (GPUs they train on — their weight
+        in the pool, one shard stream each —, bytes/s they ask for on average)."""
         self.peak_bytes_per_s = 0.0
         """The most the running jobs' shares of the pool added up to at any start."""
 
-    def write_bytes_per_s(
-        self, job: JobRun, demand_bytes_per_s: float, jobs: Iterable[JobRun]
-    ) -> float:
-        """What ``job``'s checkpoint writes are served at, starting to run now beside the
-        other running ``jobs``, when it asks for ``demand_bytes_per_s`` on average."""
-        return self._served(job, demand_bytes_per_s, jobs, record=True)
+    def running(self, job: JobRun, gpus: int, demand_bytes_per_s: float) -> None:
+        """``job`` runs on ``gpus`` GPUs, asking for ``demand_bytes_per_s`` (0: not here)."""
+        if demand_bytes_per_s > 0:
+            self.writers[job.index] = (float(gpus), demand_bytes_per_s)
 
-    def read_bytes_per_s(self, job: JobRun, jobs: Iterable[JobRun], gpus: int = 0) -> float:
-        """What ``job``'s restart reads its checkpoint at, beside the running ``jobs``, on the
-        GPUs it holds (or ``gpus``, for a job that holds none now)."""
-        return self._served(job, math.inf, jobs, record=False, gpus=gpus)
+    def stopped(self, job: JobRun) -> None:
+        """``job`` stopped running (for a restart, a resize, a preemption or its end)."""
+        self.writers.pop(job.index, None)
 
-    def _served(
-        self,
-        job: JobRun,
-        demand_bytes_per_s: float,
-        jobs: Iterable[JobRun],
-        *,
-        record: bool,
-        gpus: int = 0,
-    ) -> float:
-        writers = [
-            other
-            for other in jobs
-            if other is not job
-            and other.status is JobStatus.RUNNING
-            and other.cadence is not None
-            and other.cadence.storage_demand_bytes_per_s > 0
-        ]
-        weights = [float(self.gpus_of(other)) for other in writers]
-        demands = [other.cadence.storage_demand_bytes_per_s for other in writers if other.cadence]
-        weights.append(float(self.gpus_of(job) or gpus))
+    def write_bytes_per_s(self, job: JobRun, gpus: int, demand_bytes_per_s: float) -> float:
+        """What ``job``'s checkpoint writes are served at, running on ``gpus`` GPUs beside the
+        other writers, when it asks for ``demand_bytes_per_s`` on average."""
+        return self._served(job, gpus, demand_bytes_per_s, record=True)
+
+    def read_bytes_per_s(self, job: JobRun, gpus: int) -> float:
+        """What ``job``'s restart on ``gpus`` GPUs reads its checkpoint at, beside the
+        writers."""
+        return self._served(job, gpus, math.inf, record=False)
+
+    def _served(self, job: JobRun, gpus: int, demand_bytes_per_s: float, *, record: bool) -> float:
+        weights, demands = [], []
+        for index, (weight, demand) in self.writers.items():
+            if index != job.index:
+                weights.append(weight)
+                demands.append(demand)
+        weights.append(float(gpus))
         demands.append(demand_bytes_per_s)
         shares = fair_shares(self.capacity_bytes_per_s, weights, demands)
         if record:
