@@ -117,7 +117,8 @@ def compare(a: RunResult, b: RunResult) -> pd.DataFrame:
     """Two runs side by side, one row per job and figure: ``job``, ``metric``, ``a``, ``b``,
     ``delta`` (b − a) and ``rel`` (delta ÷ |a|; NaN where a is 0 or missing). Figures are
     the numeric columns of ``jobs_frame()`` (not flags or names), in its column order; jobs in
-    a's order, then b's extra ones. ``finish_days`` is the day a job finishes: a job that
+    a's order, then b's extra ones; ``attrs["a"]``/``attrs["b"]`` say which what-if each side
+    is (``RunResult.label``). ``finish_days`` is the day a job finishes: a job that
     queues longer in b shows it there, not in ``time_to_train_days`` (counted from its
     start)."""
     import math
@@ -146,4 +147,6 @@ def compare(a: RunResult, b: RunResult) -> pd.DataFrame:
             rows.append(
                 {"job": job, "metric": metric, "a": fa, "b": fb, "delta": delta, "rel": rel}
             )
-    return pd.DataFrame(rows, columns=["job", "metric", "a", "b", "delta", "rel"])
+    frame = pd.DataFrame(rows, columns=["job", "metric", "a", "b", "delta", "rel"])
+    frame.attrs.update(a=a.label, b=b.label)  # which what-if each side is
+    return frame

@@ -123,7 +123,7 @@ def test_compare_gives_per_job_deltas(cli_module: ModuleType, tmp_path: Path) ->
     wider.write_text(scenario.read_text().replace("racks: 400", "racks: 480"))
     result = runner.invoke(cli_module.app, ["compare", str(scenario), str(wider), "--json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
+    rows = json.loads(result.stdout)["rows"]
     assert {"job": "grok44_1t_a", "metric": "racks", "a": 400.0, "b": 480.0}.items() <= next(
         r for r in rows if r["metric"] == "racks"
     ).items()
