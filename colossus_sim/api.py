@@ -51,7 +51,7 @@ from colossus_sim.results import (
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.seeds import check_seed, check_seed_run
 from colossus_sim.sweep_exec import SchedulerLostError
-from colossus_sim.sweep_grid import parse_grid_option, parse_seeds_option
+from colossus_sim.sweep_grid import parse_grid_option, parse_seeds_option, value_text
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -335,6 +335,7 @@ __all__ = [
     "sweep",
     "terminate_as_interrupt",
     "validation_error_pct",
+    "value_text",
     "write_graphml",
     "write_junit",
     "write_replicas",

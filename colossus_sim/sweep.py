@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from colossus_sim import paths, sweep_exec
 from colossus_sim import scenario as scenario_module
+from colossus_sim.config.relative import is_relative_text
 from colossus_sim.errors import Issue, ScenarioError
 from colossus_sim.outputs import write_atomic
 from colossus_sim.scenario import ResolvedScenario
@@ -47,9 +48,11 @@ from colossus_sim.sweep_grid import (
     SweepPoint,
     grid_column,
     grid_issue,
+    numeric_relative,
     parse_grid_option,
     parse_seeds_option,
     resolve_seeds,
+    resolved_value,
     value_text,
 )
 from colossus_sim.sweep_store import (
@@ -156,6 +159,7 @@ def plan(
         )
     texts, columns = _grid_columns(grid)
     names = tuple(texts)
+    relative = [p for p in names if any(is_relative_text(t) for t in texts[p])]
     issues: list[Issue] = []
     points: list[SweepPoint] = []
     for combo in itertools.product(*(range(len(texts[p])) for p in names)):
@@ -170,7 +174,10 @@ def plan(
             located = [grid_issue(i, grid_overrides) for i in exc.issues]
             issues.extend(i for i in located if i not in issues)
             continue
-        values = tuple(columns[p][i] for p, i in zip(names, combo, strict=True))
+        values = tuple(
+            resolved_value(resolved, p) if p in relative else columns[p][i]
+            for p, i in zip(names, combo, strict=True)
+        )
         scenario_json = canonical_json(resolved)
         for seed in resolve_seeds(resolved.scenario.seed, seeds, replicas):
             overrides = (*base_overrides, *grid_overrides)
@@ -180,7 +187,10 @@ def plan(
             )
     if issues:
         raise ScenarioError(issues)
-    return SweepPlan(source=str(source), name=base.scenario.name, paths=names, points=tuple(points))
+    points, given = numeric_relative(points, names, relative)
+    return SweepPlan(
+        source=str(source), name=base.scenario.name, paths=names, points=tuple(points), given=given
+    )
 
 
 # ---------------------------------------------------------------------------- one point

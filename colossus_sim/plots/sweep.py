@@ -91,7 +91,7 @@ def plot_sweep(
         _empty_note(ax, "no sweep points")
         return _done(fig, path)
 
-    positions = _x_axis(ax, x_order, numeric)
+    positions = _x_axis(ax, x_order, numeric, frame.attrs.get("grid_given", {}).get(x, {}))
     others = [
         str(c)
         for c in frame.columns
@@ -162,16 +162,23 @@ def _sweep_labels(
 
 
 def _x_axis(
-    ax: Axes, x_order: list[Hashable], numeric: list[float] | None
+    ax: Axes, x_order: list[Hashable], numeric: list[float] | None, given: dict[str, str]
 ) -> dict[Hashable, float]:
-    """Ticks of the ``x`` axis (categories in order, or whole numbers); each value's
-    position."""
+    """Ticks of the ``x`` axis (categories in order, or whole numbers; a value given as a
+    relative change, ``given``, is ticked ``4,080`` over ``(+20%)``); each value's position."""
     positions = dict(
         zip(x_order, numeric if numeric is not None else range(len(x_order)), strict=True)
     )
     if numeric is None:
         ax.set_xticks(range(len(x_order)), [_value_text(v) for v in x_order])
         ax.set_xlim(-0.3, len(x_order) - 0.7)
+    elif given and len(numeric) <= 12:
+        ticks = sorted(zip(numeric, x_order, strict=True), key=lambda tick: tick[0])
+        labels = []
+        for _, value in ticks:
+            key = repr(value.item() if hasattr(value, "item") else value)  # as the sweep's texts
+            labels.append(_value_text(value) + (f"\n({given[key]})" if key in given else ""))
+        ax.set_xticks([position for position, _ in ticks], labels)
     elif all(v.is_integer() for v in numeric):
         ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
         if len(numeric) <= 12:
