@@ -30,6 +30,7 @@ from colossus_sim.job_step import (
 from colossus_sim.output_checks import Output, OutputKind, output_problem
 from colossus_sim.output_checks import check_outputs as _check_outputs
 from colossus_sim.outputs import publish_folder, reported, write_atomic
+from colossus_sim.paths import describe_data_root
 from colossus_sim.perf.fidelity import (
     Calibration,
     FidelityRow,
@@ -313,6 +314,7 @@ __all__ = [
     "check_summary",
     "compare",
     "default_jobs",
+    "describe_data_root",
     "drift_table",
     "fabric",
     "fidelity",
