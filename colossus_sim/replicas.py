@@ -97,7 +97,7 @@ class ReplicaSummary(BaseModel):
 def replica_summary(frame: pd.DataFrame, name: str = "") -> ReplicaSummary:
     """Each job's P10/P50/P90 over the seeds of a sweep table (one grid point)."""
     jobs = []
-    for job, rows in frame.groupby("name", sort=False):
+    for job, rows in frame.groupby("job", sort=False):
         jobs.append(
             JobBand(
                 job=str(job),
@@ -132,7 +132,7 @@ def compare(a: RunResult, b: RunResult) -> pd.DataFrame:
             dtype = frame[column].dtype
             if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
                 numeric.setdefault(str(column), None)
-    by_job = {side: {str(r["name"]): r for r in f.to_dict("records")} for side, f in frames.items()}
+    by_job = {side: {str(r["job"]): r for r in f.to_dict("records")} for side, f in frames.items()}
     jobs = list(dict.fromkeys([*by_job["a"], *by_job["b"]]))
     rows = []
     nan = math.nan

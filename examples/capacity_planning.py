@@ -34,7 +34,7 @@ scenario = api.load_scenario()
 run = api.simulate(scenario)
 jobs = run.jobs_frame()
 print(
-    jobs[["name", "gpu", "racks", "mfu", "goodput", "failures", "time_to_train_days"]]
+    jobs[["job", "gpu", "racks", "mfu", "goodput", "failures", "time_to_train_days"]]
     .round({"mfu": 3, "goodput": 3, "time_to_train_days": 1})
     .to_string(index=False)
 )
@@ -61,7 +61,7 @@ grid = {
     "failures.rate_multiplier": [1, 2],
 }
 sweep = api.sweep(scenario, grid, store=OUT / "sweep_store", workers=2)
-tenth = sweep[sweep["name"] == "grok5_10t"]
+tenth = sweep[sweep["job"] == "grok5_10t"]
 print(
     tenth[[*grid, "goodput", "time_to_train_days"]]
     .round({"goodput": 3, "time_to_train_days": 1})
@@ -74,7 +74,7 @@ print(
 # with the days it queued.
 
 # %%
-six_t = sweep[sweep["name"] == "grok5_6t"]
+six_t = sweep[sweep["job"] == "grok5_6t"]
 print(
     six_t[[*grid, "wait_days", "time_to_train_days", "finish_days"]]
     .round({"wait_days": 1, "time_to_train_days": 1, "finish_days": 1})

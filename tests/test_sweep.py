@@ -86,7 +86,7 @@ def test_the_table_has_grid_columns_seed_and_job_columns(tmp_path: Path) -> None
     scenario = one_job_scenario(tmp_path)
     frame = api.sweep(scenario, {"jobs.grok44_1t_a.racks": [400, "+0%"]}, seeds=[5], workers=1)
     assert list(frame.columns[:3]) == ["point", "jobs.grok44_1t_a.racks", "seed"]
-    assert {"name", "time_to_train_days", "goodput", "step_s", "mfu"} <= set(frame.columns)
+    assert {"job", "time_to_train_days", "goodput", "step_s", "mfu"} <= set(frame.columns)
     assert frame["point"].tolist() == [0, 1]
     assert frame["jobs.grok44_1t_a.racks"].tolist() == [400, 400]  # +0% of 400, resolved
     # 400 and +0% resolve to the same simulation: one stored run, two identical rows.
@@ -390,14 +390,14 @@ def test_the_table_has_submit_wait_and_finish_days(cli_module: ModuleType, tmp_p
     frame = api.sweep(scenario, grid, workers=1, store=tmp_path / "store")
     assert {"submit_days", "wait_days", "finish_days"} <= set(frame.columns)
     ran = frame[frame["finished"]]
-    assert set(ran["name"]) == {"first", "wide"}
+    assert set(ran["job"]) == {"first", "wide"}
     assert ran["finish_days"].tolist() == pytest.approx(
         (ran["start_days"] + ran["time_to_train_days"]).tolist()
     )
-    wide = frame[frame["name"] == "wide"].set_index("jobs.wide.submit_days")
+    wide = frame[frame["job"] == "wide"].set_index("jobs.wide.submit_days")
     assert wide["start_days"].tolist() == pytest.approx([5.0, 5.0], abs=1e-3)  # when first ends
     assert wide["wait_days"].tolist() == pytest.approx([4.0, 1.0], abs=1e-3)
-    never = frame[frame["name"].isin(["stuck", "held"])]
+    never = frame[frame["job"].isin(["stuck", "held"])]
     assert never["wait_days"].isna().all() and never["finish_days"].isna().all()
     ax = api.plot_sweep(frame, x="jobs.wide.submit_days", y="finish_days").axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == (

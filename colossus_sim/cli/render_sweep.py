@@ -78,7 +78,7 @@ def sweep_table(frame: pd.DataFrame, grid_paths: list[str], jobs: list[str] | No
         values = tuple(
             _as_given(v, given.get(p, {})) for v, p in zip(values, grid_paths, strict=True)
         )
-        for job, job_rows in rows.groupby("name", sort=False):
+        for job, job_rows in rows.groupby("job", sort=False):
             if jobs and job not in jobs:
                 continue
             band = api.replica_summary(job_rows).jobs[0]

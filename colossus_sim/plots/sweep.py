@@ -73,10 +73,10 @@ def plot_sweep(
 ) -> Figure:
     """A sweep's response curve: ``y`` against the swept grid column ``x``, one line per
     ``hue`` value. Several rows per (hue, x) — seeds or replicas — give the median line and a
-    P10–P90 band. ``hue="job"`` falls back to the ``name`` column of a sweep table (jobs are
-    named as in ``RunResult.jobs_frame()``). Any other grid column (a dotted path) that varies
-    gets its own line style. ``x`` values may be numbers (a numeric axis) or strings such as
-    ``"+20%"`` (categories, in the order they appear)."""
+    P10–P90 band. ``hue="job"`` is the ``job`` column every frame has (``frames.py``). Any
+    other grid column (a dotted path) that varies gets its own line style. ``x`` values may be
+    numbers (a numeric axis) or strings such as ``"+20%"`` (categories, in the order they
+    appear)."""
     import pandas as pd
 
     hue = _sweep_hue(frame, x, y, hue)
@@ -127,10 +127,7 @@ def _style_keys(data: pd.DataFrame, others: list[str]) -> list[tuple[Any, ...]]:
 
 
 def _sweep_hue(frame: pd.DataFrame, x: str, y: str, hue: str) -> str:
-    """The hue column (``job`` falls back to a sweep table's ``name``); every column named
-    must exist."""
-    if hue == "job" and "job" not in frame.columns and "name" in frame.columns:
-        hue = "name"  # a sweep table names its jobs as ``RunResult.jobs_frame()`` does
+    """The hue column; every column named must exist."""
     missing = [c for c in (x, y, hue) if c not in frame.columns]
     if missing:
         raise ValueError(
@@ -176,8 +173,9 @@ def _x_axis(
         ticks = sorted(zip(numeric, x_order, strict=True), key=lambda tick: tick[0])
         labels = []
         for _, value in ticks:
-            key = repr(value.item() if hasattr(value, "item") else value)  # as the sweep's texts
-            labels.append(_value_text(value) + (f"\n({given[key]})" if key in given else ""))
+            plain = value.item() if hasattr(value, "item") else value  # not a numpy scalar
+            key = repr(plain)  # as the sweep's texts (``sweep_grid.value_text``)
+            labels.append(_value_text(plain) + (f"\n({given[key]})" if key in given else ""))
         ax.set_xticks([position for position, _ in ticks], labels)
     elif all(v.is_integer() for v in numeric):
         ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
@@ -272,7 +270,7 @@ def _sweep_legends(fig: Figure, curves: _Curves, hues: list[Any], band: str | No
     fig.legend(
         handles=handles,
         loc="outside right upper",
-        title="job" if curves.hue in ("job", "name") else _column_label(curves.hue),
+        title="job" if curves.hue == "job" else _column_label(curves.hue),
         fontsize=TICK_SIZE,
         title_fontsize=LABEL_SIZE,
         frameon=False,
