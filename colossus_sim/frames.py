@@ -1,4 +1,5 @@
-"""A run's tidy pandas frames: one name per concept, times in days, breakdowns as columns.
+"""A run as a planner reads it: tidy pandas frames (one name per concept, times in days,
+breakdowns as columns) and a short summary for a notebook (``summary_text``, ``summary_html``).
 
 The typed results (``results.py``) keep what the engine measured, in its units (event times in
 hours, a step's parts as a mapping); the frames are what a planner filters and plots, so in
@@ -102,3 +103,73 @@ def series_frame(series: BaseModel) -> pd.DataFrame:
     }
     return pd.DataFrame(columns, columns=list(columns))
 
+
+# ---------------------------------------------------------------------------- summaries
+# What a notebook shows for a run: a few lines, not the timeline (a default run's full repr
+# is megabytes).
+
+SUMMARY_ROWS = 20
+"""Jobs a summary lists (the scenario's named jobs first); the rest are counted."""
+_SUMMARY_COLUMNS = ("job", "racks", "time to train d", "finish d", "goodput")
+
+
+def _summary_rows(result: RunResult) -> tuple[list[tuple[str, ...]], int]:
+    jobs = sorted(result.jobs, key=lambda j: j.background)  # named jobs, then a trace's
+    rows: list[tuple[str, ...]] = [
+        (
+            j.name,
+            f"{j.racks:,}",
+            "—" if j.time_to_train_days is None else f"{j.time_to_train_days:.2f}",
+            "—" if j.finish_days is None else f"{j.finish_days:.2f}",
+            f"{j.goodput:.1%}",
+        )
+        for j in jobs[:SUMMARY_ROWS]
+    ]
+    return rows, max(len(jobs) - SUMMARY_ROWS, 0)
+
+
+def _headline(result: RunResult) -> str:
+    cluster = result.cluster
+    end = (
+        f"the last job finished on day {cluster.makespan_days:.2f}"
+        if cluster.makespan_days is not None
+        else "not every job finished"
+    )
+    return (
+        f"{result.label}, colossus-sim {result.version}: {len(result.jobs)} jobs over "
+        f"{cluster.hours / HOURS_PER_DAY:.1f} days, {cluster.failures:,} failures; {end}"
+    )
+
+
+def summary_text(result: RunResult) -> str:
+    """A run in a few lines: what made it, its span, and each job's headline figures."""
+    rows, more = _summary_rows(result)
+    table = [_SUMMARY_COLUMNS, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(_SUMMARY_COLUMNS))]
+    lines = [f"RunResult({_headline(result)})"]
+    for row in table:
+        cells = [
+            row[0].ljust(widths[0]),
+            *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)),
+        ]
+        lines.append("  " + "  ".join(cells))
+    if more:
+        lines.append(f"  … and {more} more jobs")
+    lines.append("  (jobs_frame(), cluster_frame(), timeline_frame(): every figure)")
+    return "\n".join(lines)
+
+
+def summary_html(result: RunResult) -> str:
+    """The same as an HTML table, for Jupyter."""
+    from html import escape
+
+    rows, more = _summary_rows(result)
+    head = "".join(f"<th>{escape(c)}</th>" for c in _SUMMARY_COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    tail = f"<p>… and {more} more jobs</p>" if more else ""
+    return (
+        f"<div><p><b>{escape(_headline(result))}</b></p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{tail}"
+        "<p><code>jobs_frame()</code>, <code>cluster_frame()</code>, "
+        "<code>timeline_frame()</code>: every figure</p></div>"
+    )

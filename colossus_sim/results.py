@@ -273,6 +273,15 @@ class RunResult(BaseModel):
         what_if = "".join(f" + {text}" for text in self.what_if)
         return f"{self.scenario}{what_if} (seed {self.seed})"
 
+    def __repr__(self) -> str:
+        """A few lines (``frames.summary_text``), not the timeline's megabytes."""
+        return frames.summary_text(self)
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        return frames.summary_html(self)
+
     def summary(self) -> dict[str, Any]:
         """The ``run --json`` object: everything but the timeline and power samples."""
         return self.model_dump(mode="json", exclude={"timeline", "power", "job_series"})

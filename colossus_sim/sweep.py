@@ -94,8 +94,8 @@ class SweepOptions(TypedDict, total=False):
     """A dask scheduler address to connect to instead (not with client)."""
     workers: int | None
     """Local worker processes (default ``os.cpu_count()``; 1 runs in this process)."""
-    progress: bool
-    """Show a progress bar with ETA on stderr (default: no)."""
+    progress: bool | None
+    """Show a progress bar with ETA on stderr (default None: in a Jupyter notebook only)."""
 
 
 # ---------------------------------------------------------------------------- planning
@@ -303,9 +303,9 @@ def run(
         todo = [first[k] for k in keys if not store_path(folder, k).is_file()]
         reused = len(keys) - len(todo)
         results = _executor(todo, sweep.source, options, stack)
-        bar = (
-            sweep_exec.progress_bar(len(keys), reused) if options.get("progress") and todo else None
-        )
+        show = options.get("progress")
+        show = sweep_exec.in_notebook() if show is None else show
+        bar = sweep_exec.progress_bar(len(keys), reused) if show and todo else None
         if bar is not None:
             stack.enter_context(bar)
         issues: list[Issue] = []
@@ -321,7 +321,7 @@ def run(
                     if on_stored is not None:
                         on_stored(point)
                 if bar is not None:
-                    bar.advance(bar.task_ids[0])
+                    bar.step()
         except sweep_exec.SchedulerLostError as exc:  # the stored points stay for a rerun
             raise sweep_exec.SchedulerLostError(
                 exc.address, done, len(keys), store is not None

@@ -6,8 +6,9 @@
 # 10T job's time-to-train does if it gets more or fewer racks, with GPUs failing as often as
 # Llama 3's did or twice as often.
 #
-# Run it as a script (`python examples/capacity_planning.py`) or open it as a notebook
-# (percent format: VS Code, Jupytext). Figures go to `$CAPACITY_PLANNING_OUT`
+# Run it as a script (`python examples/capacity_planning.py`); in Jupyter, open
+# `capacity_planning.ipynb` beside it, which shows the frames and figures inline. Figures go to
+# `$CAPACITY_PLANNING_OUT`
 # (default `./capacity_planning_out`). On 2 cores it takes about half a minute; the sweep's
 # points are stored in the output folder, so a second run only redraws.
 
