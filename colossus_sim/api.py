@@ -30,6 +30,7 @@ from colossus_sim.job_step import (
 from colossus_sim.output_checks import Output, OutputKind, output_problem
 from colossus_sim.output_checks import check_outputs as _check_outputs
 from colossus_sim.outputs import publish_folder, reported, write_atomic
+from colossus_sim.paths import describe_data_root
 from colossus_sim.perf.fidelity import (
     Calibration,
     FidelityRow,
@@ -51,7 +52,7 @@ from colossus_sim.results import (
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.seeds import check_seed, check_seed_run
 from colossus_sim.sweep_exec import SchedulerLostError
-from colossus_sim.sweep_grid import parse_grid_option, parse_seeds_option
+from colossus_sim.sweep_grid import parse_grid_option, parse_seeds_option, value_text
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -313,6 +314,7 @@ __all__ = [
     "check_summary",
     "compare",
     "default_jobs",
+    "describe_data_root",
     "drift_table",
     "fabric",
     "fidelity",
@@ -335,6 +337,7 @@ __all__ = [
     "sweep",
     "terminate_as_interrupt",
     "validation_error_pct",
+    "value_text",
     "write_graphml",
     "write_junit",
     "write_replicas",

@@ -97,7 +97,7 @@ class ReplicaSummary(BaseModel):
 def replica_summary(frame: pd.DataFrame, name: str = "") -> ReplicaSummary:
     """Each job's P10/P50/P90 over the seeds of a sweep table (one grid point)."""
     jobs = []
-    for job, rows in frame.groupby("name", sort=False):
+    for job, rows in frame.groupby("job", sort=False):
         jobs.append(
             JobBand(
                 job=str(job),
@@ -117,7 +117,8 @@ def compare(a: RunResult, b: RunResult) -> pd.DataFrame:
     """Two runs side by side, one row per job and figure: ``job``, ``metric``, ``a``, ``b``,
     ``delta`` (b − a) and ``rel`` (delta ÷ |a|; NaN where a is 0 or missing). Figures are
     the numeric columns of ``jobs_frame()`` (not flags or names), in its column order; jobs in
-    a's order, then b's extra ones. ``finish_days`` is the day a job finishes: a job that
+    a's order, then b's extra ones; ``attrs["a"]``/``attrs["b"]`` say which what-if each side
+    is (``RunResult.label``). ``finish_days`` is the day a job finishes: a job that
     queues longer in b shows it there, not in ``time_to_train_days`` (counted from its
     start)."""
     import math
@@ -131,7 +132,7 @@ def compare(a: RunResult, b: RunResult) -> pd.DataFrame:
             dtype = frame[column].dtype
             if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
                 numeric.setdefault(str(column), None)
-    by_job = {side: {str(r["name"]): r for r in f.to_dict("records")} for side, f in frames.items()}
+    by_job = {side: {str(r["job"]): r for r in f.to_dict("records")} for side, f in frames.items()}
     jobs = list(dict.fromkeys([*by_job["a"], *by_job["b"]]))
     rows = []
     nan = math.nan
@@ -146,4 +147,6 @@ def compare(a: RunResult, b: RunResult) -> pd.DataFrame:
             rows.append(
                 {"job": job, "metric": metric, "a": fa, "b": fb, "delta": delta, "rel": rel}
             )
-    return pd.DataFrame(rows, columns=["job", "metric", "a", "b", "delta", "rel"])
+    frame = pd.DataFrame(rows, columns=["job", "metric", "a", "b", "delta", "rel"])
+    frame.attrs.update(a=a.label, b=b.label)  # which what-if each side is
+    return frame

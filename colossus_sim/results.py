@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from colossus_sim import frames
 from colossus_sim.config.workload import ParallelPlan
 from colossus_sim.fabric import JobFabric
 
@@ -275,51 +276,39 @@ class RunResult(BaseModel):
         what_if = "".join(f" + {text}" for text in self.what_if)
         return f"{self.scenario}{what_if} (seed {self.seed})"
 
+    def __repr__(self) -> str:
+        """A few lines (``frames.summary_text``), not the timeline's megabytes."""
+        return frames.summary_text(self)
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        return frames.summary_html(self)
+
     def summary(self) -> dict[str, Any]:
         """The ``run --json`` object: everything but the timeline and power samples."""
         return self.model_dump(mode="json", exclude={"timeline", "power", "job_series"})
 
     def jobs_frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        rows = []
-        for j in self.jobs:
-            row = j.model_dump(
-                mode="json",
-                exclude={"plan", "gpu_hours", "fabric", "fabric_cost_s", "restart_breakdown_s"},
-            )
-            row.update({f"plan_{k}": v for k, v in j.plan.model_dump(mode="json").items()})
-            fab = j.fabric.model_dump() if j.fabric else dict.fromkeys(JobFabric.model_fields)
-            row.update({f"fabric_{k}": v for k, v in fab.items()})
-            row.update({f"gpu_hours_{k}": v for k, v in j.gpu_hours.items()})
-            rows.append(row)
-        return pd.DataFrame(rows)
+        """One row per job (``frames.jobs_frame``: ``job``, days, breakdowns as columns)."""
+        return frames.jobs_frame(self)
 
     def cluster_frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        row = self.cluster.model_dump(mode="json", exclude={"gpu_hours", "idle_gpu_hours"})
-        row.update({f"gpu_hours_{k}": v for k, v in self.cluster.gpu_hours.items()})
-        row.update({f"idle_gpu_hours_{k}": v for k, v in self.cluster.idle_gpu_hours.items()})
-        return pd.DataFrame([row])
+        """One row: the cluster's figures (``frames.cluster_frame``)."""
+        return frames.cluster_frame(self)
 
     def timeline_frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.DataFrame(self.timeline.model_dump(), columns=list(Timeline.model_fields))
+        """One row per event: ``time_days``, ``kind``, ``job``, ``rack``, ``detail``."""
+        return frames.series_frame(self.timeline)
 
     def power_frame(self) -> pd.DataFrame:
         """Site power over time: one row per change, valid until the next row."""
-        import pandas as pd
-
-        return pd.DataFrame(self.power.model_dump(), columns=list(PowerSeries.model_fields))
+        return frames.series_frame(self.power)
 
     def job_series_frame(self) -> pd.DataFrame:
         """Each job's status, racks and step time: one row per change, valid until that job's
         next row."""
-        import pandas as pd
-
-        return pd.DataFrame(self.job_series.model_dump(), columns=list(JobSeries.model_fields))
+        return frames.series_frame(self.job_series)
 
 
 _NUMBERS = (int, float, bool, int | None, float | None)
@@ -328,20 +317,19 @@ _NUMBERS = (int, float, bool, int | None, float | None)
 def job_number_columns() -> list[str]:
     """The number columns ``RunResult.jobs_frame`` has (a sweep's table too), from the result
     schema alone: what a plot's y axis may be, known before anything runs."""
-    flat: dict[str, type[BaseModel]] = {"plan": ParallelPlan, "fabric": JobFabric}
     columns = []
     for name, field in JobResult.model_fields.items():
-        if name in flat:
+        if name in frames.FLATTENED:
             columns += [
                 f"{name}_{sub}"
-                for sub, inner in flat[name].model_fields.items()
+                for sub, inner in frames.FLATTENED[name].model_fields.items()
                 if inner.annotation in _NUMBERS
             ]
         elif name == "gpu_hours":
             columns += [f"gpu_hours_{state}" for state in JOB_STATES]
         elif field.annotation in _NUMBERS:
-            columns.append(name)
-    return columns
+            columns.append(frames.RENAMED.get(name, name))
+    return columns + frames.breakdown_columns()
 
 
 def json_text(payload: Any) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from colossus_sim.config.load import (
 from colossus_sim.config.perf_constants import PerfConstants
 from colossus_sim.config.phases import SEPARATOR as PHASE_SEPARATOR
 from colossus_sim.config.phases import written_field
+from colossus_sim.config.relative import is_relative_text, relative_pct, scalable, scaled
 from colossus_sim.config.reliability import ReliabilitySpec
 from colossus_sim.config.scenario import Scenario, ScenarioJob
 from colossus_sim.config.yamlio import YamlDocument, dotted, issues_from_validation
@@ -81,11 +81,9 @@ def parse_override(text: str) -> Override:
             expected="e.g. failures.rate_multiplier=2",
         )
     raw = raw.strip()
-    if raw.endswith("%") and raw[:1] in "+-":
+    if is_relative_text(raw):
         try:
-            pct = float(raw[:-1])
-            if not math.isfinite(pct):
-                raise ValueError(raw)
+            pct = relative_pct(raw)
         except ValueError:
             raise ScenarioError.at(
                 f"{SET_OPTION} {key}", "not a relative change", got=repr(raw), expected="e.g. +20%"
@@ -134,18 +132,18 @@ def _apply(data: dict[str, Any], override: Override, model: type[BaseModel]) -> 
         if last:
             if override.relative_pct is not None:
                 current = node.get(key)
-                if isinstance(current, bool) or not isinstance(current, (int, float)):
+                if not scalable(current):
                     raise ScenarioError.at(
                         where, "a relative change needs a number to change", got=repr(current)
                     )
-                scaled = current * (1.0 + override.relative_pct / 100.0)
-                if not math.isfinite(scaled):
+                try:
+                    node[key] = scaled(current, override.relative_pct)
+                except OverflowError:
                     raise ScenarioError.at(
                         where,
                         "the relative change overflows",
                         got=f"{current!r} {raw_pct(override)}",
-                    )
-                node[key] = round(scaled) if isinstance(current, int) else scaled
+                    ) from None
             else:
                 node[key] = override.value
         else:

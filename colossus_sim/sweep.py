@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from colossus_sim import paths, sweep_exec
 from colossus_sim import scenario as scenario_module
+from colossus_sim.config.relative import is_relative_text
 from colossus_sim.errors import Issue, ScenarioError
 from colossus_sim.outputs import write_atomic
 from colossus_sim.scenario import ResolvedScenario
@@ -47,9 +48,11 @@ from colossus_sim.sweep_grid import (
     SweepPoint,
     grid_column,
     grid_issue,
+    numeric_relative,
     parse_grid_option,
     parse_seeds_option,
     resolve_seeds,
+    resolved_value,
     value_text,
 )
 from colossus_sim.sweep_store import (
@@ -91,8 +94,8 @@ class SweepOptions(TypedDict, total=False):
     """A dask scheduler address to connect to instead (not with client)."""
     workers: int | None
     """Local worker processes (default ``os.cpu_count()``; 1 runs in this process)."""
-    progress: bool
-    """Show a progress bar with ETA on stderr (default: no)."""
+    progress: bool | None
+    """Show a progress bar with ETA on stderr (default None: in a Jupyter notebook only)."""
 
 
 # ---------------------------------------------------------------------------- planning
@@ -156,6 +159,7 @@ def plan(
         )
     texts, columns = _grid_columns(grid)
     names = tuple(texts)
+    relative = [p for p in names if any(is_relative_text(t) for t in texts[p])]
     issues: list[Issue] = []
     points: list[SweepPoint] = []
     for combo in itertools.product(*(range(len(texts[p])) for p in names)):
@@ -170,7 +174,10 @@ def plan(
             located = [grid_issue(i, grid_overrides) for i in exc.issues]
             issues.extend(i for i in located if i not in issues)
             continue
-        values = tuple(columns[p][i] for p, i in zip(names, combo, strict=True))
+        values = tuple(
+            resolved_value(resolved, p) if p in relative else columns[p][i]
+            for p, i in zip(names, combo, strict=True)
+        )
         scenario_json = canonical_json(resolved)
         for seed in resolve_seeds(resolved.scenario.seed, seeds, replicas):
             overrides = (*base_overrides, *grid_overrides)
@@ -180,7 +187,10 @@ def plan(
             )
     if issues:
         raise ScenarioError(issues)
-    return SweepPlan(source=str(source), name=base.scenario.name, paths=names, points=tuple(points))
+    points, given = numeric_relative(points, names, relative)
+    return SweepPlan(
+        source=str(source), name=base.scenario.name, paths=names, points=tuple(points), given=given
+    )
 
 
 # ---------------------------------------------------------------------------- one point
@@ -293,9 +303,9 @@ def run(
         todo = [first[k] for k in keys if not store_path(folder, k).is_file()]
         reused = len(keys) - len(todo)
         results = _executor(todo, sweep.source, options, stack)
-        bar = (
-            sweep_exec.progress_bar(len(keys), reused) if options.get("progress") and todo else None
-        )
+        show = options.get("progress")
+        show = sweep_exec.in_notebook() if show is None else show
+        bar = sweep_exec.progress_bar(len(keys), reused) if show and todo else None
         if bar is not None:
             stack.enter_context(bar)
         issues: list[Issue] = []
@@ -311,7 +321,7 @@ def run(
                     if on_stored is not None:
                         on_stored(point)
                 if bar is not None:
-                    bar.advance(bar.task_ids[0])
+                    bar.step()
         except sweep_exec.SchedulerLostError as exc:  # the stored points stay for a rerun
             raise sweep_exec.SchedulerLostError(
                 exc.address, done, len(keys), store is not None

@@ -10,16 +10,19 @@ Either way a worker gets plain arguments — the scenario's absolute path, the p
 overrides, the seed and the expected key — and calls the point function it was handed
 (``sweep.compute_point``, top-level so it pickles by reference under ``spawn`` and dask).
 Cost: a pool start is ~0.1–1 s (``spawn`` re-imports the package in every worker); a dask
-connection up to ``CONNECT_TIMEOUT``; the rich progress bar is imported only when shown.
+connection up to ``CONNECT_TIMEOUT``; the rich progress bar is imported only when shown (in a
+notebook, a line of text instead).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from colossus_sim import procs
 from colossus_sim.errors import Issue, ScenarioError
@@ -28,7 +31,6 @@ from colossus_sim.sweep_grid import SweepPoint
 if TYPE_CHECKING:
     from distributed import Client
     from distributed import Future as DaskFuture
-    from rich.progress import Progress
 
 CONNECT_TIMEOUT = "10s"
 """How long to try reaching a dask scheduler before calling its address bad input."""
@@ -40,30 +42,97 @@ PointFn = Callable[[str, Sequence[str], int, str], Outcome]
 Results = Iterator[tuple[SweepPoint, Outcome]]
 
 
-def progress_bar(total: int, done: int) -> Progress:
-    """A bar with points done of all, elapsed time and ETA, on stderr."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+class ProgressBar(Protocol):
+    """What ``sweep.run`` needs of a progress display: a context and a step per point."""
 
-    bar = Progress(
-        TextColumn("sweep"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("elapsed"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-    )
-    bar.add_task("sweep", total=total, completed=done)
-    return bar
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc: object) -> Any: ...
+
+    def step(self) -> None: ...
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (IPython's ZMQ shell)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def progress_bar(total: int, done: int) -> ProgressBar:
+    """Points done of all, elapsed time and ETA on stderr: a rich bar in a terminal, one
+    line rewritten in place (``\r``) in a notebook, which shows stderr as it comes and needs
+    no widget library for it."""
+    return _TextBar(total, done) if in_notebook() else _RichBar(total, done)
+
+
+class _RichBar:
+    def __init__(self, total: int, done: int) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("elapsed"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self.task = self.bar.add_task("sweep", total=total, completed=done)
+
+    def __enter__(self) -> _RichBar:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def step(self) -> None:
+        self.bar.advance(self.task)
+
+
+class _TextBar:
+    """``sweep 3/8 · elapsed 0:12 · ETA 0:20`` on one line of stderr, rewritten per point."""
+
+    def __init__(self, total: int, done: int) -> None:
+        self.total, self.done, self.first = total, done, done
+        self.start = time.monotonic()
+
+    def __enter__(self) -> _TextBar:
+        self._show()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    def step(self) -> None:
+        self.done += 1
+        self._show()
+
+    def _show(self) -> None:
+        elapsed = time.monotonic() - self.start
+        now = self.done - self.first
+        eta = "?" if now == 0 else _clock(elapsed / now * (self.total - self.done))
+        sys.stderr.write(
+            f"\rsweep {self.done}/{self.total} · elapsed {_clock(elapsed)} · ETA {eta}"
+        )
+        sys.stderr.flush()
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
 
 
 def local(

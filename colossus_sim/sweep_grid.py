@@ -3,23 +3,26 @@
 
 Owns ``SweepPoint``/``SweepPlan`` (what ``sweep.plan`` builds), how a grid value reads
 (``value_text``: back to the text of a ``--set``; ``grid_column``: typed when every value is a
-number or a bool), which seeds a point runs with (``resolve_seeds``), where a bad grid value is
+number or a bool; ``numeric_relative``: a relative value's column holds the number each
+point resolved it to), which seeds a point runs with (``resolve_seeds``), where a bad grid value is
 blamed (``grid_issue``: on ``--grid``, not the ``--set`` the loader names), and the option
 parsers the command line calls. Cost: string work only, microseconds per value; nothing here
-loads a scenario.
+loads a scenario (``resolved_value`` reads one ``sweep.plan`` loaded).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from colossus_sim.config.relative import is_relative_text, scalable
 from colossus_sim.errors import Issue, ScenarioError
-from colossus_sim.scenario import SET_OPTION, parse_override
+from colossus_sim.scenario import SET_OPTION, ResolvedScenario, parse_override
 from colossus_sim.seeds import check_seed, check_seed_run
 
 GRID_OPTION = "--grid"
@@ -49,6 +52,9 @@ class SweepPlan:
     """The scenario's ``name`` (with the overrides every point shares)."""
     paths: tuple[str, ...]
     points: tuple[SweepPoint, ...]
+    given: dict[str, dict[str, str]] = field(default_factory=dict)
+    """For a grid path given relative values (``+20%``), whose column holds the numbers they
+    resolved to: each number's text → the value as given (``{"4080": "+20%"}``)."""
 
     @property
     def keys(self) -> list[str]:
@@ -71,7 +77,8 @@ def value_text(value: Any) -> str:
 
 def grid_column(texts: list[str], path: str) -> list[Any]:
     """The grid column of one path: bools, ints or floats when every value is one; the texts
-    as given otherwise (``+20%`` beside ``3400``)."""
+    as given otherwise (``+20%`` beside ``3400``: ``sweep.plan`` then puts the numbers each
+    point resolved to in their place)."""
     parsed = [parse_override(f"{path}={t}") for t in texts]
     values = [p.value for p in parsed]
     if any(p.relative_pct is not None for p in parsed):
@@ -83,6 +90,48 @@ def grid_column(texts: list[str], path: str) -> list[Any]:
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         return [float(v) for v in values]
     return list(texts)
+
+
+def resolved_value(resolved: ResolvedScenario, path: str) -> Any:
+    """The value a grid path has in a loaded point (``+20%`` resolved to its number); None
+    where the path does not lead to one (a phase's ``jobs.<job>/<phase>.…``)."""
+    node: Any = resolved.scenario
+    for key in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, BaseModel) and key in type(node).model_fields:
+            node = getattr(node, key)
+        else:
+            return None
+    return node
+
+
+def numeric_relative(
+    points: list[SweepPoint],
+    names: tuple[str, ...],
+    relative: list[str],
+) -> tuple[list[SweepPoint], dict[str, dict[str, str]]]:
+    """A grid column with relative values (``3400, +20%``) holds the numbers they resolved to
+    (a numeric axis), and ``given`` maps each such number's text to the value as given; where a
+    point's value is not a number, the column keeps the texts as given."""
+    given: dict[str, dict[str, str]] = {}
+    for path in relative:
+        j = names.index(path)
+        resolved = [p.values[j] for p in points]
+        as_given = [p.grid[j].partition("=")[2] for p in points]
+        if all(scalable(v) for v in resolved):
+            kind = int if all(isinstance(v, int) for v in resolved) else float
+            new: list[Any] = [kind(v) for v in resolved]
+            given[path] = {
+                value_text(v): t for v, t in zip(new, as_given, strict=True) if is_relative_text(t)
+            }
+        else:
+            new = as_given
+        points = [
+            replace(p, values=(*p.values[:j], v, *p.values[j + 1 :]))
+            for p, v in zip(points, new, strict=True)
+        ]
+    return points, given
 
 
 def grid_issue(issue: Issue, grid: Collection[str]) -> Issue:

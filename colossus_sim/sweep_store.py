@@ -145,7 +145,8 @@ def point_parquet(frame: pd.DataFrame, key: str, seed: int, scenario_json: str) 
 
 
 def tidy_frame(sweep: SweepPlan, store: Path) -> pd.DataFrame:
-    """One row per point and job: ``point``, the grid paths, ``seed``, the jobs table."""
+    """One row per point and job: ``point``, the grid paths, ``seed``, the jobs table; for a
+    grid path given relative values, ``attrs["grid_given"]`` maps its numbers to them."""
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -172,4 +173,7 @@ def tidy_frame(sweep: SweepPlan, store: Path) -> pd.DataFrame:
         }
     )
     right = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return pd.concat([left, right], axis=1)
+    frame = pd.concat([left, right], axis=1)
+    if sweep.given:
+        frame.attrs["grid_given"] = sweep.given  # e.g. 4080 was given as +20%: for labels
+    return frame

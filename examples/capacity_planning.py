@@ -6,8 +6,9 @@
 # 10T job's time-to-train does if it gets more or fewer racks, with GPUs failing as often as
 # Llama 3's did or twice as often.
 #
-# Run it as a script (`python examples/capacity_planning.py`) or open it as a notebook
-# (percent format: VS Code, Jupytext). Figures go to `$CAPACITY_PLANNING_OUT`
+# Run it as a script (`python examples/capacity_planning.py`); in Jupyter, open
+# `capacity_planning.ipynb` beside it, which shows the frames and figures inline. Figures go to
+# `$CAPACITY_PLANNING_OUT`
 # (default `./capacity_planning_out`). On 2 cores it takes about half a minute; the sweep's
 # points are stored in the output folder, so a second run only redraws.
 
@@ -34,7 +35,7 @@ scenario = api.load_scenario()
 run = api.simulate(scenario)
 jobs = run.jobs_frame()
 print(
-    jobs[["name", "gpu", "racks", "mfu", "goodput", "failures", "time_to_train_days"]]
+    jobs[["job", "gpu", "racks", "mfu", "goodput", "failures", "time_to_train_days"]]
     .round({"mfu": 3, "goodput": 3, "time_to_train_days": 1})
     .to_string(index=False)
 )
@@ -61,7 +62,7 @@ grid = {
     "failures.rate_multiplier": [1, 2],
 }
 sweep = api.sweep(scenario, grid, store=OUT / "sweep_store", workers=2)
-tenth = sweep[sweep["name"] == "grok5_10t"]
+tenth = sweep[sweep["job"] == "grok5_10t"]
 print(
     tenth[[*grid, "goodput", "time_to_train_days"]]
     .round({"goodput": 3, "time_to_train_days": 1})
@@ -74,7 +75,7 @@ print(
 # with the days it queued.
 
 # %%
-six_t = sweep[sweep["name"] == "grok5_6t"]
+six_t = sweep[sweep["job"] == "grok5_6t"]
 print(
     six_t[[*grid, "wait_days", "time_to_train_days", "finish_days"]]
     .round({"wait_days": 1, "time_to_train_days": 1, "finish_days": 1})

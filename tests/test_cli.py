@@ -144,10 +144,9 @@ def test_version_and_short_help(cli_module: ModuleType) -> None:
     import colossus_sim
 
     version = _run(cli_module, "--version")
-    assert (
-        version.exit_code == 0
-        and version.stdout.strip() == f"colossus-sim {colossus_sim.__version__}"
-    )
+    first, data = version.stdout.splitlines()
+    assert version.exit_code == 0 and first == f"colossus-sim {colossus_sim.__version__}"
+    assert data.startswith("data: ")  # which data folders a run reads (tests/test_data_root.py)
     for args in (["-h"], ["run", "-h"], ["sweep", "-h"]):
         shown = _run(cli_module, *args)
         assert shown.exit_code == 0 and "Usage:" in shown.stdout, args

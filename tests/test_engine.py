@@ -110,11 +110,11 @@ def test_default_run_finishes_every_job(default_run: api.RunResult) -> None:
 def test_job_series_accounts_for_every_gpu_hour_a_job_held(default_run: api.RunResult) -> None:
     """Integrating the per-job series (racks × 72 over each row's span) gives the ledger's
     GPU-hours: running rows are productive + checkpoint + rework, all rows the total held."""
-    series = default_run.job_series_frame()
+    series = default_run.job_series_frame()  # in days, as every frame
     end_h = default_run.cluster.hours
     for job in default_run.jobs:
         rows = series[series.job == job.name]
-        span_h = np.diff(np.append(rows.time_h.to_numpy(), end_h))
+        span_h = np.diff(np.append(rows.time_days.to_numpy() * 24, end_h))
         gpu_h = span_h * rows.racks.to_numpy() * 72
         running = (rows.status == "running").to_numpy()
         ledger_running = sum(job.gpu_hours[k] for k in ("productive", "checkpoint", "rework"))

@@ -243,8 +243,8 @@ def test_a_network_failure_is_one_event_interrupting_its_job_and_taking_one_swit
     network = failures.query("detail == 'network'")
     faults = timeline.query("kind == 'fabric_fault'")
     assert len(network) == on.cluster.fabric_faults == len(faults)
-    assert list(zip(network.time_h, network.rack, strict=True)) == list(
-        zip(faults.time_h, faults.rack, strict=True)
+    assert list(zip(network.time_days, network.rack, strict=True)) == list(
+        zip(faults.time_days, faults.rack, strict=True)
     )
     # A network failure leaves the rack's GPUs healthy: no rack repair follows it.
     repairs = timeline.query("kind == 'repair'")

@@ -223,7 +223,7 @@ def test_same_figure_same_bytes(small_run: RunResult, tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- sweeps
 
 
-def sweep_frame(seeds: int = 5, job_column: str = "job") -> pd.DataFrame:
+def sweep_frame(seeds: int = 5) -> pd.DataFrame:
     """A table shaped like ``api.sweep``'s: point × seed × job rows, grid paths as columns."""
     rng = np.random.default_rng(7)
     rows = []
@@ -239,7 +239,7 @@ def sweep_frame(seeds: int = 5, job_column: str = "job") -> pd.DataFrame:
                             "jobs.grok5_10t.racks": racks,
                             "failures.rate_multiplier": multiplier,
                             "seed": seed,
-                            job_column: job,
+                            "job": job,
                             "time_to_train_days": math.nan
                             if never
                             else 20 + 10 * i + 3400 / racks * 5 * multiplier + rng.normal(0, 1),
@@ -275,7 +275,7 @@ def test_sweep_curve_with_seed_bands(tmp_path: Path) -> None:
 
 
 def test_sweep_all_jobs_styles_the_other_grid_path(tmp_path: Path) -> None:
-    frame = sweep_frame(seeds=1, job_column="name")  # as api.sweep names its jobs
+    frame = sweep_frame(seeds=1)
     path = tmp_path / "sweep.png"
     fig = plots.plot_sweep(frame, x="jobs.grok5_10t.racks", y="goodput", path=path)
     assert_real_png(path, fig)

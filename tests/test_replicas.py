@@ -117,13 +117,13 @@ def test_compare_gives_per_job_deltas(cli_module: ModuleType, tmp_path: Path) ->
     assert racks["rel"] == pytest.approx(0.2)
     step = delta[delta["metric"] == "step_s"].iloc[0]
     assert step["delta"] < 0  # more racks, shorter steps
-    assert "finished" not in set(delta["metric"]) and "name" not in set(delta["metric"])
+    assert "finished" not in set(delta["metric"]) and "job" not in set(delta["metric"])
 
     wider = tmp_path / "wider.yaml"
     wider.write_text(scenario.read_text().replace("racks: 400", "racks: 480"))
     result = runner.invoke(cli_module.app, ["compare", str(scenario), str(wider), "--json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
+    rows = json.loads(result.stdout)["rows"]
     assert {"job": "grok44_1t_a", "metric": "racks", "a": 400.0, "b": 480.0}.items() <= next(
         r for r in rows if r["metric"] == "racks"
     ).items()

@@ -86,9 +86,9 @@ def test_the_table_has_grid_columns_seed_and_job_columns(tmp_path: Path) -> None
     scenario = one_job_scenario(tmp_path)
     frame = api.sweep(scenario, {"jobs.grok44_1t_a.racks": [400, "+0%"]}, seeds=[5], workers=1)
     assert list(frame.columns[:3]) == ["point", "jobs.grok44_1t_a.racks", "seed"]
-    assert {"name", "time_to_train_days", "goodput", "step_s", "mfu"} <= set(frame.columns)
+    assert {"job", "time_to_train_days", "goodput", "step_s", "mfu"} <= set(frame.columns)
     assert frame["point"].tolist() == [0, 1]
-    assert frame["jobs.grok44_1t_a.racks"].tolist() == ["400", "+0%"]  # as given: mixed kinds
+    assert frame["jobs.grok44_1t_a.racks"].tolist() == [400, 400]  # +0% of 400, resolved
     # 400 and +0% resolve to the same simulation: one stored run, two identical rows.
     result = sweeps.run(scenario, {"jobs.grok44_1t_a.racks": [400, "+0%"]}, seeds=[5], workers=1)
     assert (result.points, result.computed) == (2, 1)
@@ -99,10 +99,11 @@ def test_the_table_has_grid_columns_seed_and_job_columns(tmp_path: Path) -> None
     # Point order: the grid's values in order, the last path fastest, seeds innermost.
     plan = sweeps.plan(scenario, GRID, seeds=[7, 8])
     assert [(p.values, p.seed) for p in plan.points[:3]] == [
-        ((0.5, "300"), 7),
-        ((0.5, "300"), 8),
-        ((0.5, "+10%"), 7),
+        ((0.5, 300), 7),
+        ((0.5, 300), 8),
+        ((0.5, 440), 7),  # +10% of the file's 400 racks
     ]
+    assert plan.given == {"jobs.grok44_1t_a.racks": {"440": "+10%"}}
     # replicas: seeds s … s+N−1 from the point's own seed (3 in the file).
     assert [p.seed for p in sweeps.plan(scenario, None, replicas=3).points] == [3, 4, 5]
     # A loaded scenario works as its file; one changed after loading is refused.
@@ -389,14 +390,14 @@ def test_the_table_has_submit_wait_and_finish_days(cli_module: ModuleType, tmp_p
     frame = api.sweep(scenario, grid, workers=1, store=tmp_path / "store")
     assert {"submit_days", "wait_days", "finish_days"} <= set(frame.columns)
     ran = frame[frame["finished"]]
-    assert set(ran["name"]) == {"first", "wide"}
+    assert set(ran["job"]) == {"first", "wide"}
     assert ran["finish_days"].tolist() == pytest.approx(
         (ran["start_days"] + ran["time_to_train_days"]).tolist()
     )
-    wide = frame[frame["name"] == "wide"].set_index("jobs.wide.submit_days")
+    wide = frame[frame["job"] == "wide"].set_index("jobs.wide.submit_days")
     assert wide["start_days"].tolist() == pytest.approx([5.0, 5.0], abs=1e-3)  # when first ends
     assert wide["wait_days"].tolist() == pytest.approx([4.0, 1.0], abs=1e-3)
-    never = frame[frame["name"].isin(["stuck", "held"])]
+    never = frame[frame["job"].isin(["stuck", "held"])]
     assert never["wait_days"].isna().all() and never["finish_days"].isna().all()
     ax = api.plot_sweep(frame, x="jobs.wide.submit_days", y="finish_days").axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == (
@@ -430,3 +431,29 @@ def test_a_wrong_plot_y_is_refused_before_the_sweep_runs(
     assert "--plot-y: not a number column" in result.output
     assert "did you mean 'goodput'" in result.output and "Traceback" not in result.output
     assert set(api.job_number_columns()) >= {"goodput", "finish_days", "wait_days", "plan_dp"}
+
+
+def test_a_relative_grid_value_gives_a_numeric_column_and_axis(
+    cli_module: ModuleType, tmp_path: Path
+) -> None:
+    """``racks=300,400,+20%`` (the file's 400 racks): the column holds 300, 400, 480 (ints, so
+    the plot's axis is numeric, the points at their rack counts), and the table, the Parquet
+    file's metadata and the plot's ticks keep the +20% it was given as."""
+    scenario = one_job_scenario(tmp_path, horizon_days=1)
+    path = "jobs.grok44_1t_a.racks"
+    out, png = tmp_path / "out", tmp_path / "racks.png"
+    args = ["sweep", str(scenario), "--grid", f"{path}=300,400,+20%", "--workers", "1"]
+    result = runner.invoke(cli_module.app, [*args, "--out", str(out), "--plot", str(png)])
+    assert result.exit_code == 0, result.output
+    assert "480 (+20%)" in result.stdout
+    table = pd.read_parquet(out / "sweep.parquet")
+    assert table[path].tolist() == [300, 400, 480]
+    assert pd.api.types.is_integer_dtype(table[path])
+    assert table.attrs["grid_given"] == {path: {"480": "+20%"}}
+    fig = api.plot_sweep(table, x=path)
+    ax = fig.axes[0]
+    (line,) = ax.get_lines()
+    assert list(line.get_xdata()) == [300.0, 400.0, 480.0]  # at their values, not 0, 1, 2
+    assert list(ax.get_xticks()) == [300.0, 400.0, 480.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["300", "400", "480\n(+20%)"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

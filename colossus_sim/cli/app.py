@@ -51,8 +51,10 @@ app = typer.Typer(
 def _version(asked: bool) -> None:
     if asked:
         from colossus_sim import __version__
+        from colossus_sim.api import describe_data_root
 
         typer.echo(f"colossus-sim {__version__}")
+        typer.echo(describe_data_root())
         raise typer.Exit()
 
 

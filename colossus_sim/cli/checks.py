@@ -67,14 +67,16 @@ def check(
         what = "terminated (SIGTERM)" if isinstance(exc, api.Terminated) else "interrupted"
         err.print(f"{what}: the check stopped before its verdict", markup=False)
         raise typer.Exit(130) from None
+    out.print(api.describe_data_root(), markup=False, soft_wrap=True)
     for name in report.skipped:
         out.print(f"skipped {name}: no expect: block", markup=False)
     if report.checks:
         out.print(api.drift_table(report))
     for move in report.moves:
         out.print(
-            f"updated {move.scenario}: {move.figure} {move.old:.6g} → {move.new:.6g}",
+            f"updated {move.path}: {move.figure} {move.old:.6g} → {move.new:.6g}",
             markup=False,
+            soft_wrap=True,
         )
     if update and not report.moves:
         out.print("nothing moved: no expected value rewritten")

@@ -53,8 +53,13 @@ ScenarioArg = Annotated[
     str | None,
     typer.Argument(help="A scenario in scenarios/ or a YAML path (default: colossus2)."),
 ]
-ScenarioA = Annotated[str, typer.Argument(help="Scenario A: a name in scenarios/ or a YAML path.")]
-ScenarioB = Annotated[str, typer.Argument(help="Scenario B, compared with A.")]
+ScenarioA = Annotated[
+    str | None,
+    typer.Argument(help="Scenario A: a name in scenarios/ or a YAML path (default: colossus2)."),
+]
+ScenarioB = Annotated[
+    str | None, typer.Argument(help="Scenario B, compared with A (default: A itself).")
+]
 RunOverrides = Annotated[
     list[str] | None,
     _set(
@@ -67,6 +72,18 @@ FabricOverrides = Annotated[
 ]
 SweepOverrides = Annotated[list[str] | None, _set("Override PATH=VALUE for every point.")]
 CompareOverrides = Annotated[list[str] | None, _set("Override PATH=VALUE in both.")]
+CompareOverridesA = Annotated[
+    list[str] | None,
+    typer.Option("--set-a", help="Override PATH=VALUE in A only (after --set), repeatable."),
+]
+CompareOverridesB = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set-b",
+        help="Override PATH=VALUE in B only (after --set), repeatable: "
+        "compare --set-b jobs.grok5_10t.racks=+20% is the default against that what-if.",
+    ),
+]
 Seed = Annotated[int | None, _seed("Override the scenario's seed (0 to 2**63−1).")]
 CompareSeed = Annotated[int | None, _seed("Run both with this seed (0 to 2**63−1).")]
 
@@ -76,7 +93,9 @@ TableJson = Annotated[bool, _json("Print JSON instead of a table.")]
 StepJson = Annotated[bool, _json("Print one JSON object.")]
 ValidateJson = Annotated[bool, _json("Print a JSON list, one object per case.")]
 SweepJson = Annotated[bool, _json("Print one JSON object: points, computed, reused, rows.")]
-CompareJson = Annotated[bool, _json("Print a JSON list: job, metric, a, b, delta, rel.")]
+CompareJson = Annotated[
+    bool, _json("Print one JSON object: a and b (scenario, what_if, seed, version) and rows.")
+]
 RunOut = Annotated[
     Path | None,
     _out(

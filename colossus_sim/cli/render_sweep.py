@@ -72,9 +72,13 @@ def sweep_table(frame: pd.DataFrame, grid_paths: list[str], jobs: list[str] | No
     for name in [*grid_paths, "job", "runs", *figures]:
         table.add_column(name, justify="left" if name == "job" else "right")
     groups = frame.groupby(grid_paths, sort=False, dropna=False) if grid_paths else [((), frame)]
+    given = frame.attrs.get("grid_given", {})
     for combo, rows in groups:
         values = combo if isinstance(combo, tuple) else (combo,)
-        for job, job_rows in rows.groupby("name", sort=False):
+        values = tuple(
+            _as_given(v, given.get(p, {})) for v, p in zip(values, grid_paths, strict=True)
+        )
+        for job, job_rows in rows.groupby("job", sort=False):
             if jobs and job not in jobs:
                 continue
             band = api.replica_summary(job_rows).jobs[0]
@@ -89,6 +93,13 @@ def sweep_table(frame: pd.DataFrame, grid_paths: list[str], jobs: list[str] | No
                 cells[2:2] = [band_text(band.wait_days, ".2f")]
             table.add_row(*(str(v) for v in values), str(job), str(band.runs), *cells)
     return table
+
+
+def _as_given(value: object, given: dict[str, str]) -> str:
+    """A grid value for the table: ``4080 (+20%)`` where it was given as a relative value."""
+    plain = value.item() if hasattr(value, "item") else value  # a numpy scalar of pandas
+    text = api.value_text(plain)
+    return f"{text} ({given[text]})" if text in given else text
 
 
 def figure(value: float) -> str:

@@ -26,6 +26,8 @@ from colossus_sim.cli.options import (
     CompareJobs,
     CompareJson,
     CompareOverrides,
+    CompareOverridesA,
+    CompareOverridesB,
     CompareSeed,
     GridOption,
     PlotY,
@@ -203,27 +205,70 @@ def _sweep_plot(frame: pd.DataFrame, grid_paths: list[str], target: Path, y: str
 
 
 def compare(
-    a: ScenarioA,
-    b: ScenarioB,
+    a: ScenarioA = None,
+    b: ScenarioB = None,
     set_: CompareOverrides = None,
+    set_a: CompareOverridesA = None,
+    set_b: CompareOverridesB = None,
     seed: CompareSeed = None,
     all_metrics: AllMetrics = False,
     job: CompareJobs = None,
     json_out: CompareJson = False,
 ) -> None:
-    """Run two scenarios and show each job's figures side by side: A, B, B − A, relative.
-    Time to train counts from a job's start; finish_days is the day it finishes (submit_days
-    + wait_days + time_to_train_days), so a job that queues longer in B shows it there."""
+    """Run two what-ifs and show each job's figures side by side: A, B, B − A, relative.
+    A and B are scenarios (B defaults to A, A to colossus2) with --set in both, --set-a and
+    --set-b in one: compare --set-b jobs.grok5_10t.racks=+20% needs no file. Time to train
+    counts from a job's start; finish_days is the day it finishes (submit_days + wait_days +
+    time_to_train_days), so a job that queues longer in B shows it there."""
     if seed is not None:
         api.check_seed(seed, "--seed")
-    first = api.load_scenario(a, set_ or [])
-    second = api.load_scenario(b, set_ or [])
-    delta = api.compare(api.simulate(first, seed=seed), api.simulate(second, seed=seed))
+    shared = set_ or []
+    first = _compare_side("A", a, shared, set_a or [])
+    second = _compare_side("B", b if b is not None else a, shared, set_b or [])
+    if first.source == second.source and first.overrides == second.overrides:
+        raise api.ScenarioError.at(
+            "B",
+            "A and B are the same what-if: nothing to compare",
+            got=first.scenario.name + "".join(f" + {o}" for o in first.overrides),
+            expected="another scenario B, or --set-a/--set-b",
+        )
+    run_a, run_b = api.simulate(first, seed=seed), api.simulate(second, seed=seed)
+    delta = api.compare(run_a, run_b)
     if not all_metrics:
         delta = delta[delta["metric"].isin(COMPARE_METRICS)]
     if job:
         delta = delta[delta["job"].isin(job)]
     if json_out:
-        print_json(json.loads(delta.to_json(orient="records")))
+        sides_json = {side: _what_if(run) for side, run in (("a", run_a), ("b", run_b))}
+        print_json({**sides_json, "rows": json.loads(delta.to_json(orient="records"))})
         return
-    out.print(compare_table(delta, f"{first.scenario.name} (A) → {second.scenario.name} (B)"))
+    out.print(compare_table(delta, f"A: {run_a.label}\nB: {run_b.label}"))
+
+
+def _compare_side(
+    side: str, scenario: str | None, shared: list[str], own: list[str]
+) -> api.ResolvedScenario:
+    """One side of ``compare``: its scenario with ``--set``, then its own ``--set-a`` or
+    ``--set-b`` (bad input in those is blamed on that option)."""
+    try:
+        return api.load_scenario(scenario, [*shared, *own])
+    except api.ScenarioError as exc:
+        prefix = "--set "
+        mine = {*own, *(o.partition("=")[0].strip() for o in own)}
+        issues = [
+            replace(i, field=f"--set-{side.lower()} {i.field.removeprefix(prefix)}")
+            if i.field.startswith(prefix) and i.field.removeprefix(prefix) in mine
+            else i
+            for i in exc.issues
+        ]
+        raise api.ScenarioError(issues) from None
+
+
+def _what_if(run: api.RunResult) -> dict[str, object]:
+    """Which what-if a side of ``compare`` is: its scenario, overrides, seed and version."""
+    return {
+        "scenario": run.scenario,
+        "what_if": run.what_if,
+        "seed": run.seed,
+        "version": run.version,
+    }

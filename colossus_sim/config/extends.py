@@ -7,9 +7,15 @@ other value (a number, a string, a list) replaces the parent's, and so does a ``
 entry (one ``source:`` or ``assumption:`` record, never half of each). A parent may extend
 another. Nothing can be deleted: a child cannot drop a parent's job.
 
+A child may write a number as a change of its parent's, with the grammar of ``--set``
+(``racks: +20%``, ``rate_multiplier: -50%``; ``config/relative.py``): the merged value is the
+parent's scaled (an integer stays one), and its provenance is labelled a what-if of the
+parent's value. A parent that does not set that number is bad input at the child's line.
+
 What is not inherited: ``expect:`` (each file states the figures it checks). What each file
-must do itself: give provenance for every value it writes (a child changing
-``jobs.grok5_10t.racks`` says why; the parent's reasoning was about the parent's value).
+must do itself: give provenance for every absolute value it writes (a child changing
+``jobs.grok5_10t.racks`` to 4080 says why; the parent's reasoning was about the parent's
+value); a relative change needs none, its reason being the parent's.
 
 The merged data comes with a ``LayeredDocument``: a ``YamlDocument`` that remembers which file
 each key came from, so an error points at the child's line for a key the child wrote and at
@@ -26,8 +32,9 @@ from typing import Any
 
 from colossus_sim import paths
 from colossus_sim.config.base import _covered, leaf_paths
+from colossus_sim.config.relative import is_relative_text, relative_pct, scalable, scaled
 from colossus_sim.config.yamlfast import PathKey
-from colossus_sim.config.yamlio import YamlDocument, parse_dotted, read_yaml
+from colossus_sim.config.yamlio import YamlDocument, dotted, parse_dotted, read_yaml
 from colossus_sim.errors import Issue, ScenarioError
 
 EXTENDS = "extends"
@@ -42,6 +49,9 @@ class LayeredDocument(YamlDocument):
     files: dict[PathKey, str] = field(default_factory=dict)
     chain: tuple[YamlDocument, ...] = ()
     """The files read, child first (the one asked for), then its parent, grandparent..."""
+    relative: dict[str, str] = field(default_factory=dict)
+    """Dotted paths whose value a file wrote as a relative change (``racks: +20%``) → that
+    file: the value is its parent's scaled, labelled a what-if in ``provenance``."""
 
     def locate(self, dotted: str) -> tuple[str | None, int | None, int | None]:
         key = self.path_key(dotted)
@@ -151,44 +161,95 @@ def _parent_path(child: Path, name: Any, doc: YamlDocument, scenarios_dir: Path)
 def _merge_chain(chain: list[YamlDocument]) -> LayeredDocument:
     """Merge root first; ``expect`` only from the file asked for (``chain[0]``)."""
     data: dict[str, Any] = {}
-    positions: dict[PathKey, tuple[int, int]] = {}
-    files: dict[PathKey, str] = {}
+    merge = _Merge(positions={}, files={}, relative={})
     for doc in reversed(chain):
         own = dict(doc.data)
         if doc is not chain[0]:
             own.pop(EXPECT, None)
-        _merge_into(data, own, (), doc, positions, files)
+        merge.into(data, own, (), doc)
+    provenance = data.get(PROVENANCE)
+    if isinstance(provenance, dict):
+        for here, (_, label) in merge.relative.items():
+            provenance[dotted(here)] = {"assumption": label}
     child = chain[0]
     return LayeredDocument(
-        data=data, file=child.file, positions=positions, files=files, chain=tuple(chain)
+        data=data,
+        file=child.file,
+        positions=merge.positions,
+        files=merge.files,
+        chain=tuple(chain),
+        relative={dotted(here): file for here, (file, _) in merge.relative.items()},
     )
 
 
-def _merge_into(
-    base: dict[str, Any],
-    over: dict[str, Any],
-    path: PathKey,
-    doc: YamlDocument,
-    positions: dict[PathKey, tuple[int, int]],
-    files: dict[PathKey, str],
-) -> None:
-    for key, value in over.items():
-        here = (*path, key)
-        if here in doc.positions:
-            positions[here] = doc.positions[here]
-            files[here] = doc.file
-        record = path == (PROVENANCE,)  # a provenance entry is one record: it replaces
-        if isinstance(value, dict) and isinstance(base.get(key), dict) and not record:
-            _merge_into(base[key], value, here, doc, positions, files)
-            continue
-        for stale in [p for p in positions if p[: len(here)] == here and p != here]:
-            del positions[stale]
-            files.pop(stale, None)
-        for sub, where in doc.positions.items():
-            if sub[: len(here)] == here and sub != here:
-                positions[sub] = where
-                files[sub] = doc.file
-        base[key] = copy.deepcopy(value)
+@dataclass
+class _Merge:
+    """Where each merged key came from, and the values written as relative changes
+    (path → the file and the what-if label)."""
+
+    positions: dict[PathKey, tuple[int, int]]
+    files: dict[PathKey, str]
+    relative: dict[PathKey, tuple[str, str]]
+
+    def into(
+        self, base: dict[str, Any], over: dict[str, Any], path: PathKey, doc: YamlDocument
+    ) -> None:
+        positions, files = self.positions, self.files
+        for key, value in over.items():
+            here = (*path, key)
+            if here in doc.positions:
+                positions[here] = doc.positions[here]
+                files[here] = doc.file
+            record = path == (PROVENANCE,)  # a provenance entry is one record: it replaces
+            if isinstance(value, dict) and isinstance(base.get(key), dict) and not record:
+                self.into(base[key], value, here, doc)
+                continue
+            for stale in [p for p in positions if p[: len(here)] == here and p != here]:
+                del positions[stale]
+                files.pop(stale, None)
+            for sub, where in doc.positions.items():
+                if sub[: len(here)] == here and sub != here:
+                    positions[sub] = where
+                    files[sub] = doc.file
+            for stale in [p for p in self.relative if p[: len(here)] == here]:
+                del self.relative[stale]
+            if is_relative_text(value) and path[:1] not in ((PROVENANCE,), (EXPECT,)):
+                current = base.get(key)
+                base[key] = _relative_value(current, value, doc, here)
+                label = f"what-if: {value.strip()} of the parent's {current!r} ({doc.file})"
+                self.relative[here] = (doc.file, label)
+                continue
+            base[key] = copy.deepcopy(value)
+
+
+def _relative_value(current: Any, text: str, doc: YamlDocument, here: PathKey) -> int | float:
+    """A child's ``+20%`` over its parent's number (located bad input otherwise)."""
+    where = dotted(here)
+    try:
+        pct = relative_pct(text)
+    except ValueError:
+        raise ScenarioError(
+            [_located(doc, where, "not a relative change", got=repr(text), expected="e.g. +20%")]
+        ) from None
+    if not scalable(current):
+        raise ScenarioError(
+            [
+                _located(
+                    doc,
+                    where,
+                    "a relative change needs a number to change: the parent scenario sets none "
+                    "here",
+                    got=f"{text} of {current!r}",
+                    expected="a parent that sets the number, or an absolute value",
+                )
+            ]
+        )
+    try:
+        return scaled(current, pct)
+    except OverflowError:
+        raise ScenarioError(
+            [_located(doc, where, "the relative change overflows", got=f"{current!r} {text}")]
+        ) from None
 
 
 def own_provenance_issues(doc: LayeredDocument) -> list[Issue]:
@@ -202,6 +263,8 @@ def own_provenance_issues(doc: LayeredDocument) -> list[Issue]:
         provenance = data.get(PROVENANCE)
         keys = set(provenance) if isinstance(provenance, dict) else set()
         for leaf in leaf_paths(data):
+            if doc.relative.get(leaf) == file_doc.file:
+                continue  # a relative change is labelled a what-if of the parent's value
             if not _covered(leaf, keys):
                 issues.append(
                     _located(

@@ -145,13 +145,12 @@ class RestartAnatomy:
         return self.detection_s + self.reschedule_s + self.startup_s + self.load_s + self.warmup_s
 
     def breakdown_s(self) -> dict[str, float]:
-        return {
-            "detection_s": self.detection_s,
-            "reschedule_s": self.reschedule_s,
-            "startup_s": self.startup_s,
-            "load_s": self.load_s,
-            "warmup_s": self.warmup_s,
-        }
+        """The parts by name (``RESTART_PART_NAMES``, in order)."""
+        return {name: float(getattr(self, name)) for name in RESTART_PART_NAMES}
+
+
+RESTART_PART_NAMES = ("detection_s", "reschedule_s", "startup_s", "load_s", "warmup_s")
+"""``RestartAnatomy``'s parts, in the order a restart runs them."""
 
 
 def restart_anatomy(

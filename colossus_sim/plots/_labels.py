@@ -30,7 +30,7 @@ _COLUMN_LABELS = {
     "mean_power_mw": "mean facility power (MW)",
     "peak_power_mw": "peak facility power (MW)",
     "mwh_per_trillion_tokens": "energy per trillion tokens (MWh/T tokens)",
-    "throttled_hours": "hours below full clock (h)",
+    "throttled_days": "days below full clock (days)",
     "min_clock": "lowest clock (% of full)",
     "power_swing_mw": "compute/communication swing (MW)",
     "checkpoint_interval_min": "checkpoint interval (min)",

@@ -1,7 +1,8 @@
 """A run's frames as the run figures need them: jobs in scenario order, the run's end, and
 piecewise-constant series sampled on a time grid or averaged exactly over bins.
 
-Pure numpy on the ``RunResult`` frames (pandas only through them); no matplotlib. Each call is
+Pure numpy on the ``RunResult``'s series (pandas frames of them in hours, ``hourly``); no
+matplotlib. Each call is
 O(rows) or O(rows · log rows).
 """
 
@@ -16,6 +17,7 @@ from colossus_sim.units import HOURS_PER_DAY
 if TYPE_CHECKING:
     import pandas as pd
     from numpy.typing import NDArray
+    from pydantic import BaseModel
 
     from colossus_sim.results import RunResult
 
@@ -78,6 +80,14 @@ def _hours_text(hours: float) -> str:
     return f"{hours:g}-h"
 
 
+def hourly(series: BaseModel) -> pd.DataFrame:
+    """A column-per-field series as the engine stamped it (``time_h``, hours): the figures
+    work in hours and label in days; the public frames are in days (``frames.series_frame``)."""
+    import pandas as pd
+
+    return pd.DataFrame(series.model_dump(), columns=list(type(series).model_fields))
+
+
 def _sorted_series(result: RunResult) -> pd.DataFrame:
-    frame = result.job_series_frame()
+    frame = hourly(result.job_series)
     return frame.sort_values("time_h", kind="stable").reset_index(drop=True)

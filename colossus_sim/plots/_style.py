@@ -55,14 +55,31 @@ STATUS_COLORS: dict[str, str] = {
 """Gantt bar colours by job status (``finished`` is a marker, not a bar)."""
 
 
-def save_png(fig: Figure, path: str | Path, dpi: int = DPI) -> Path:
-    """Render ``fig`` as a PNG and write it atomically (no timestamp or version metadata, so
-    the same figure gives the same bytes)."""
+NOTEBOOK_DPI = 80
+"""Pixels per inch a notebook shows a figure at (an 11-inch figure is 880 pixels wide)."""
+
+
+def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
+    """``fig`` as PNG bytes (no timestamp or version metadata: the same figure, the same
+    bytes)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def save_png(fig: Figure, path: str | Path, dpi: int = DPI) -> Path:
+    """Render ``fig`` as a PNG and write it atomically."""
     target = Path(path)
-    write_atomic(target, buffer.getvalue())
+    write_atomic(target, png_bytes(fig, dpi))
     return target
+
+
+class MemoFigure(Figure):
+    """A matplotlib ``Figure`` that shows itself in Jupyter (``_repr_png_``) without pyplot or
+    an inline backend: a cell ending in ``plots.plot_power(run)`` displays the figure."""
+
+    def _repr_png_(self) -> bytes:
+        return png_bytes(self, NOTEBOOK_DPI)
 
 
 def job_colors(jobs: Sequence[str]) -> dict[str, str]:
@@ -72,7 +89,7 @@ def job_colors(jobs: Sequence[str]) -> dict[str, str]:
 
 
 def _figure(figsize: tuple[float, float]) -> Figure:
-    fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
+    fig = MemoFigure(figsize=figsize, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)  # attaches itself as fig.canvas: headless, no pyplot
     return fig
 

@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from colossus_sim.kinds import EventKind, JobStatus
-from colossus_sim.plots._series import _end_hours, _job_order, _sorted_series
+from colossus_sim.plots._series import _end_hours, _job_order, _sorted_series, hourly
 from colossus_sim.plots._style import (
     LABEL_SIZE,
     RUN_FIGSIZE,
@@ -62,7 +62,7 @@ def plot_gantt(result: RunResult, path: str | Path | None = None) -> Figure:
     colour mixes the statuses in proportion to their time (a 10T row restarting a third of
     the time shows a third orange), instead of dropping or exaggerating the slivers."""
     series = _sorted_series(result)
-    timeline = result.timeline_frame()
+    timeline = hourly(result.timeline)
     jobs = _job_order(result, series)
     end_h = _end_hours(result, series)
     end_d = end_h / HOURS_PER_DAY

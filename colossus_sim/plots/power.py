@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
-from colossus_sim.plots._series import _bin_means, _end_hours, _hours_text, _nice_bin_hours
+from colossus_sim.plots._series import (
+    _bin_means,
+    _end_hours,
+    _hours_text,
+    _nice_bin_hours,
+    hourly,
+)
 from colossus_sim.plots._style import (
     LABEL_SIZE,
     RUN_FIGSIZE,
@@ -39,7 +45,7 @@ if TYPE_CHECKING:
 def plot_power(result: RunResult, path: str | Path | None = None) -> Figure:
     """Site facility and IT power over time (piecewise constant, drawn as steps) against the
     facility power cap."""
-    frame = result.power_frame().sort_values("time_h", kind="stable")
+    frame = hourly(result.power).sort_values("time_h", kind="stable")
     end_h = _end_hours(result, frame)
     end_d = end_h / HOURS_PER_DAY
     cap = float(result.cluster.power_cap_mw)

@@ -73,10 +73,10 @@ def plot_sweep(
 ) -> Figure:
     """A sweep's response curve: ``y`` against the swept grid column ``x``, one line per
     ``hue`` value. Several rows per (hue, x) — seeds or replicas — give the median line and a
-    P10–P90 band. ``hue="job"`` falls back to the ``name`` column of a sweep table (jobs are
-    named as in ``RunResult.jobs_frame()``). Any other grid column (a dotted path) that varies
-    gets its own line style. ``x`` values may be numbers (a numeric axis) or strings such as
-    ``"+20%"`` (categories, in the order they appear)."""
+    P10–P90 band. ``hue="job"`` is the ``job`` column every frame has (``frames.py``). Any
+    other grid column (a dotted path) that varies gets its own line style. ``x`` values may be
+    numbers (a numeric axis) or strings such as ``"+20%"`` (categories, in the order they
+    appear)."""
     import pandas as pd
 
     hue = _sweep_hue(frame, x, y, hue)
@@ -91,7 +91,7 @@ def plot_sweep(
         _empty_note(ax, "no sweep points")
         return _done(fig, path)
 
-    positions = _x_axis(ax, x_order, numeric)
+    positions = _x_axis(ax, x_order, numeric, frame.attrs.get("grid_given", {}).get(x, {}))
     others = [
         str(c)
         for c in frame.columns
@@ -127,10 +127,7 @@ def _style_keys(data: pd.DataFrame, others: list[str]) -> list[tuple[Any, ...]]:
 
 
 def _sweep_hue(frame: pd.DataFrame, x: str, y: str, hue: str) -> str:
-    """The hue column (``job`` falls back to a sweep table's ``name``); every column named
-    must exist."""
-    if hue == "job" and "job" not in frame.columns and "name" in frame.columns:
-        hue = "name"  # a sweep table names its jobs as ``RunResult.jobs_frame()`` does
+    """The hue column; every column named must exist."""
     missing = [c for c in (x, y, hue) if c not in frame.columns]
     if missing:
         raise ValueError(
@@ -162,16 +159,24 @@ def _sweep_labels(
 
 
 def _x_axis(
-    ax: Axes, x_order: list[Hashable], numeric: list[float] | None
+    ax: Axes, x_order: list[Hashable], numeric: list[float] | None, given: dict[str, str]
 ) -> dict[Hashable, float]:
-    """Ticks of the ``x`` axis (categories in order, or whole numbers); each value's
-    position."""
+    """Ticks of the ``x`` axis (categories in order, or whole numbers; a value given as a
+    relative change, ``given``, is ticked ``4,080`` over ``(+20%)``); each value's position."""
     positions = dict(
         zip(x_order, numeric if numeric is not None else range(len(x_order)), strict=True)
     )
     if numeric is None:
         ax.set_xticks(range(len(x_order)), [_value_text(v) for v in x_order])
         ax.set_xlim(-0.3, len(x_order) - 0.7)
+    elif given and len(numeric) <= 12:
+        ticks = sorted(zip(numeric, x_order, strict=True), key=lambda tick: tick[0])
+        labels = []
+        for _, value in ticks:
+            plain = value.item() if hasattr(value, "item") else value  # not a numpy scalar
+            key = repr(plain)  # as the sweep's texts (``sweep_grid.value_text``)
+            labels.append(_value_text(plain) + (f"\n({given[key]})" if key in given else ""))
+        ax.set_xticks([position for position, _ in ticks], labels)
     elif all(v.is_integer() for v in numeric):
         ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
         if len(numeric) <= 12:
@@ -265,7 +270,7 @@ def _sweep_legends(fig: Figure, curves: _Curves, hues: list[Any], band: str | No
     fig.legend(
         handles=handles,
         loc="outside right upper",
-        title="job" if curves.hue in ("job", "name") else _column_label(curves.hue),
+        title="job" if curves.hue == "job" else _column_label(curves.hue),
         fontsize=TICK_SIZE,
         title_fontsize=LABEL_SIZE,
         frameon=False,

@@ -66,6 +66,9 @@ class Move:
     figure: str
     old: float
     new: float
+    path: Path
+    """The file rewritten, absolute: the one the check read (through a symbolic link, the
+    file it names)."""
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,8 @@ def update_expectations(runs: list[ScenarioRun]) -> list[Move]:
             written = _written(c)
             if written is not None and float(written) != c.expect.value:
                 new_values[c.figure.path] = written
-                moves.append(Move(run.name, c.figure.path, c.expect.value, float(written)))
+                target = run.path.resolve()  # write_atomic writes through a link to it
+                moves.append(Move(run.name, c.figure.path, c.expect.value, float(written), target))
         if new_values:
             text = run.path.read_text(encoding="utf-8")
             try:

@@ -1,0 +1,130 @@
+"""Baseline against a what-if with no file: ``compare --set-a/--set-b`` (``--set`` in both), and a
+child scenario written with the relative values ``--set`` takes (``racks: +20%``); either way
+the output says which what-if each side is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from one_job import one_job_scenario
+from typer.testing import CliRunner
+
+from colossus_sim import api
+
+runner = CliRunner()
+JOB = "grok44_1t_a"  # one_job_scenario's job, on 400 racks
+
+
+def _rows(output: str) -> dict[str, dict[str, float]]:
+    data = json.loads(output)
+    return {r["metric"]: r for r in data["rows"] if r["job"] == JOB}
+
+
+def test_set_b_compares_the_file_with_its_what_if(cli_module: ModuleType, tmp_path: Path) -> None:
+    scenario = str(one_job_scenario(tmp_path))
+    plus = f"jobs.{JOB}.racks=+20%"
+    result = runner.invoke(cli_module.app, ["compare", scenario, "--set-b", plus, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["a"]["what_if"] == [] and data["b"]["what_if"] == [plus]
+    assert data["a"]["scenario"] == data["b"]["scenario"] == f"{JOB}_alone"
+    assert data["a"]["seed"] == data["b"]["seed"] == 3
+    racks = _rows(result.stdout)["racks"]
+    assert (racks["a"], racks["b"], racks["delta"]) == (400.0, 480.0, 80.0)
+    table = runner.invoke(cli_module.app, ["compare", scenario, "--set-b", plus])
+    assert table.exit_code == 0, table.output
+    assert f"A: {JOB}_alone (seed 3)" in table.stdout
+    assert f"B: {JOB}_alone + {plus} (seed 3)" in table.stdout
+
+
+def test_set_goes_to_both_sides_and_set_a_to_a_only(cli_module: ModuleType, tmp_path: Path) -> None:
+    scenario = str(one_job_scenario(tmp_path))
+    args = ["compare", scenario, "--set", f"jobs.{JOB}.racks=300", "--json"]
+    result = runner.invoke(cli_module.app, [*args, "--set-a", f"jobs.{JOB}.racks=+50%"])
+    assert result.exit_code == 0, result.output
+    racks = _rows(result.stdout)["racks"]
+    assert (racks["a"], racks["b"]) == (450.0, 300.0)  # A: 300 then +50%; B: 300
+    data = json.loads(result.stdout)
+    assert data["a"]["what_if"] == [f"jobs.{JOB}.racks=300", f"jobs.{JOB}.racks=+50%"]
+
+
+@pytest.mark.parametrize(
+    ("args", "blamed"),
+    [
+        (["--set-b", f"jobs.{JOB}.rackz=+20%"], f"--set-b jobs.{JOB}.rackz"),
+        (["--set-a", f"jobs.{JOB}.racks=+20"], f"--set-a jobs.{JOB}.racks"),
+        (["--set-b", "failures.rate_multiplier=-200%"], "--set-b failures.rate_multiplier"),
+        (["--set", "horizon_days=1"], "B"),  # both sides the same what-if
+        (["--seed", "-1", "--set-b", "horizon_days=1"], "--seed"),
+    ],
+)
+def test_bad_compare_options_are_exit_2_before_anything_runs(
+    cli_module: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    args: list[str],
+    blamed: str,
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("simulated before every option was checked")
+
+    monkeypatch.setattr(api, "simulate", refuse)
+    scenario = str(one_job_scenario(tmp_path))
+    result = runner.invoke(cli_module.app, ["compare", scenario, *args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f"error: {blamed}" in result.output, result.output
+
+
+def _child(tmp_path: Path, body: str, provenance: str = "") -> Path:
+    parent = one_job_scenario(tmp_path)
+    child = tmp_path / "child.yaml"
+    child.write_text(
+        f"extends: {parent.name}\nname: child\ntitle: a what-if written relatively\n{body}"
+        + provenance
+    )
+    return child
+
+
+def test_a_child_scenario_takes_relative_values_without_provenance(tmp_path: Path) -> None:
+    body = f"jobs:\n  {JOB}: {{racks: +20%}}\nfailures: {{rate_multiplier: -50%}}\n"
+    child = _child(tmp_path, body)
+    resolved = api.load_scenario(child)
+    assert resolved.scenario.jobs[JOB].racks == 480  # 400 × 1.2, an integer still
+    assert resolved.scenario.failures.rate_multiplier == 0.5
+    label = resolved.scenario.provenance_of(f"jobs.{JOB}.racks")
+    assert label is not None and label.assumption is not None
+    assert "what-if: +20% of the parent's 400" in label.assumption
+    # the same what-if as --set gives the same scenario
+    by_set = api.load_scenario(
+        one_job_scenario(tmp_path),
+        [f"jobs.{JOB}.racks=+20%", "failures.rate_multiplier=-50%"],
+    )
+    assert by_set.scenario.jobs[JOB] == resolved.scenario.jobs[JOB]
+    assert by_set.scenario.failures == resolved.scenario.failures
+
+
+def test_an_absolute_value_in_a_child_still_needs_provenance(tmp_path: Path) -> None:
+    child = _child(tmp_path, f"jobs:\n  {JOB}: {{racks: 480}}\n")
+    with pytest.raises(api.ScenarioError, match="no provenance in this file"):
+        api.load_scenario(child)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("checkpoint: {restart_minutes: +x%}\n", "not a relative change"),
+        (f"jobs:\n  {JOB}: {{gpu: +10%}}\n", "the parent scenario sets none here"),
+    ],
+)
+def test_a_bad_relative_value_in_a_child_is_located(
+    cli_module: ModuleType, tmp_path: Path, body: str, message: str
+) -> None:
+    child = _child(tmp_path, body)
+    result = runner.invoke(cli_module.app, ["run", str(child)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "child.yaml:" in result.output and message in result.output, result.output
