@@ -176,7 +176,7 @@ def test_lost_work_is_bounded_by_one_interval_and_the_durability_lag(
     assert 0.0 <= lost <= interval_s + durable_s + 1e-6 * (interval_s + stretch_s)
 
 
-def test_in_memory_snapshots_bound_the_rework_and_skip_shared_storage(tmp_path: Path) -> None:
+def test_in_memory_snapshots_bound_the_rework_and_spare_shared_storage(tmp_path: Path) -> None:
     path = alone(
         tmp_path,
         checkpoint="mode: async, storage_tb_per_s: 10, max_interval_minutes: 60",
@@ -197,6 +197,85 @@ def test_in_memory_snapshots_bound_the_rework_and_skip_shared_storage(tmp_path: 
     assert job.restart_breakdown_s["load_s"] < 1.0 < storage.restart_breakdown_s["load_s"]
     saved_s = storage.restart_breakdown_s["load_s"] - job.restart_breakdown_s["load_s"]
     assert storage.restart_s - job.restart_s == pytest.approx(saved_s, rel=0.05)
+    # No single failure takes a copy held in another rack, so its storage checkpoints (whole
+    # states, written on from host memory) come only every max_interval_minutes: a few, not
+    # the restart job's continuous stream.
+    state_tb = storage.checkpoint_tb_written / storage.checkpoints
+    written = job.checkpoint_tb_written / state_tb
+    assert written == pytest.approx(round(written), abs=1e-6) and written >= 1
+    assert job.checkpoint_tb_written < storage.checkpoint_tb_written / 20
+
+
+def test_a_snapshot_peer_in_the_rack_falls_back_to_storage_when_the_rack_goes(
+    tmp_path: Path,
+) -> None:
+    """With the peer copy in another tray of the same rack, a failure that takes the whole
+    rack (its power) takes both copies: that restart reads the last checkpoint in shared
+    storage; every other restart reads the peer's copy. With the peer in another rack none
+    falls back."""
+    path = alone(
+        tmp_path,
+        checkpoint="mode: async, storage_tb_per_s: 10, max_interval_minutes: 60",
+        recovery="in_memory",
+        extra=f"recovery: {RECOVERY}",
+    )
+    for peer, falls_back in (("same_rack", True), ("other_rack", False)):
+        result = api.simulate(path, [f"recovery.snapshot_peer={peer}"])
+        timeline = result.timeline
+        rows = list(zip(timeline.kind, timeline.job, timeline.detail, strict=True))
+        rack_losses = sum(1 for k, j, d in rows if k == "failure" and j and d == "rack_power")
+        restarts = [d for k, _, d in rows if k == "restart"]
+        from_storage = [d for d in restarts if d.endswith("from storage")]
+        assert rack_losses
+        if falls_back:
+            # (a failure during such a restart starts it again, still from storage)
+            assert rack_losses <= len(from_storage) < len(restarts) / 10
+        else:
+            assert from_storage == []
+
+
+@given(
+    stretch_s=st.floats(0, 1e6),
+    interval_s=st.floats(1.0, 1e4),
+    blocking_s=st.floats(0.0, 100.0),
+    every=st.integers(1, 50),
+    carried=st.integers(0, 49),
+    write_frac=st.floats(0.0, 1.0),
+)
+def test_a_lost_snapshot_falls_back_at_most_one_storage_cycle(
+    stretch_s: float,
+    interval_s: float,
+    blocking_s: float,
+    every: int,
+    carried: int,
+    write_frac: float,
+) -> None:
+    """Falling back to the storage tier (every k-th snapshot, counted on from the last
+    stretch, durable a write later) loses at least what losing the snapshot alone would and
+    at most k snapshot intervals plus the write — or the stretch, before its first one is
+    durable; with nothing carried over it is a cycle of k snapshots."""
+    carried %= every
+    write_s = write_frac * every * (interval_s + blocking_s)
+    done_s = rel.cycle_split(stretch_s, interval_s, blocking_s).compute_s
+    snapshot_lost = rel.lost_compute_s(stretch_s, interval_s, blocking_s, 0.0)
+    storage_lost = rel.lost_to_storage_s(
+        stretch_s,
+        interval_s,
+        blocking_s,
+        write_s,
+        every=every,
+        first=every - carried,
+        done_s=done_s,
+    )
+    slack = 1e-6 * (every * interval_s + stretch_s)
+    first_durable_s = (every - carried) * (interval_s + blocking_s) + write_s
+    bound = done_s if stretch_s < first_durable_s else every * interval_s + write_s
+    assert snapshot_lost - slack <= storage_lost <= bound + slack
+    if carried == 0:
+        as_cycles = rel.lost_compute_s(
+            stretch_s, every * interval_s, every * blocking_s, write_s, done_s
+        )
+        assert storage_lost == pytest.approx(as_cycles, abs=slack)
 
 
 def test_idle_hot_spare_gpus_fail_without_interrupting(tmp_path: Path) -> None:

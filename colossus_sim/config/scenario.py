@@ -198,12 +198,23 @@ class CheckpointSpec(StrictModel):
     of. Unset, a restart is timed part by part (``RecoverySpec``)."""
 
 
+class SnapshotPeer(StrEnum):
+    """Where an ``in_memory`` job's GPU keeps the copy of its snapshot: ``other_rack`` (over
+    its NIC: slower, and no single failure takes both copies) or ``same_rack`` (over NVLink to
+    another tray of its rack: faster, but a failure that takes the whole rack takes both, and
+    the job falls back to its last checkpoint in shared storage)."""
+
+    OTHER_RACK = "other_rack"
+    SAME_RACK = "same_rack"
+
+
 class RecoverySpec(StrictModel):
     """What a restart is made of (``perf.reliability.restart_anatomy``): noticing the failure,
     getting healthy hardware, starting the processes, building the communicators (a cost per
     thousand GPUs), loading the state (from the tier the job recovers from; its bandwidth is
     the checkpoint's) and a few slower first steps. ``snapshot_interval_steps``: how often an
-    ``in_memory`` job copies its state to a peer's host memory."""
+    ``in_memory`` job copies its state to a peer's host memory; ``snapshot_peer``: where that
+    peer is (``SnapshotPeer``)."""
 
     detection_s: NonNegativeFloat
     reschedule_s: NonNegativeFloat
@@ -211,6 +222,7 @@ class RecoverySpec(StrictModel):
     comm_init_s_per_1k_gpus: NonNegativeFloat
     warmup_steps: NonNegativeFloat
     snapshot_interval_steps: Annotated[int, Field(ge=1, le=1_000_000)]
+    snapshot_peer: SnapshotPeer = SnapshotPeer.OTHER_RACK
 
 
 class PowerPolicy(StrEnum):

@@ -38,6 +38,7 @@ Jiang et al., MegaScale, NSDI 2024 §4 (communicator initialisation at scale).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -48,6 +49,17 @@ def job_mtbf_s(rate_per_gpu_hour: float, gpus: int) -> float:
     """Mean time between interruptions of a job on ``gpus`` GPUs, in seconds (∞ if no failures)."""
     rate = rate_per_gpu_hour * gpus
     return math.inf if rate <= 0 else SECONDS_PER_HOUR / rate
+
+
+def domain_rate_per_gpu_hour(
+    rate_per_gpu_hour: float, causes: Mapping[str, tuple[float, object]], domain: object
+) -> float:
+    """The part of ``rate_per_gpu_hour`` that takes out ``domain``: the rate times its causes'
+    share of the observed counts (``causes``: name → (count, domain))."""
+    total = sum(count for count, _ in causes.values())
+    if total <= 0:
+        return 0.0
+    return rate_per_gpu_hour * sum(c for c, d in causes.values() if d == domain) / total
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,28 @@ def lost_compute_s(
     done = cycle_split(elapsed_s, interval_s, blocking_s).compute_s if done_s is None else done_s
     durable = max(0, math.floor((elapsed_s - durable_after_s) / period))
     return max(done - durable * interval_s, 0.0)
+
+
+def lost_to_storage_s(
+    elapsed_s: float,
+    interval_s: float,
+    blocking_s: float,
+    write_s: float,
+    *,
+    every: int,
+    first: int,
+    done_s: float,
+) -> float:
+    """Compute lost when a stretch of snapshot cycles falls back to shared storage, where
+    snapshots ``first``, ``first + every``, … went on to storage, each durable ``write_s``
+    after it was taken; ``done_s``: the stretch's compute so far. Without a durable one in
+    the stretch, all of it."""
+    period = interval_s + blocking_s
+    taken = math.floor((elapsed_s - write_s) / period) if elapsed_s >= write_s else 0
+    if taken < first:
+        return done_s
+    last = first + (taken - first) // every * every
+    return max(done_s - last * interval_s, 0.0)
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,11 @@ class Simulation(Lifecycle):
             interrupted, int(self.cluster.healthy[rack]) - failure.lost_gpus
         )
         if interrupted is not None:
-            self._close(interrupted, lose_work=True, in_flight_only=drop)
+            recovery = self.resolved.scenario.recovery
+            peer = recovery.snapshot_peer if recovery is not None else None
+            copy_lost = rec.takes_snapshot_copy(interrupted, failure.domain, peer)
+            self._close(interrupted, lose_work=True, in_flight_only=drop, copy_lost=copy_lost)
+            interrupted.from_storage = interrupted.from_storage or copy_lost
             interrupted.failures += 1
         if failure.lost_gpus:
             self.cluster.change_health(rack, -failure.lost_gpus)

@@ -29,10 +29,11 @@ from colossus_sim.units import SECONDS_PER_DAY
 
 class Cadence(NamedTuple):
     """How a running job checkpoints: it blocks ``blocking_s`` every ``interval_s``, and a
-    checkpoint is durable ``durable_s`` after it starts. Each checkpoint writes
-    ``storage_bytes`` to shared storage, served at ``storage_share`` of the storage's bandwidth
-    for ``storage_write_s``; it asked for ``storage_demand_bytes_per_s`` on average (nothing
-    for an ``in_memory`` job's snapshots to peers)."""
+    checkpoint is durable ``durable_s`` after it starts. Every ``storage_every``-th checkpoint
+    (each one's, or an ``in_memory`` job's every k-th snapshot, written on from host memory)
+    writes ``storage_bytes`` to shared storage, served at ``storage_share`` of the storage's
+    bandwidth for ``storage_write_s``; it asked for ``storage_demand_bytes_per_s`` on
+    average."""
 
     blocking_s: float
     durable_s: float
@@ -41,6 +42,7 @@ class Cadence(NamedTuple):
     storage_share: float = 0.0
     storage_write_s: float = 0.0
     storage_demand_bytes_per_s: float = 0.0
+    storage_every: int = 1
 
 
 @dataclass
@@ -91,6 +93,11 @@ class JobRun:
     """Bytes its checkpoints wrote to shared storage."""
     read_bytes_per_s: float = 0.0
     """What its last restart read its checkpoint from the shared storage at (0: none yet)."""
+    snapshots_unstored: int = 0
+    """Snapshots since the last that went on to shared storage (an ``in_memory`` job's)."""
+    from_storage: bool = False
+    """Its restart loads the last checkpoint in shared storage (its snapshot's copies were
+    lost), not a peer's copy."""
     storage_busy_s: float = 0.0
     """Seconds × share of the site's storage bandwidth its checkpoint writes occupied."""
     replans: int = 0
@@ -167,32 +174,53 @@ class JobRun:
         return self.since_s + rel.wall_time_for_compute(target, self.interval_s, self.blocking_s)
 
     def close_stretch(
-        self, now_s: float, gpus: int, *, lose_work: bool, in_flight_only: bool = False
+        self,
+        now_s: float,
+        gpus: int,
+        *,
+        lose_work: bool,
+        in_flight_only: bool = False,
+        copy_lost: bool = False,
     ) -> list[tuple[GpuState, float]]:
         """End the job's current status at ``now_s``: bank the tokens a running stretch earned
-        (less the work a failure loses: since the last durable checkpoint, or with
-        ``in_flight_only`` the step in flight, half a step on average) and return the
+        (less the work a failure loses: since the last durable checkpoint — with ``copy_lost``
+        since the last in shared storage —, or with ``in_flight_only`` the step in flight,
+        half a step on average) and return the
         GPU-seconds its ``gpus`` spent, by state (an out replica's share waits, as restart)."""
         dur = now_s - self.since_s
         if self.status is JobStatus.RUNNING and self.step is not None:
             split = rel.cycle_split(dur, self.interval_s, self.blocking_s)
-            lost = (
-                rel.lost_compute_s(
+            lost = 0.0
+            if lose_work:
+                lost = rel.lost_compute_s(
                     dur, self.interval_s, self.blocking_s, self.durable_s, split.compute_s
                 )
-                if lose_work
-                else 0.0
-            )
+            if lose_work and copy_lost and self.cadence is not None:
+                # the snapshot's copies went with the rack: back to the last one in storage
+                every = self.cadence.storage_every
+                lost = rel.lost_to_storage_s(
+                    dur,
+                    self.interval_s,
+                    self.blocking_s,
+                    self.cadence.storage_write_s,
+                    every=every,
+                    first=every - self.snapshots_unstored % every,
+                    done_s=split.compute_s,
+                )
             if in_flight_only and self.phases is not None:
                 lost = min(lost, split.compute_s, self.phases.step_s(self.clock) / 2)
             share = self.replica_share
             self.checkpoints += split.checkpoints
             if self.cadence is not None and split.checkpoints:
                 cadence = self.cadence
-                self.storage_bytes += split.checkpoints * cadence.storage_bytes
-                self.storage_busy_s += (
-                    split.checkpoints * cadence.storage_write_s * cadence.storage_share
-                )
+                # an in_memory job's k-th snapshot goes on to storage, counted across its
+                # stretches (a restart from a peer's copy keeps its place in the count)
+                taken = self.snapshots_unstored + split.checkpoints
+                writes, self.snapshots_unstored = divmod(taken, cadence.storage_every)
+                if copy_lost:
+                    self.snapshots_unstored = 0  # it goes back to the last one in storage
+                self.storage_bytes += writes * cadence.storage_bytes
+                self.storage_busy_s += writes * cadence.storage_write_s * cadence.storage_share
             earned = self.stretch_tokens_at(now_s, split)
             # Lost compute is valued at the current rate (clock changes inside the lost
             # window, at most one checkpoint interval, are not tracked apart).

@@ -72,13 +72,25 @@ class Lifecycle:
         self.done = self.env.event()
 
     # ------------------------------------------------------------------ bookkeeping
-    def _close(self, job: JobRun, *, lose_work: bool, in_flight_only: bool = False) -> None:
+    def _close(
+        self,
+        job: JobRun,
+        *,
+        lose_work: bool,
+        in_flight_only: bool = False,
+        copy_lost: bool = False,
+    ) -> None:
         """Charge ``job``'s racks for its current status since it began; apply lost work (all
-        since the last durable checkpoint, or with ``in_flight_only`` the step in flight)."""
+        since the last durable checkpoint — with ``copy_lost`` the last in shared storage —, or
+        with ``in_flight_only`` the step in flight)."""
         gpus = int(self.cluster.owned_count[job.index]) * self.cluster.gpus_per_rack
         book = self.ledger.books[job.index].gpu_s
         stretch = job.close_stretch(
-            self.env.now, gpus, lose_work=lose_work, in_flight_only=in_flight_only
+            self.env.now,
+            gpus,
+            lose_work=lose_work,
+            in_flight_only=in_flight_only,
+            copy_lost=copy_lost,
         )
         for state, gpu_s in stretch:
             book[state] += gpu_s
@@ -165,7 +177,10 @@ class Lifecycle:
         if job.replicas_out:  # every replica restarts: those out come back with the rest
             job.replicas_out = 0
             job.drop_epoch += 1
-        self.ledger.log(EventKind.RESTART, job, detail=detail or cause.value)
+        detail = detail or cause.value
+        self.ledger.log(
+            EventKind.RESTART, job, detail=f"{detail}, from storage" if job.from_storage else detail
+        )
         racks = int(self.cluster.owned_count[job.index])
         job.read_bytes_per_s = self.storage.read_bytes_per_s(job, self._training_gpus(job))
         restart_s = self.planner.restart_s(
@@ -175,6 +190,7 @@ class Lifecycle:
 
     def _restart_done(self, job: JobRun) -> None:
         self._close(job, lose_work=False)
+        job.from_storage = False  # the state is back in place
         self._run(job)
 
     def _finish(self, job: JobRun) -> None:

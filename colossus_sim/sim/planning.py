@@ -10,9 +10,11 @@ size costs one planner search (tens of ms), a size nothing fits on is remembered
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
-from colossus_sim.config.scenario import CheckpointMode, RecoveryMode
+from colossus_sim.config.reliability import FailureDomain
+from colossus_sim.config.scenario import CheckpointMode, RecoveryMode, SnapshotPeer
 from colossus_sim.config.workload import PlanFields
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf import reliability as rel
@@ -41,6 +43,12 @@ class Planner:
         """Searches by size and fixed fields, and those nothing fits (None: not searched
         again)."""
         self.step_cache: dict[tuple[str, str, int, int, str, float], StepBreakdown] = {}
+        self.rack_loss_rate_per_gpu_hour = rel.domain_rate_per_gpu_hour(
+            resolved.effective.failure_rate_per_gpu_hour,
+            {name: (c.count, c.domain) for name, c in resolved.reliability.causes.items()},
+            FailureDomain.RACK,
+        )
+        """Failures that take a whole rack, per GPU-hour (they take an in-rack snapshot copy)."""
 
     def setup(self, job: JobRun, racks: int, scale_out_frac: float = 1.0) -> RunSetup:
         return job_setup(
@@ -135,21 +143,11 @@ class Planner:
         storage for its checkpoint's bytes over the interval it would choose if writing were
         free (``checkpoint.interval_minutes``, or Young–Daly's for its failure rate) and is
         ``served`` a write bandwidth for it (``sim/storage.py``); the interval is then at
-        least the write (one checkpoint in flight at a time). ``in_memory``: every
-        ``snapshot_interval_steps`` steps each GPU copies its shard to host memory (blocking)
-        and on to a peer over its NIC (durable when there)."""
+        least the write (one checkpoint in flight at a time). ``in_memory``: see
+        ``_in_memory_cadence``."""
         assert job.step is not None
-        ckpt = self.resolved.scenario.checkpoint
-        training_gpus = racks * job.active_gpus
         if job.setup.recovery is RecoveryMode.IN_MEMORY:
-            recovery = self.resolved.scenario.recovery
-            assert recovery is not None  # checked when the scenario loads
-            shard_bytes = self._state_bytes(job) / training_gpus
-            return Cadence(
-                blocking_s=shard_bytes / rel.host_copy_bytes_per_s(ckpt.host_copy_gb_per_s),
-                durable_s=shard_bytes / self._nic_bytes_per_s(job),
-                interval_s=recovery.snapshot_interval_steps * job.step.step_s,
-            )
+            return self._in_memory_cadence(job, racks, served)
         pool = self.storage_bytes_per_s()
         wanted_s = self._interval_s(job, racks, self._storage_checkpoint(job, racks, pool))
         demand = self._state_bytes(job) / wanted_s
@@ -164,6 +162,55 @@ class Planner:
             storage_share=bandwidth / pool,
             storage_write_s=write_s,
             storage_demand_bytes_per_s=demand,
+        )
+
+    def _in_memory_cadence(
+        self, job: JobRun, racks: int, served: Callable[[float], float]
+    ) -> Cadence:
+        """Every ``snapshot_interval_steps`` steps each GPU copies its shard to host memory
+        (blocking) and on to its peer (durable when there: over its NIC to another rack, or
+        over NVLink to another tray of its rack). Every k-th snapshot also goes on from host
+        memory to the shared storage, without blocking: as often as Young–Daly's interval for
+        the failures that take a snapshot's copies says (whole-rack failures when the peer is
+        in the rack; none otherwise, so every ``checkpoint.max_interval_minutes``), and at
+        least the write apart."""
+        assert job.step is not None
+        recovery = self.resolved.scenario.recovery
+        assert recovery is not None  # checked when the scenario loads
+        ckpt = self.resolved.scenario.checkpoint
+        state_bytes = self._state_bytes(job)
+        shard_bytes = state_bytes / (racks * job.active_gpus)
+        in_rack = recovery.snapshot_peer is SnapshotPeer.SAME_RACK
+        period_s = recovery.snapshot_interval_steps * job.step.step_s
+        blocking_s = shard_bytes / rel.host_copy_bytes_per_s(ckpt.host_copy_gb_per_s)
+        copy_bytes_per_s = self._nvlink_bytes_per_s(job) if in_rack else self._nic_bytes_per_s(job)
+        rate = self.rack_loss_rate_per_gpu_hour if in_rack else 0.0
+        mtbf_s = rel.job_mtbf_s(rate, racks * self.gpus_per_rack)
+
+        def storage_interval_s(write_s: float) -> float:
+            if ckpt.interval_minutes is not None:
+                return max(ckpt.interval_minutes * SECONDS_PER_MINUTE, write_s)
+            return rel.young_daly_interval_s(
+                0.0,  # written on from host memory: training does not wait for it
+                mtbf_s,
+                min_s=max(write_s, period_s),
+                max_s=ckpt.max_interval_minutes * SECONDS_PER_MINUTE,
+            )
+
+        pool = self.storage_bytes_per_s()
+        demand = state_bytes / storage_interval_s(state_bytes / pool)
+        bandwidth = served(demand)
+        write_s = state_bytes / bandwidth
+        every = max(1, math.ceil(storage_interval_s(write_s) / (period_s + blocking_s)))
+        return Cadence(
+            blocking_s=blocking_s,
+            durable_s=shard_bytes / copy_bytes_per_s,
+            interval_s=period_s,
+            storage_bytes=state_bytes,
+            storage_share=bandwidth / pool,
+            storage_write_s=write_s,
+            storage_demand_bytes_per_s=demand,
+            storage_every=every,
         )
 
     def _interval_s(self, job: JobRun, racks: int, cost: rel.CheckpointCost) -> float:
@@ -229,8 +276,14 @@ class Planner:
         assert job.step is not None
         training_gpus = racks * job.active_gpus
         state_bytes = self._state_bytes(job)
-        if job.setup.recovery is RecoveryMode.IN_MEMORY:  # each GPU reads its shard from a peer
-            load_bytes, load_bytes_per_s = state_bytes / training_gpus, self._nic_bytes_per_s(job)
+        if job.setup.recovery is RecoveryMode.IN_MEMORY and not job.from_storage:
+            # each GPU reads its shard back from its peer
+            load_bytes = state_bytes / training_gpus
+            load_bytes_per_s = (
+                self._nvlink_bytes_per_s(job)
+                if recovery.snapshot_peer is SnapshotPeer.SAME_RACK
+                else self._nic_bytes_per_s(job)
+            )
         else:  # every rank reads the checkpoint from the shared storage
             load_bytes, load_bytes_per_s = state_bytes, read_bytes_per_s
         in_rack = job.setup.recovery is RecoveryMode.HOT_SPARE  # the rack's spare steps in
@@ -286,6 +339,11 @@ class Planner:
     def _state_bytes(self, job: JobRun) -> float:
         """What ``job``'s checkpoint holds: its parameters × the scenario's bytes per one."""
         return job.params * self.resolved.scenario.checkpoint.bytes_per_param
+
+    @staticmethod
+    def _nvlink_bytes_per_s(job: JobRun) -> float:
+        gpu = job.gpu
+        return gpu.nvlink_gb_per_s * gpu.nvlink_bus_efficiency * BYTES_PER_GB
 
     @staticmethod
     def _nic_bytes_per_s(job: JobRun) -> float:

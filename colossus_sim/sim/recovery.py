@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from colossus_sim.cluster import ClusterState
-from colossus_sim.config.scenario import RecoveryMode, RecoveryPolicy
+from colossus_sim.config.reliability import FailureDomain
+from colossus_sim.config.scenario import RecoveryMode, RecoveryPolicy, SnapshotPeer
 from colossus_sim.kinds import ACTIVE, JobStatus
 from colossus_sim.sim.jobs import JobRun
 from colossus_sim.sim.placement import Placement
@@ -75,6 +76,17 @@ def drops_replica(job: JobRun, healthy_after: int) -> bool:
         and healthy_after >= job.active_gpus
         and job.step is not None
         and job.replicas_out + 1 < job.step.plan.dp
+    )
+
+
+def takes_snapshot_copy(job: JobRun, domain: FailureDomain, peer: SnapshotPeer | None) -> bool:
+    """Whether a failure taking out ``domain`` takes both copies of an ``in_memory`` job's
+    last snapshot (its own and its peer's), so it restarts from shared storage: only a whole
+    rack, and only when the peer is in the same rack."""
+    return (
+        job.setup.recovery is RecoveryMode.IN_MEMORY
+        and peer is SnapshotPeer.SAME_RACK
+        and domain is FailureDomain.RACK
     )
 
 
