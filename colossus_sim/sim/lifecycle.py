@@ -25,6 +25,7 @@ from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.sim import admission, preemption
 from colossus_sim.sim import recovery as rec
 from colossus_sim.sim.arrivals import Arrivals
+from colossus_sim.sim.checkpoint_storage import SharedStorage
 from colossus_sim.sim.failures import FailureProcess
 from colossus_sim.sim.jobs import Cadence, JobRun, jobs_of
 from colossus_sim.sim.ledger import Ledger
@@ -32,7 +33,6 @@ from colossus_sim.sim.network import Network
 from colossus_sim.sim.placement import placement_for
 from colossus_sim.sim.planning import Planner
 from colossus_sim.sim.power import PowerController
-from colossus_sim.sim.storage import SharedStorage
 
 
 class Lifecycle:

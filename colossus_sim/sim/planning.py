@@ -142,8 +142,8 @@ class Planner:
         ``restart`` (and the other modes that reload from storage): the job asks the shared
         storage for its checkpoint's bytes over the interval it would choose if writing were
         free (``checkpoint.interval_minutes``, or Young–Daly's for its failure rate) and is
-        ``served`` a write bandwidth for it (``sim/storage.py``); the interval is then at
-        least the write (one checkpoint in flight at a time). ``in_memory``: see
+        ``served`` a write bandwidth for it (``sim/checkpoint_storage.py``); the interval is
+        then at least the write (one checkpoint in flight at a time). ``in_memory``: see
         ``_in_memory_cadence``."""
         assert job.step is not None
         if job.setup.recovery is RecoveryMode.IN_MEMORY:
@@ -243,7 +243,8 @@ class Planner:
         )
 
     def storage_bytes_per_s(self) -> float:
-        """The shared checkpoint storage's bandwidth (all jobs share it: ``sim/storage.py``)."""
+        """The shared checkpoint storage's bandwidth (all jobs share it:
+        ``sim/checkpoint_storage.py``)."""
         return rel.storage_bytes_per_s(self.resolved.scenario.checkpoint.storage_tb_per_s)
 
     def check_interval(self, job: JobRun, racks: int) -> None:

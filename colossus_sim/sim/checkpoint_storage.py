@@ -1,6 +1,6 @@
 """The site's shared checkpoint storage during a run: the bandwidth a job's checkpoint writes
-and restart reads get from the one pool all jobs share (``perf/storage.py`` says how it is
-divided), and the highest rate the pool was asked to serve.
+and restart reads get from the one pool all jobs share (``perf/checkpoint_storage.py`` says
+how it is divided), and the highest rate the pool was asked to serve.
 
 The jobs sharing the pool are the running ones that checkpoint to storage, each asking for
 its checkpoint's bytes over the interval it would choose if writing were free (set when it
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from colossus_sim.perf.storage import burst_bytes_per_s, fair_shares
+from colossus_sim.perf.checkpoint_storage import burst_bytes_per_s, fair_shares
 from colossus_sim.sim.jobs import JobRun
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from small_cluster import SMALL_CLUSTER
 
 from colossus_sim import api
-from colossus_sim.perf.storage import burst_bytes_per_s, fair_shares
+from colossus_sim.perf.checkpoint_storage import burst_bytes_per_s, fair_shares
 
 jobs_st = st.lists(
     st.tuples(
