@@ -4,21 +4,28 @@ and the bad input the new fields allow."""
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
+from typing import cast
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine import checked_simulation
+from test_fabric import cluster_spec
 from typer.testing import CliRunner
 
 from colossus_sim import api
+from colossus_sim.cluster import ClusterState
 from colossus_sim.config.scenario import Backfill
 from colossus_sim.errors import ScenarioError
-from colossus_sim.sim import queue
+from colossus_sim.sim import admission, queue
+from colossus_sim.sim.jobs import JobRun
+from colossus_sim.sim.placement import Pack
+from colossus_sim.sim.planning import Planner
 
 PROVENANCE = """\
 provenance:
@@ -223,6 +230,30 @@ def test_malleable_admission_starts_a_job_on_what_is_free_and_grows_it(tmp_path:
     assert malleable.cluster.idle_gpu_hours["queued_job_does_not_fit"] == 0.0
     # The work is the same: 10 days on 8 racks.
     assert wide.tokens == pytest.approx(gang["wide"].tokens)
+
+
+def test_a_running_job_grows_only_onto_racks_its_plan_trains_on() -> None:
+    """A resize costs a restart, so a job whose data-parallel replica spans two racks grows
+    by two, not onto one more rack its plan would leave idle."""
+    spec = cluster_spec({"gb200": 12})
+    cluster = ClusterState(spec, 1)
+    cluster.take(0, np.arange(8, dtype=np.int64))
+    replica_racks = 2
+
+    def trained_on(racks: int) -> SimpleNamespace:
+        return SimpleNamespace(gpus_used=racks // replica_racks * replica_racks * 64)
+
+    planner = SimpleNamespace(plan=lambda job, racks: trained_on(racks))
+    job = SimpleNamespace(index=0, gpu=SimpleNamespace(name="gb200"), flat_step=trained_on(8))
+    grow = functools.partial(
+        admission.growth_racks,
+        cluster=cluster,
+        placement=Pack(),
+        planner=cast(Planner, planner),
+    )
+    assert grow(cast(JobRun, job), 1) is None  # a 9th rack: still four replicas
+    extra = grow(cast(JobRun, job), 2)
+    assert extra is not None and len(extra) == 2  # a fifth replica
 
 
 releases = st.lists(

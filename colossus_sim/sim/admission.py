@@ -133,11 +133,15 @@ def start_racks(job: JobRun, racks: int, cluster: ClusterState, placement: Place
 def growth_racks(
     job: JobRun, count: int, cluster: ClusterState, placement: Placement, planner: Planner
 ) -> IntArray | None:
-    """Up to ``count`` free racks a running job grows onto, or None: none free, or its model
-    does not run on the larger size."""
+    """Up to ``count`` free racks a running job grows onto, or None: none free, its model
+    does not run on the larger size, or the larger size trains on no more GPUs (a resize costs
+    a restart: racks its plan would leave idle are not worth one)."""
     free = cluster.free_racks(job.gpu.name)
     if len(free) == 0:
         return None
     extra = placement.choose(cluster, free, count)
     owned = int(cluster.owned_count[job.index])
-    return extra if planner.plan(job, owned + len(extra)) is not None else None
+    grown = planner.plan(job, owned + len(extra))
+    if grown is None or (job.flat_step is not None and grown.gpus_used <= job.flat_step.gpus_used):
+        return None
+    return extra
