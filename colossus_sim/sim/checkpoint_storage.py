@@ -61,6 +61,8 @@ class SharedStorage:
         shares = fair_shares(self.capacity_bytes_per_s, weights, demands)
         if record:
             self.peak_bytes_per_s = max(self.peak_bytes_per_s, math.fsum(shares))
+        if demand_bytes_per_s > shares[-1] * (1.0 + 1e-12):
+            return shares[-1]  # it never rests: its writes are served at its share
         return burst_bytes_per_s(
             self.capacity_bytes_per_s, weights, demands, shares, len(shares) - 1
         )

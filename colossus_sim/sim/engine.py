@@ -99,6 +99,8 @@ class Simulation(Lifecycle):
         drop = interrupted is not None and rec.drops_replica(
             interrupted, int(self.cluster.healthy[rack]) - failure.lost_gpus
         )
+        power_dirty = self.power_dirty
+        restarting = interrupted is not None and interrupted.status is JobStatus.RESTARTING
         if interrupted is not None:
             recovery = self.resolved.scenario.recovery
             peer = recovery.snapshot_peer if recovery is not None else None
@@ -120,6 +122,8 @@ class Simulation(Lifecycle):
             return
         if self.cluster.healthy[rack] >= interrupted.active_gpus:
             self._restart(interrupted, RestartCause.FAILURE, failure.cause)
+            if restarting:  # a restart started again on the same racks: the draw stands
+                self.power_dirty = power_dirty
             return
         self._recover(interrupted, rack)
 
