@@ -38,7 +38,8 @@ class EffectiveValues:
     rack_gpus: dict[str, GpuSpec]
     """Each rack type's GPU, in the cluster's rack-mix order."""
     rack_idle_w: dict[str, float]
-    """IT watts of one idle rack of each type: GPUs at idle, their hosts and the fabric."""
+    """IT watts of one rack of each type no job trains on: GPUs at idle, their hosts at their
+    idle share (``host_idle_frac``) and the fabric."""
 
 
 def effective_values(
@@ -63,8 +64,7 @@ def effective_values(
         cap_from_scenario=scenario.power.facility_cap_mw is not None,
         rack_gpus=rack_gpus,
         rack_idle_w={
-            name: cluster.gpus_per_rack
-            * (g.power.idle_w + g.power.host_overhead_w_per_gpu + network_w)
+            name: cluster.gpus_per_rack * (g.power.idle_w + g.power.host_idle_w_per_gpu + network_w)
             for name, g in rack_gpus.items()
         },
     )
