@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Unpack
 from colossus_sim import scenario as scenario_module
 from colossus_sim.config.workload import CaseRole
 from colossus_sim.errors import Issue, ScenarioError
+from colossus_sim.grid_results import GridResult
 from colossus_sim.job_step import (
     PLAN_OPTION,
     RACKS_OPTION,
@@ -294,6 +295,7 @@ __all__ = [
     "Band",
     "Calibration",
     "FidelityRow",
+    "GridResult",
     "Issue",
     "JobBand",
     "JobStep",

@@ -50,6 +50,8 @@ class GpuPower(StrictModel):
     host_overhead_w_per_gpu: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     compute_frac_of_tdp: Fraction
     host_idle_frac: Fraction
+    ramp_s: Positive
+    """How long the GPU's draw takes to follow a change of load (a step's rise or fall)."""
 
     @property
     def host_idle_w_per_gpu(self) -> float:

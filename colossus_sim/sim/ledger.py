@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import colossus_sim
 from colossus_sim.cluster import ClusterState
 from colossus_sim.effective import EffectiveValues
+from colossus_sim.grid_results import GridResult, PowerSeries
 from colossus_sim.kinds import EventKind, JobStatus
 from colossus_sim.perf import grid, power
 from colossus_sim.perf.step_time import StepBreakdown
@@ -29,16 +30,16 @@ from colossus_sim.results import (
     JOB_GPU_STATES,
     ClusterResult,
     GpuState,
-    GridResult,
     IdleReason,
     JobResult,
     JobSeries,
-    PowerSeries,
     RunResult,
     Timeline,
 )
 from colossus_sim.sim import job_figures
 from colossus_sim.sim.jobs import JobRun
+from colossus_sim.sim.power import PowerDecision
+from colossus_sim.sim.ramps import PowerBook
 from colossus_sim.units import (
     BYTES_PER_PB,
     J_PER_MWH,
@@ -74,11 +75,12 @@ class JobBook:
 class Ledger:
     """Records one run; ``result`` builds its ``RunResult``."""
 
-    def __init__(self, jobs: int, cluster: ClusterState, pue: float, clock: Clock) -> None:
+    def __init__(self, jobs: int, cluster: ClusterState, clock: Clock, book: PowerBook) -> None:
         self.clock = clock
         """Where the simulated time is read (the engine's simpy environment)."""
         self.cluster = cluster
-        self.pue = pue
+        self.pue = book.pue
+        self.book = book
         self.books = [JobBook() for _ in range(jobs)]
         self.timeline: list[TimelineRow] = []
         self.listeners: list[Callable[[TimelineRow], None]] = []
@@ -86,7 +88,9 @@ class Ledger:
         self.cluster_gpu_s = dict.fromkeys(CLUSTER_GPU_STATES, 0.0)
         self.cluster_clock_s = 0.0
         self.energy_it_j = 0.0
-        self.power_samples: list[tuple[float, float, float]] = []
+        self.power_samples: list[tuple[float, float, float, float]] = []
+        self.ramp_rates_w_per_s: list[float] = []
+        """The IT ramp rate at the start of each power sample's change (signed)."""
         self.job_samples: list[tuple[float, str, str, int, float, float]] = []
         self.job_last_sample: list[tuple[str, int, float, float] | None] = [None] * jobs
         self.job_last_mark: list[tuple[int, int, float, float] | None] = [None] * jobs
@@ -158,11 +162,12 @@ class Ledger:
         book.peak_it_w = max(book.peak_it_w, job.it_w)
 
     def sample(
-        self, now_s: float, jobs: list[JobRun], owned: list[int], site_it_w: float, swing_w: float
+        self, now_s: float, jobs: list[JobRun], owned: list[int], decision: PowerDecision
     ) -> None:
         """After the power is balanced: a row for each job whose status, racks or step time
-        changed since its last row; the site's draw from now on (a row when it changed) and
-        the largest swing yet."""
+        changed since its last row; the site's draw from now on (a row when it changed, with
+        how fast the change ramps) and the largest swing yet."""
+        site_it_w, swing_w = decision.site_it_w, decision.swing_w
         now_h = now_s / SECONDS_PER_HOUR
         for job in jobs:
             mark = (job.version, owned[job.index], job.fabric_frac, job.clock)
@@ -176,14 +181,17 @@ class Ledger:
                 self.job_last_sample[job.index] = state
                 self.job_samples.append((now_h, job.name, *state))
         self.peak_swing_w = max(self.peak_swing_w, swing_w)
+        rate_w_per_s, ramp_s = self.book.ramps.change(jobs, decision.extra_w)
         if not self.power_samples or self.power_samples[-1][1] != site_it_w / W_PER_MW:
             self.power_samples.append(
                 (
                     now_h,
                     site_it_w / W_PER_MW,
                     site_it_w * self.pue / W_PER_MW,
+                    ramp_s if self.power_samples else 0.0,
                 )
             )
+            self.ramp_rates_w_per_s.append(rate_w_per_s if len(self.power_samples) > 1 else 0.0)
 
     # ------------------------------------------------------------------ results
     def result(
@@ -327,6 +335,14 @@ class Ledger:
         counts = grid.step_counts(steps, grid.STEP_THRESHOLDS_MW)
         rise, fall = grid.largest_steps(steps)
         curve = grid.exceedance(time_h, facility_mw, end_s / SECONDS_PER_HOUR, grid.EXCEEDED_SHARES)
+        it_steps = grid.net_steps(time_h, [row[1] for row in self.power_samples])
+        ramp = grid.largest_ramp_mw_per_s(
+            time_h,
+            [r / W_PER_MW for r in self.ramp_rates_w_per_s],
+            it_steps,
+            pue=self.pue,
+            cooling_ramp_s=self.book.cooling_ramp_s,
+        )
         return GridResult(
             steps_per_day={
                 f"{mw:g}": n / days for mw, n in zip(grid.STEP_THRESHOLDS_MW, counts, strict=True)
@@ -337,6 +353,7 @@ class Ledger:
                 f"p{share * 100:g}": mw
                 for share, mw in zip(grid.EXCEEDED_SHARES, curve, strict=True)
             },
+            largest_ramp_mw_per_s=ramp,
         )
 
 

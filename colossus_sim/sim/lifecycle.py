@@ -32,6 +32,7 @@ from colossus_sim.sim.network import Network
 from colossus_sim.sim.placement import placement_for
 from colossus_sim.sim.planning import Planner
 from colossus_sim.sim.power import PowerController
+from colossus_sim.sim.ramps import PowerBook, RampBook
 
 
 class Lifecycle:
@@ -52,7 +53,16 @@ class Lifecycle:
         self.failures = FailureProcess(resolved, np.random.default_rng(self.seed))
         self.power = PowerController(resolved, self.cluster)
         self.network = Network(resolved, self.seed, len(self.jobs))
-        self.ledger = Ledger(len(self.jobs), self.cluster, self.power.pue, self.env)
+        self.ledger = Ledger(
+            len(self.jobs),
+            self.cluster,
+            self.env,
+            PowerBook(
+                pue=self.power.pue,
+                cooling_ramp_s=resolved.cluster.power.cooling_ramp_s,
+                ramps=RampBook([j.gpu.power.ramp_s for j in self.jobs], None),
+            ),
+        )
         self.recovery = rec.RecoveryPolicyContext(
             cluster=self.cluster,
             placement=self.placement,
@@ -335,7 +345,7 @@ class Lifecycle:
                 job.throttled = clock < 1.0
                 self.ledger.note_draw(job)
         self.site_it_w = decision.site_it_w
-        self.ledger.sample(now, live, owned, decision.site_it_w, decision.swing_w)
+        self.ledger.sample(now, live, owned, decision)
         for job in live:
             if job.status is JobStatus.FINISHED:
                 del self.live[job.index]

@@ -53,6 +53,8 @@ class PowerDecision(NamedTuple):
     """Each job's IT draw, by job index."""
     site_it_w: float
     swing_w: float
+    extra_w: dict[int, float]
+    """Each running job's draw above its racks' idle draw (what its start or stop moves)."""
 
 
 class PowerController:
@@ -142,6 +144,7 @@ class PowerController:
             for j in jobs
         }
         clock_of: dict[int, float] = {}
+        extra_w: dict[int, float] = {}
         site = self.idle_baseline_w
         swing = 0.0
         for job, c, clock in zip(running, curves, clocks, strict=True):
@@ -154,8 +157,11 @@ class PowerController:
                 swing += job.step.gpus_used * power.swing_w_per_gpu(job.gpu, clock)
             draw_w[job.index] = new_w
             clock_of[job.index] = clock
+            extra_w[job.index] = new_w - c.racks_idle_w
             site += new_w - c.racks_idle_w
-        return PowerDecision(clock_of=clock_of, draw_w=draw_w, site_it_w=site, swing_w=swing)
+        return PowerDecision(
+            clock_of=clock_of, draw_w=draw_w, site_it_w=site, swing_w=swing, extra_w=extra_w
+        )
 
     def check_cap(self, jobs: Sequence[JobRun], planner: Planner) -> None:
         """Refuse a cap the site cannot meet even with every job running at its lowest clock.

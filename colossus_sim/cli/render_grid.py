@@ -1,0 +1,20 @@
+"""The run's grid lines in the terminal: steps, ramps, the duration curve (and the in-step
+oscillation and mitigations when the run has them). Text only; O(1)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from colossus_sim.api import GridResult
+
+
+def grid_lines(g: GridResult) -> list[str]:
+    """What the grid sees of the run, one line per topic."""
+    return [
+        f"grid: {g.steps_per_day['100']:,.1f} steps a day of 100 MW or more "
+        f"({g.steps_per_day['200']:,.1f} of 200 MW or more), the largest +{g.largest_rise_mw:,.0f}"
+        f" / −{g.largest_fall_mw:,.0f} MW, ramping at up to {g.largest_ramp_mw_per_s:,.0f} MW/s · "
+        f"the site draws {g.draw_exceeded_mw['p50']:,.0f} MW or more half the time, "
+        f"{g.draw_exceeded_mw['p100']:,.0f} MW at least"
+    ]

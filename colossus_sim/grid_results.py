@@ -1,0 +1,45 @@
+"""Typed results of the site's power as the grid sees it: the power timeline (a row per change,
+with how fast each change ramps) and the grid figures built from it (``perf/grid.py``).
+
+Kept apart from ``results.py``, which holds them in a run's ``RunResult``; pure pydantic models,
+no cost beyond their fields.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PowerSeries(BaseModel):
+    """Site power over time, one column per field: row ``i`` holds from ``time_h[i]`` until
+    ``time_h[i+1]`` (piecewise constant, a row per change)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    time_h: list[float]
+    it_mw: list[float]
+    facility_mw: list[float]
+    ramp_s: list[float]
+    """How long the change into this row takes the GPUs (the longest of its jobs' ramps; the
+    facility's cooling share follows over ``cooling_ramp_s``); 0 for the first row."""
+
+    def __len__(self) -> int:
+        return len(self.time_h)
+
+
+class GridResult(BaseModel):
+    """The site's facility draw as the grid sees it, at event resolution (``perf/grid.py``):
+    a step is the net change at one instant."""
+
+    model_config = ConfigDict(frozen=True)
+
+    steps_per_day: dict[str, float]
+    """Steps at least this many MW (``"50"``, ``"100"``, ``"200"``), rises and falls, per day."""
+    largest_rise_mw: float
+    largest_fall_mw: float
+    draw_exceeded_mw: dict[str, float]
+    """The draw the site is at or above for a share of the run (``"p0"`` peak, ``"p50"``
+    median, ``"p100"`` minimum), time-weighted."""
+    largest_ramp_mw_per_s: float
+    """The fastest the facility draw moves at the start of any step: its jobs' IT changes over
+    their ramp times plus the cooling share over the facility's."""
