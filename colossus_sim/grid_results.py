@@ -27,6 +27,17 @@ class PowerSeries(BaseModel):
         return len(self.time_h)
 
 
+class OscillationComponent(BaseModel):
+    """One sinusoid of the site's in-step oscillation (``perf/oscillation.py``): its frequency,
+    peak amplitude (IT MW: cooling does not follow it) and the jobs whose trains make it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    frequency_hz: float
+    amplitude_mw: float
+    jobs: list[str]
+
+
 class GridResult(BaseModel):
     """The site's facility draw as the grid sees it, at event resolution (``perf/grid.py``):
     a step is the net change at one instant."""
@@ -43,3 +54,10 @@ class GridResult(BaseModel):
     largest_ramp_mw_per_s: float
     """The fastest the facility draw moves at the start of any step: its jobs' IT changes over
     their ramp times plus the cooling share over the facility's."""
+    oscillation_at_h: float
+    """When the jobs' swing between their phases was largest: the instant the spectrum is of."""
+    oscillation: list[OscillationComponent]
+    """The strongest components of the in-step oscillation then (at most three)."""
+    strongest_oscillation_hz: float
+    strongest_oscillation_mw: float
+    """The strongest component's frequency and peak amplitude (0 with no job swinging)."""

@@ -68,3 +68,48 @@ def test_the_default_runs_fastest_ramp_is_a_whole_step_over_the_gpus_ramp(
     assert g.largest_ramp_mw_per_s >= np.abs(it_steps).max() / ramp_s
     assert g.largest_ramp_mw_per_s <= np.abs(it_steps).sum() / ramp_s
     assert all(r >= 0 for r in power.ramp_s)
+
+
+def test_two_jobs_in_lock_step_add_coherently_and_independent_ones_in_quadrature() -> None:
+    """Two identical jobs, each swinging 1 MW with a 2 s step, half of it computing: each
+    alone has a fundamental of 2·A/π·sin(π/2) = 0.6366 MW at 0.5 Hz and no 2nd harmonic
+    (sin(π) = 0). In lock-step the two add to 4/π = 1.2732 MW; with random relative phase
+    their expected power adds, √2·2/π = 0.9003 MW. With different periods they stay apart."""
+    from colossus_sim.perf.oscillation import PulseTrain, components
+
+    def train(name: str, group: str, period_s: float = 2.0) -> PulseTrain:
+        return PulseTrain(name=name, period_s=period_s, high_frac=0.5, swing_w=1e6, group=group)
+
+    locked = components([train("a", "g"), train("b", "g")])
+    assert locked[0].frequency_hz == pytest.approx(0.5)
+    assert locked[0].amplitude_w == pytest.approx(4e6 / np.pi)
+    assert locked[0].jobs == ("a", "b")
+    assert all(c.frequency_hz != pytest.approx(1.0) or c.amplitude_w < 1e-6 for c in locked)
+    third = next(c for c in locked if c.frequency_hz == pytest.approx(1.5))
+    assert third.amplitude_w == pytest.approx(4e6 / (3 * np.pi))
+    independent = components([train("a", "g1"), train("b", "g2")])
+    assert independent[0].amplitude_w == pytest.approx(np.sqrt(2) * 2e6 / np.pi)
+    apart = components([train("a", "g"), train("b", "g", period_s=3.0)])
+    fundamentals = {round(c.frequency_hz, 6): c.amplitude_w for c in apart}
+    assert fundamentals[0.5] == pytest.approx(2e6 / np.pi)
+    assert fundamentals[round(1 / 3, 6)] == pytest.approx(2e6 / np.pi)
+
+
+def test_the_default_runs_strongest_oscillation_is_the_10t_at_its_step_frequency(
+    five_days: api.RunResult,
+) -> None:
+    """All seven jobs start together; the 10T swings most (its GPUs × compute − comm watts),
+    but its communication phase is only a few % of its step, so its fundamental is
+    (2·swing/π)·sin(π·wait share) — far below the static swing the run also reports."""
+    from colossus_sim.perf import power
+
+    g = five_days.cluster.grid
+    ten_t = next(j for j in five_days.jobs if j.name == "grok5_10t")
+    phases = power.StepPhases.of(ten_t.breakdown_s)
+    wait_share = phases.wait_s / phases.step_s(1.0)
+    swing_mw = ten_t.plan.gpus * power.swing_w_per_gpu(load_gpu("gb300"), 1.0) / 1e6
+    assert g.oscillation[0].jobs == ["grok5_10t"]
+    assert g.strongest_oscillation_hz == pytest.approx(1 / ten_t.step_s, rel=1e-6)
+    expected = 2 * swing_mw / np.pi * np.sin(np.pi * wait_share)
+    assert g.strongest_oscillation_mw == pytest.approx(expected, rel=1e-6)
+    assert g.strongest_oscillation_mw < 0.25 * swing_mw

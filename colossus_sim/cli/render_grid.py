@@ -11,10 +11,20 @@ if TYPE_CHECKING:
 
 def grid_lines(g: GridResult) -> list[str]:
     """What the grid sees of the run, one line per topic."""
-    return [
+    lines = [
         f"grid: {g.steps_per_day['100']:,.1f} steps a day of 100 MW or more "
         f"({g.steps_per_day['200']:,.1f} of 200 MW or more), the largest +{g.largest_rise_mw:,.0f}"
         f" / −{g.largest_fall_mw:,.0f} MW, ramping at up to {g.largest_ramp_mw_per_s:,.0f} MW/s · "
         f"the site draws {g.draw_exceeded_mw['p50']:,.0f} MW or more half the time, "
         f"{g.draw_exceeded_mw['p100']:,.0f} MW at least"
     ]
+    if g.oscillation:
+        parts = [
+            f"{c.amplitude_mw:,.1f} MW at {c.frequency_hz:.3g} Hz ({', '.join(c.jobs)})"
+            for c in g.oscillation
+        ]
+        lines.append(
+            f"in-step oscillation at day {g.oscillation_at_h / 24:.1f} (the largest swing), "
+            f"strongest components: {'; '.join(parts)}"
+        )
+    return lines

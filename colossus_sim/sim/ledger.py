@@ -21,9 +21,10 @@ from typing import Any, Protocol
 import colossus_sim
 from colossus_sim.cluster import ClusterState
 from colossus_sim.effective import EffectiveValues
-from colossus_sim.grid_results import GridResult, PowerSeries
+from colossus_sim.grid_results import GridResult, OscillationComponent, PowerSeries
 from colossus_sim.kinds import EventKind, JobStatus
-from colossus_sim.perf import grid, power
+from colossus_sim.perf import grid, oscillation, power
+from colossus_sim.perf.oscillation import PulseTrain
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.results import (
     CLUSTER_GPU_STATES,
@@ -39,7 +40,7 @@ from colossus_sim.results import (
 from colossus_sim.sim import job_figures
 from colossus_sim.sim.jobs import JobRun
 from colossus_sim.sim.power import PowerDecision
-from colossus_sim.sim.ramps import PowerBook
+from colossus_sim.sim.ramps import PowerBook, pulse_trains
 from colossus_sim.units import (
     BYTES_PER_PB,
     J_PER_MWH,
@@ -95,6 +96,9 @@ class Ledger:
         self.job_last_sample: list[tuple[str, int, float, float] | None] = [None] * jobs
         self.job_last_mark: list[tuple[int, int, float, float] | None] = [None] * jobs
         self.peak_swing_w = 0.0
+        self.peak_swing_h = 0.0
+        self.peak_trains: list[PulseTrain] = []
+        """The running jobs' pulse trains when their swing was largest."""
         self.failures = 0
         self.spare_gpu_failures = 0
         self.repairs = 0
@@ -180,7 +184,9 @@ class Ledger:
             if state != self.job_last_sample[job.index]:
                 self.job_last_sample[job.index] = state
                 self.job_samples.append((now_h, job.name, *state))
-        self.peak_swing_w = max(self.peak_swing_w, swing_w)
+        if swing_w > self.peak_swing_w:
+            self.peak_swing_w, self.peak_swing_h = swing_w, now_h
+            self.peak_trains = pulse_trains(jobs)
         rate_w_per_s, ramp_s = self.book.ramps.change(jobs, decision.extra_w)
         if not self.power_samples or self.power_samples[-1][1] != site_it_w / W_PER_MW:
             self.power_samples.append(
@@ -354,7 +360,24 @@ class Ledger:
                 for share, mw in zip(grid.EXCEEDED_SHARES, curve, strict=True)
             },
             largest_ramp_mw_per_s=ramp,
+            oscillation_at_h=self.peak_swing_h,
+            **_oscillation(self.peak_trains),
         )
+
+
+def _oscillation(trains: list[PulseTrain]) -> dict[str, Any]:
+    """The grid result's oscillation fields from the trains at the largest swing."""
+    found = [
+        OscillationComponent(
+            frequency_hz=c.frequency_hz, amplitude_mw=c.amplitude_w / W_PER_MW, jobs=list(c.jobs)
+        )
+        for c in oscillation.components(trains)[:3]
+    ]
+    return {
+        "oscillation": found,
+        "strongest_oscillation_hz": found[0].frequency_hz if found else 0.0,
+        "strongest_oscillation_mw": found[0].amplitude_mw if found else 0.0,
+    }
 
 
 def _columns(model: Any, rows: list[Any]) -> dict[str, list[Any]]:

@@ -1,4 +1,5 @@
-"""How fast each change of the site's draw ramps: the ledger's per-event ramp bookkeeping.
+"""How the site's draw moves: how fast each change ramps (the ledger's per-event ramp
+bookkeeping) and the jobs' in-step pulse trains (``perf/oscillation.py``).
 
 A job's draw above its racks' idle draw moves when it starts, stops, restarts, stalls or is
 throttled; all its GPUs move together (synchronous training), so the change ramps over the
@@ -6,7 +7,9 @@ GPU type's ``ramp_s`` — or, under a power-smoothing ramp limit (watts per seco
 over ``|change per GPU| ÷ limit`` if that is longer. Several jobs changing at one event ramp
 at once, so the site's IT draw starts moving at ``Σ change_j ÷ ramp_j`` (the step's initial
 slope, its fastest) and has settled after the longest ``ramp_j``. ``RampBook`` keeps each
-job's last draw and GPUs to find what changed. Cost: O(live jobs) per power decision.
+job's last draw and GPUs to find what changed. ``pulse_trains`` reads each running job's
+phases at its clock as a pulse train; jobs that resumed at one instant with one period are
+in lock-step. Cost: O(live jobs) per power decision.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from colossus_sim.kinds import JobStatus
+from colossus_sim.perf import power
+from colossus_sim.perf.oscillation import PulseTrain
 from colossus_sim.sim.jobs import JobRun
 
 
@@ -59,3 +65,25 @@ class PowerBook:
     pue: float
     cooling_ramp_s: float
     ramps: RampBook
+
+
+def pulse_trains(jobs: Sequence[JobRun]) -> list[PulseTrain]:
+    """The running ``jobs``' in-step pulse trains: period and high share at their clock, the
+    swing of their training GPUs (those of replicas still in), lock-step by resume instant."""
+    trains = []
+    for job in jobs:
+        if job.status is not JobStatus.RUNNING or job.phases is None or job.step is None:
+            continue
+        phases, clock = job.phases, job.clock
+        period_s = phases.step_s(clock)
+        gpus = job.step.gpus_used * job.replica_share
+        trains.append(
+            PulseTrain(
+                name=job.name,
+                period_s=period_s,
+                high_frac=(phases.clocked_s / clock + phases.busy_s) / period_s,
+                swing_w=gpus * power.swing_w_per_gpu(job.gpu, clock),
+                group=(job.since_s, round(period_s, 9)),
+            )
+        )
+    return trains
