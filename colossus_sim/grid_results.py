@@ -54,6 +54,9 @@ class GridResult(BaseModel):
     largest_ramp_mw_per_s: float
     """The fastest the facility draw moves at the start of any step: its jobs' IT changes over
     their ramp times plus the cooling share over the facility's."""
+    largest_ramp_up_mw_per_s: float
+    largest_ramp_down_mw_per_s: float
+    """The fastest rise and the fastest fall (restarts start with a fall, end with a rise)."""
     oscillation_at_h: float
     """When the jobs' swing between their phases was largest: the instant the spectrum is of."""
     oscillation: list[OscillationComponent]
@@ -61,3 +64,13 @@ class GridResult(BaseModel):
     strongest_oscillation_hz: float
     strongest_oscillation_mw: float
     """The strongest component's frequency and peak amplitude (0 with no job swinging)."""
+    ramp_energy_mwh: float
+    """Facility energy the ramps add over instant steps (falls worked down, staggered rises);
+    not in ``ClusterResult.energy_mwh``, the integral of the event-resolution draw."""
+    ramp_delay_hours: float
+    """Work delayed by rises the smoothing ramp limit held back (job-hours, ½ ramp each)."""
+    storage_min_soc_mwh: float | None = None
+    storage_max_soc_mwh: float | None = None
+    """The on-site storage's lowest and highest state of charge (None without storage)."""
+    storage_loss_mwh: float | None = None
+    """What charging the storage lost (round trip), bought back from the grid."""

@@ -4,7 +4,7 @@ The site's draw is piecewise constant between the simulation's events (``ledger.
 *step* is the change in facility MW at an event time: several events at one instant are one
 step (the net change). ``step_counts`` counts steps at or above thresholds (per day of the
 run), ``largest_steps`` the largest rise and fall, ``exceedance`` the draw exceeded for a
-given share of the time (a load-duration curve, time-weighted), ``largest_ramp_mw_per_s``
+given share of the time (a load-duration curve, time-weighted), ``largest_ramps_mw_per_s``
 how fast the fastest step moves: its IT part at the jobs' ramp rates (``sim/ramps.py``: GPUs
 follow a change within their ``ramp_s``), its cooling share ``(PUE − 1)·ΔIT`` over the
 facility's ``cooling_ramp_s`` (PUE does not scale a sub-second transient). Cost: O(samples)
@@ -73,23 +73,27 @@ def exceedance(
     return out
 
 
-def largest_ramp_mw_per_s(
+def largest_ramps_mw_per_s(
     time_h: Sequence[float],
     it_rate_mw_per_s: Sequence[float],
     it_steps_mw: FloatArray,
     *,
     pue: float,
     cooling_ramp_s: float,
-) -> float:
-    """The fastest the facility draw moves at any instant (MW/s): the instant's IT ramp rates
-    (signed, several rows at one instant add) plus its net IT step's cooling share
-    ``(pue − 1)·|ΔIT|`` spread over ``cooling_ramp_s``. ``it_steps_mw`` is ``net_steps`` of
-    the IT draw (one per instant after the first)."""
+    shares: FloatArray | None = None,
+) -> tuple[float, float]:
+    """The fastest the facility draw rises and falls at any instant (MW/s, both ≥ 0): the
+    instant's IT ramp rates (signed, several rows at one instant add) plus its net IT step's
+    cooling share ``(pue − 1)·|ΔIT|`` spread over ``cooling_ramp_s``. ``it_steps_mw`` is
+    ``net_steps`` of the IT draw (one per instant after the first); ``shares`` scales each
+    instant's ramp by the share of its step the grid sees (on-site storage takes the rest)."""
     t = np.asarray(time_h, dtype=np.float64)
     rate = np.asarray(it_rate_mw_per_s, dtype=np.float64)
     if t.size < 2:
-        return 0.0
+        return 0.0, 0.0
     instant = np.concatenate(([0], np.cumsum(t[1:] != t[:-1])))  # each row's instant
     net_rate = np.bincount(instant, weights=rate)[1:]  # the first instant starts the run
-    cooling = (pue - 1.0) * np.abs(it_steps_mw) / cooling_ramp_s
-    return float(np.max(np.abs(net_rate) + cooling, initial=0.0))
+    cooling = (pue - 1.0) * it_steps_mw / cooling_ramp_s
+    seen = np.ones_like(cooling) if shares is None else shares
+    moving = (net_rate + cooling) * seen
+    return max(float(moving.max(initial=0.0)), 0.0), max(float(-moving.min(initial=0.0)), 0.0)

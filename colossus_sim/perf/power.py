@@ -23,7 +23,11 @@ A facility cap is met by lowering clocks (``solve_clocks``): every job's IT draw
 its clock, so the highest clocks on a fine grid whose total fits under the cap are found by
 search over precomputed curves — O(jobs × grid) per re-balance, no iteration per GPU.
 
-A job's swing between its phases is ``GPUs × (P_compute(f) − P_comm)``; the site draws
+Under power smoothing (a what-if) no phase of a training GPU draws less than a floor
+``P_floor`` (it burns power up to it): each phase's draw is ``max(P_phase, P_floor)``.
+
+A job's swing between its phases is ``GPUs × (P_compute(f) − P_comm)`` (each at least
+``P_floor``); the site draws
 ``IT × PUE`` where IT adds each GPU's host overhead (CPUs, NICs, switches, fans: its full
 share on a rack that trains, ``host_idle_frac`` of it on a rack that does not) and the
 scale-out fabric per GPU.
@@ -75,16 +79,21 @@ class StepPhases:
         return self.clocked_s / clock + self.busy_s + self.wait_s
 
 
-def training_gpu_w(gpu: GpuSpec, phases: StepPhases, clock: float) -> float:
-    """Mean watts of one training GPU over its step at relative clock ``clock``."""
-    compute_w = compute_phase_w(gpu, clock)
+def training_gpu_w(
+    gpu: GpuSpec, phases: StepPhases, clock: float, *, floor_w: float = 0.0
+) -> float:
+    """Mean watts of one training GPU over its step at relative clock ``clock``; under power
+    smoothing no phase draws less than ``floor_w`` (the GPU burns up to it)."""
+    compute_w = max(compute_phase_w(gpu, clock), floor_w)
     busy = phases.clocked_s / clock + phases.busy_s
-    return (busy * compute_w + phases.wait_s * gpu.power.comm_phase_w) / phases.step_s(clock)
+    low_w = max(gpu.power.comm_phase_w, floor_w)
+    return (busy * compute_w + phases.wait_s * low_w) / phases.step_s(clock)
 
 
-def swing_w_per_gpu(gpu: GpuSpec, clock: float) -> float:
-    """How far a GPU's draw jumps between its communication and compute phases."""
-    return compute_phase_w(gpu, clock) - gpu.power.comm_phase_w
+def swing_w_per_gpu(gpu: GpuSpec, clock: float, *, floor_w: float = 0.0) -> float:
+    """How far a GPU's draw jumps between its communication and compute phases (each phase
+    burned up to ``floor_w`` under power smoothing)."""
+    return max(compute_phase_w(gpu, clock), floor_w) - max(gpu.power.comm_phase_w, floor_w)
 
 
 def facility_w(it_w: float, pue: float) -> float:
@@ -102,14 +111,18 @@ def job_it_curve_w(
     gpus_in_racks: int,
     training_gpus: int,
     network_w_per_gpu: float,
+    floor_w: float = 0.0,
     grid: npt.NDArray[np.float64] = CLOCK_GRID,
 ) -> npt.NDArray[np.float64]:
-    """IT watts of a training job's racks at every clock of ``grid`` (clipped at its minimum)."""
+    """IT watts of a training job's racks at every clock of ``grid`` (clipped at its minimum);
+    under power smoothing its GPUs draw at least ``floor_w`` in every phase."""
     clocks = np.maximum(grid, gpu.power.min_clock_frac)
     p = gpu.power
     compute_w = p.idle_w + (gpu.full_compute_w - p.idle_w) * clocks**p.dvfs_exponent
+    compute_w = np.maximum(compute_w, floor_w)
+    low_w = max(p.comm_phase_w, floor_w)
     busy = phases.clocked_s / clocks + phases.busy_s
-    per_gpu = (busy * compute_w + phases.wait_s * p.comm_phase_w) / (busy + phases.wait_s)
+    per_gpu = (busy * compute_w + phases.wait_s * low_w) / (busy + phases.wait_s)
     idle = gpus_in_racks - training_gpus
     fixed = idle * p.idle_w + gpus_in_racks * (p.host_overhead_w_per_gpu + network_w_per_gpu)
     return np.asarray(training_gpus * per_gpu + fixed, dtype=np.float64)

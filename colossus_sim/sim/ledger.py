@@ -21,9 +21,9 @@ from typing import Any, Protocol
 import colossus_sim
 from colossus_sim.cluster import ClusterState
 from colossus_sim.effective import EffectiveValues
-from colossus_sim.grid_results import GridResult, OscillationComponent, PowerSeries
+from colossus_sim.grid_results import PowerSeries
 from colossus_sim.kinds import EventKind, JobStatus
-from colossus_sim.perf import grid, oscillation, power
+from colossus_sim.perf import power
 from colossus_sim.perf.oscillation import PulseTrain
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.results import (
@@ -37,7 +37,7 @@ from colossus_sim.results import (
     RunResult,
     Timeline,
 )
-from colossus_sim.sim import job_figures
+from colossus_sim.sim import grid_report, job_figures
 from colossus_sim.sim.jobs import JobRun
 from colossus_sim.sim.power import PowerDecision
 from colossus_sim.sim.ramps import PowerBook, pulse_trains
@@ -186,7 +186,7 @@ class Ledger:
                 self.job_samples.append((now_h, job.name, *state))
         if swing_w > self.peak_swing_w:
             self.peak_swing_w, self.peak_swing_h = swing_w, now_h
-            self.peak_trains = pulse_trains(jobs)
+            self.peak_trains = pulse_trains(jobs, self.book.floor_w)
         rate_w_per_s, ramp_s = self.book.ramps.change(jobs, decision.extra_w)
         if not self.power_samples or self.power_samples[-1][1] != site_it_w / W_PER_MW:
             self.power_samples.append(
@@ -248,7 +248,8 @@ class Ledger:
         elapsed_days = max(((job.finish_s or end_s) - started) / SECONDS_PER_DAY, 1e-12)
         energy_mwh = book.energy_j * self.pue / J_PER_MWH
         life_s = max((job.finish_s or end_s) - started, 1e-12)
-        swing_w = step.gpus_used * power.swing_w_per_gpu(job.gpu, 1.0)
+        floor_w = self.book.floor_w.get(job.gpu.name, 0.0)
+        swing_w = step.gpus_used * power.swing_w_per_gpu(job.gpu, 1.0, floor_w=floor_w)
         flat = job.first_flat_step or step
         return JobResult(
             name=job.name,
@@ -329,55 +330,15 @@ class Ledger:
             mean_facility_mw=energy_j / end_s / W_PER_MW if end_s else 0.0,
             energy_mwh=energy_j / J_PER_MWH,
             power_swing_mw=self.peak_swing_w * self.pue / W_PER_MW,
-            grid=self._grid(end_s),
+            grid=grid_report.grid_result(
+                self.power_samples,
+                self.ramp_rates_w_per_s,
+                self.book,
+                end_s=end_s,
+                swing_at_h=self.peak_swing_h,
+                trains=self.peak_trains,
+            ),
         )
-
-    def _grid(self, end_s: float) -> GridResult:
-        """Steps and the duration curve of the facility draw (``perf/grid.py``)."""
-        time_h = [row[0] for row in self.power_samples]
-        facility_mw = [row[2] for row in self.power_samples]
-        steps = grid.net_steps(time_h, facility_mw)
-        days = max(end_s / SECONDS_PER_DAY, 1e-12)
-        counts = grid.step_counts(steps, grid.STEP_THRESHOLDS_MW)
-        rise, fall = grid.largest_steps(steps)
-        curve = grid.exceedance(time_h, facility_mw, end_s / SECONDS_PER_HOUR, grid.EXCEEDED_SHARES)
-        it_steps = grid.net_steps(time_h, [row[1] for row in self.power_samples])
-        ramp = grid.largest_ramp_mw_per_s(
-            time_h,
-            [r / W_PER_MW for r in self.ramp_rates_w_per_s],
-            it_steps,
-            pue=self.pue,
-            cooling_ramp_s=self.book.cooling_ramp_s,
-        )
-        return GridResult(
-            steps_per_day={
-                f"{mw:g}": n / days for mw, n in zip(grid.STEP_THRESHOLDS_MW, counts, strict=True)
-            },
-            largest_rise_mw=rise,
-            largest_fall_mw=fall,
-            draw_exceeded_mw={
-                f"p{share * 100:g}": mw
-                for share, mw in zip(grid.EXCEEDED_SHARES, curve, strict=True)
-            },
-            largest_ramp_mw_per_s=ramp,
-            oscillation_at_h=self.peak_swing_h,
-            **_oscillation(self.peak_trains),
-        )
-
-
-def _oscillation(trains: list[PulseTrain]) -> dict[str, Any]:
-    """The grid result's oscillation fields from the trains at the largest swing."""
-    found = [
-        OscillationComponent(
-            frequency_hz=c.frequency_hz, amplitude_mw=c.amplitude_w / W_PER_MW, jobs=list(c.jobs)
-        )
-        for c in oscillation.components(trains)[:3]
-    ]
-    return {
-        "oscillation": found,
-        "strongest_oscillation_hz": found[0].frequency_hz if found else 0.0,
-        "strongest_oscillation_mw": found[0].amplitude_mw if found else 0.0,
-    }
 
 
 def _columns(model: Any, rows: list[Any]) -> dict[str, list[Any]]:

@@ -60,7 +60,13 @@ class Lifecycle:
             PowerBook(
                 pue=self.power.pue,
                 cooling_ramp_s=resolved.cluster.power.cooling_ramp_s,
-                ramps=RampBook([j.gpu.power.ramp_s for j in self.jobs], None),
+                ramps=RampBook(
+                    [j.gpu.power.ramp_s for j in self.jobs],
+                    sc.power.smoothing.ramp_limit_w_per_s if sc.power.smoothing else None,
+                    sc.power.restart_stagger_s,
+                ),
+                floor_w=resolved.effective.floor_w,
+                storage=sc.power.storage,
             ),
         )
         self.recovery = rec.RecoveryPolicyContext(

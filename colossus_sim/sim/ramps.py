@@ -1,22 +1,31 @@
-"""How the site's draw moves: how fast each change ramps (the ledger's per-event ramp
-bookkeeping) and the jobs' in-step pulse trains (``perf/oscillation.py``).
+"""How the site's draw moves: how fast each change ramps and what ramping costs (the ledger's
+per-event bookkeeping), and the jobs' in-step pulse trains (``perf/oscillation.py``).
 
 A job's draw above its racks' idle draw moves when it starts, stops, restarts, stalls or is
 throttled; all its GPUs move together (synchronous training), so the change ramps over the
-GPU type's ``ramp_s`` — or, under a power-smoothing ramp limit (watts per second per GPU),
-over ``|change per GPU| ÷ limit`` if that is longer. Several jobs changing at one event ramp
-at once, so the site's IT draw starts moving at ``Σ change_j ÷ ramp_j`` (the step's initial
-slope, its fastest) and has settled after the longest ``ramp_j``. ``RampBook`` keeps each
-job's last draw and GPUs to find what changed. ``pulse_trains`` reads each running job's
-phases at its clock as a pulse train; jobs that resumed at one instant with one period are
-in lock-step. Cost: O(live jobs) per power decision.
+GPU type's ``ramp_s``. Under power smoothing (a what-if) it ramps at most
+``ramp_limit_w_per_s`` per GPU, so over ``|change per GPU| ÷ limit`` if that is longer (the
+limit covers the rack's whole change, its host following its GPUs). A staggered restart
+brings a job's groups up one after another over ``restart_stagger_s`` *before* training
+resumes, so a rise from idle ramps over that long without delaying the job. Several jobs
+changing at one event ramp at once: the site's IT draw starts moving at ``Σ change_j ÷ ramp_j``
+(the step's fastest) and has settled after the longest ``ramp_j``.
+
+What ramping costs: a fall burns ``½·|change|·ramp`` more than a step would (the GPUs work
+their way down), a staggered rise ``½·change·ramp`` (the early groups draw before training
+resumes); a rise held back by the limit draws less but delays the job's work by about
+``½·ramp`` (its GPUs reach full power only at the end). ``RampBook`` keeps each job's last
+draw and GPUs to find what changed. ``pulse_trains`` reads each running job's phases at its
+clock (each at least the smoothing floor) as a pulse train; jobs that resumed at one instant
+with one period are in lock-step. Cost: O(live jobs) per power decision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from colossus_sim.config.scenario import StorageSpec
 from colossus_sim.kinds import JobStatus
 from colossus_sim.perf import power
 from colossus_sim.perf.oscillation import PulseTrain
@@ -24,52 +33,74 @@ from colossus_sim.sim.jobs import JobRun
 
 
 class RampBook:
-    """Each job's last draw above idle and training GPUs, to time the next change."""
+    """Each job's last draw above idle and training GPUs, to time and price the next change."""
 
-    def __init__(self, ramp_s: Sequence[float], limit_w_per_s: float | None) -> None:
+    def __init__(
+        self, ramp_s: Sequence[float], limit_w_per_s: float | None, stagger_s: float = 0.0
+    ) -> None:
         self.ramp_s = list(ramp_s)
         """Each job's GPU ramp time (its GPU type's), by job index."""
         self.limit_w_per_s = limit_w_per_s
         """The smoothing ramp limit per GPU, if any."""
+        self.stagger_s = stagger_s
         self.last_w = [0.0] * len(self.ramp_s)
         self.last_gpus = [0] * len(self.ramp_s)
+        self.ramp_energy_j = 0.0
+        """IT energy the ramps add over instant steps (falls worked down, staggered rises)."""
+        self.delay_s = 0.0
+        """Work delayed by rises the smoothing limit held back (job-seconds)."""
 
     def change(self, jobs: Sequence[JobRun], extra_w: dict[int, float]) -> tuple[float, float]:
         """(the site's IT ramp rate at the start of this change in W/s, signed; the longest
         ramp in s) for the live ``jobs`` whose draw above idle is now ``extra_w`` (0 if absent)."""
         rate_w_per_s = 0.0
         longest_s = 0.0
-        last_w, last_gpus, limit = self.last_w, self.last_gpus, self.limit_w_per_s
+        last_w, last_gpus = self.last_w, self.last_gpus
         for job in jobs:
             i = job.index
             new_w = extra_w.get(i, 0.0)
             gpus = job.step.gpus_used if job.step is not None and new_w else 0
             delta_w = new_w - last_w[i]
             if delta_w:
-                ramp_s = self.ramp_s[i]
-                moving = max(gpus, last_gpus[i])
-                if limit is not None and moving:
-                    ramp_s = max(ramp_s, abs(delta_w) / moving / limit)
+                ramp_s = self._ramp_s(i, delta_w, max(gpus, last_gpus[i]), last_w[i] == 0.0)
                 rate_w_per_s += delta_w / ramp_s
                 longest_s = max(longest_s, ramp_s)
                 last_w[i] = new_w
             last_gpus[i] = gpus
         return rate_w_per_s, longest_s
 
+    def _ramp_s(self, i: int, delta_w: float, moving: int, from_idle: bool) -> float:
+        """How long job ``i``'s change of ``delta_w`` over ``moving`` GPUs ramps; books its cost."""
+        ramp_s = self.ramp_s[i]
+        if self.limit_w_per_s is not None and moving:
+            ramp_s = max(ramp_s, abs(delta_w) / moving / self.limit_w_per_s)
+        if delta_w < 0:
+            self.ramp_energy_j += 0.5 * -delta_w * ramp_s
+        elif from_idle and self.stagger_s > 0:
+            ramp_s = max(ramp_s, self.stagger_s)
+            self.ramp_energy_j += 0.5 * delta_w * ramp_s
+        elif ramp_s > self.ramp_s[i]:
+            self.delay_s += 0.5 * ramp_s
+        return ramp_s
+
 
 @dataclass(frozen=True)
 class PowerBook:
     """What the ledger needs to price and time the site's power: the PUE, how long the
-    facility's cooling share takes to follow a step, and the jobs' ramps."""
+    facility's cooling share takes to follow a step, the jobs' ramps, each GPU type's
+    smoothing floor, and the on-site storage if any."""
 
     pue: float
     cooling_ramp_s: float
     ramps: RampBook
+    floor_w: Mapping[str, float]
+    storage: StorageSpec | None = None
 
 
-def pulse_trains(jobs: Sequence[JobRun]) -> list[PulseTrain]:
+def pulse_trains(jobs: Sequence[JobRun], floor_w: Mapping[str, float]) -> list[PulseTrain]:
     """The running ``jobs``' in-step pulse trains: period and high share at their clock, the
-    swing of their training GPUs (those of replicas still in), lock-step by resume instant."""
+    swing of their training GPUs (those of replicas still in; each phase at least its GPU
+    type's smoothing floor), lock-step by resume instant."""
     trains = []
     for job in jobs:
         if job.status is not JobStatus.RUNNING or job.phases is None or job.step is None:
@@ -77,12 +108,13 @@ def pulse_trains(jobs: Sequence[JobRun]) -> list[PulseTrain]:
         phases, clock = job.phases, job.clock
         period_s = phases.step_s(clock)
         gpus = job.step.gpus_used * job.replica_share
+        swing_w = power.swing_w_per_gpu(job.gpu, clock, floor_w=floor_w.get(job.gpu.name, 0.0))
         trains.append(
             PulseTrain(
                 name=job.name,
                 period_s=period_s,
                 high_frac=(phases.clocked_s / clock + phases.busy_s) / period_s,
-                swing_w=gpus * power.swing_w_per_gpu(job.gpu, clock),
+                swing_w=gpus * swing_w,
                 group=(job.since_s, round(period_s, 9)),
             )
         )
