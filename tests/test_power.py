@@ -155,15 +155,23 @@ def _cap_floor_mw(overrides: list[str]) -> float:
 
 
 @settings(max_examples=10, deadline=None)
-@example(taper=14.0, above=0.00390625)  # found by this test: 543.369 MW over a 543.168 MW cap,
-# when the floor was priced at full fabric bandwidth
-@given(taper=st.floats(1.0, 64.0), above=st.floats(0.0, 0.2))
-def test_any_cap_from_the_floor_up_holds_on_any_fabric_taper(taper: float, above: float) -> None:
-    """A cap in [floor, floor × 1.2] with any leaf oversubscription: every power sample is at
-    most the cap, or the run is refused before it starts (the floor is read from the refusal
-    of a 1 MW cap, rounded to 1 kW, so a cap at it may be just below the true floor)."""
+@example(taper=14.0, above=0.00390625, smoothing=0.0)  # found by this test: 543.369 MW over a
+# 543.168 MW cap, when the floor was priced at full fabric bandwidth
+@example(taper=1.0, above=0.0, smoothing=0.6)
+@given(
+    taper=st.floats(1.0, 64.0),
+    above=st.floats(0.0, 0.2),
+    smoothing=st.sampled_from([0.0, 0.3, 0.6, 0.9]),
+)
+def test_any_cap_from_the_floor_up_holds_on_any_fabric_taper(
+    taper: float, above: float, smoothing: float
+) -> None:
+    """A cap in [floor, floor × 1.2] with any leaf oversubscription and any power-smoothing
+    floor (which the GPUs burn to at every clock): every power sample is at most the cap, or
+    the run is refused before it starts (the floor is read from the refusal of a 1 MW cap,
+    rounded to 1 kW, so a cap at it may be just below the true floor)."""
     overrides = [f"fabric.leaf_oversubscription={taper}", "failures.enabled=false"]
-    overrides.append("horizon_days=1")
+    overrides += ["horizon_days=1", f"power.smoothing.floor_frac_of_tdp={smoothing}"]
     cap = _cap_floor_mw(overrides) * (1 + above)
     try:
         run = api.simulate(overrides=[*overrides, f"power.facility_cap_mw={cap}"])
