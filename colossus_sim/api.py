@@ -229,7 +229,7 @@ def replicas(
 
 REPLICA_FILES = ("replicas.json", "replicas.parquet")
 """The files of ``run --replicas N --out``'s folder."""
-RUN_PLOTS = ("allocation", "power", "gantt")
+RUN_PLOTS = ("allocation", "power", "gantt", "grid")
 """The figures ``run --plot PREFIX`` writes, as ``PREFIX_<name>.png``."""
 
 
@@ -374,6 +374,14 @@ def plot_gantt(result: RunResult, path: str | Path | None = None) -> Figure:
     return plots.plot_gantt(result, path)
 
 
+def plot_grid(result: RunResult, path: str | Path | None = None) -> Figure:
+    """The whole run's facility draw beside the hour around its largest step, each second
+    (``plots.plot_grid``)."""
+    from colossus_sim import plots
+
+    return plots.plot_grid(result, path)
+
+
 def plot_sweep(
     frame: pd.DataFrame,
     x: str,
@@ -387,4 +395,4 @@ def plot_sweep(
     return plots.plot_sweep(frame, x, y, path, hue)
 
 
-__all__ += ["plot_allocation", "plot_gantt", "plot_power", "plot_sweep"]
+__all__ += ["plot_allocation", "plot_gantt", "plot_grid", "plot_power", "plot_sweep"]

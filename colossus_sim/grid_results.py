@@ -57,6 +57,8 @@ class GridResult(BaseModel):
     largest_ramp_up_mw_per_s: float
     largest_ramp_down_mw_per_s: float
     """The fastest rise and the fastest fall (restarts start with a fall, end with a rise)."""
+    cooling_ramp_s: float
+    """How long the facility's cooling share of a step took to follow it (the site's)."""
     oscillation_at_h: float
     """When the jobs' swing between their phases was largest: the instant the spectrum is of."""
     oscillation: list[OscillationComponent]

@@ -25,7 +25,9 @@ STEP_THRESHOLDS_MW = (50.0, 100.0, 200.0)
 EXCEEDED_SHARES = (0.0, 0.1, 0.5, 0.9, 1.0)
 
 
-def net_steps(time_h: Sequence[float], draw_mw: Sequence[float]) -> FloatArray:
+def net_steps(
+    time_h: Sequence[float] | FloatArray, draw_mw: Sequence[float] | FloatArray
+) -> FloatArray:
     """The net change in draw at each distinct sample time after the first (MW)."""
     t = np.asarray(time_h, dtype=np.float64)
     p = np.asarray(draw_mw, dtype=np.float64)
@@ -97,3 +99,19 @@ def largest_ramps_mw_per_s(
     seen = np.ones_like(cooling) if shares is None else shares
     moving = (net_rate + cooling) * seen
     return max(float(moving.max(initial=0.0)), 0.0), max(float(-moving.min(initial=0.0)), 0.0)
+
+
+def ramped_draw_mw(
+    change_s: FloatArray,
+    change_mw: FloatArray,
+    ramp_s: FloatArray,
+    base_mw: float,
+    at_s: FloatArray,
+) -> FloatArray:
+    """The draw at the instants ``at_s``: ``base_mw`` plus each change ``change_mw[k]``,
+    made linearly over ``ramp_s[k]`` from ``change_s[k]`` (a zero ramp is a step). Cost:
+    O(instants × changes) — for a window of the run, never the whole run."""
+    if change_s.size == 0:
+        return np.full(at_s.shape, base_mw)
+    progress = (at_s[:, None] - change_s[None, :]) / np.maximum(ramp_s, 1e-9)[None, :]
+    return np.asarray(base_mw + np.clip(progress, 0.0, 1.0) @ change_mw, dtype=np.float64)

@@ -67,7 +67,6 @@ def grid_result(
         cooling_ramp_s=book.cooling_ramp_s,
         shares=share,
     )
-    ramps = book.ramps
     return GridResult(
         steps_per_day={
             f"{mw:g}": n / days for mw, n in zip(grid.STEP_THRESHOLDS_MW, counts, strict=True)
@@ -80,10 +79,11 @@ def grid_result(
         largest_ramp_mw_per_s=max(up, down) + takeover_mw_per_s,
         largest_ramp_up_mw_per_s=up + takeover_mw_per_s,
         largest_ramp_down_mw_per_s=down + takeover_mw_per_s,
+        cooling_ramp_s=book.cooling_ramp_s,
         oscillation_at_h=swing_at_h,
         **_oscillation(trains),
-        ramp_energy_mwh=ramps.ramp_energy_j * book.pue / J_PER_MWH,
-        ramp_delay_hours=ramps.delay_s / SECONDS_PER_HOUR,
+        ramp_energy_mwh=book.ramps.ramp_energy_j * book.pue / J_PER_MWH,
+        ramp_delay_hours=book.ramps.delay_s / SECONDS_PER_HOUR,
         **stored,
     )
 
