@@ -55,18 +55,18 @@ class RampBook:
         ramp in s) for the live ``jobs`` whose draw above idle is now ``extra_w`` (0 if absent)."""
         rate_w_per_s = 0.0
         longest_s = 0.0
-        last_w, last_gpus = self.last_w, self.last_gpus
+        last_w, last_gpus, get = self.last_w, self.last_gpus, extra_w.get
         for job in jobs:
             i = job.index
-            new_w = extra_w.get(i, 0.0)
+            new_w = get(i, 0.0)
+            if new_w == last_w[i]:
+                continue  # most decisions move one job: the rest cost a lookup
             gpus = job.step.gpus_used if job.step is not None and new_w else 0
             delta_w = new_w - last_w[i]
-            if delta_w:
-                ramp_s = self._ramp_s(i, delta_w, max(gpus, last_gpus[i]), last_w[i] == 0.0)
-                rate_w_per_s += delta_w / ramp_s
-                longest_s = max(longest_s, ramp_s)
-                last_w[i] = new_w
-            last_gpus[i] = gpus
+            ramp_s = self._ramp_s(i, delta_w, max(gpus, last_gpus[i]), last_w[i] == 0.0)
+            rate_w_per_s += delta_w / ramp_s
+            longest_s = max(longest_s, ramp_s)
+            last_w[i], last_gpus[i] = new_w, gpus
         return rate_w_per_s, longest_s
 
     def _ramp_s(self, i: int, delta_w: float, moving: int, from_idle: bool) -> float:
