@@ -39,8 +39,10 @@ class OscillationComponent(BaseModel):
 
 
 class GridResult(BaseModel):
-    """The site's facility draw as the grid sees it, at event resolution (``perf/grid.py``):
-    a step is the net change at one instant."""
+    """The site's facility draw as the grid sees it (``sim/grid_report.py``): steps (a step is
+    the net change at one instant), how fast they ramp, the duration curve, the in-step
+    oscillation, and what the mitigations cost. With on-site storage the step, count and ramp
+    figures are the grid's side of it."""
 
     model_config = ConfigDict(frozen=True)
 
