@@ -52,7 +52,10 @@ def largest_steps(steps: FloatArray) -> tuple[float, float]:
 
 
 def exceedance(
-    time_h: Sequence[float], draw_mw: Sequence[float], end_h: float, shares: Sequence[float]
+    time_h: Sequence[float] | FloatArray,
+    draw_mw: Sequence[float] | FloatArray,
+    end_h: float,
+    shares: Sequence[float],
 ) -> list[float]:
     """The draw the site is at or above for each share of the time from the first sample to
     ``end_h`` (share 0: the peak; 1: the minimum)."""
@@ -76,8 +79,8 @@ def exceedance(
 
 
 def largest_ramps_mw_per_s(
-    time_h: Sequence[float],
-    it_rate_mw_per_s: Sequence[float],
+    time_h: Sequence[float] | FloatArray,
+    it_rate_mw_per_s: Sequence[float] | FloatArray,
     it_steps_mw: FloatArray,
     *,
     pue: float,

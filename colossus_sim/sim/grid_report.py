@@ -37,10 +37,10 @@ def grid_result(
 ) -> GridResult:
     """``samples``: the ledger's (hours, IT MW, facility MW, ramp s) rows; ``ramp_rates``:
     each row's IT ramp rate; the oscillation is that of ``trains`` at ``swing_at_h``."""
-    time_h = [row[0] for row in samples]
-    facility_mw = [row[2] for row in samples]
+    table = np.asarray(samples, dtype=np.float64).reshape(-1, 4)
+    time_h, facility_mw = table[:, 0], table[:, 2]
     steps = grid.net_steps(time_h, facility_mw)
-    it_steps = grid.net_steps(time_h, [row[1] for row in samples])
+    it_steps = grid.net_steps(time_h, table[:, 1])
     share = np.ones_like(steps)
     takeover_mw_per_s = 0.0
     stored: dict[str, float] = {}
@@ -61,7 +61,7 @@ def grid_result(
     curve = grid.exceedance(time_h, facility_mw, end_s / SECONDS_PER_HOUR, grid.EXCEEDED_SHARES)
     up, down = grid.largest_ramps_mw_per_s(
         time_h,
-        [r / W_PER_MW for r in ramp_rates_w_per_s],
+        np.asarray(ramp_rates_w_per_s, dtype=np.float64) / W_PER_MW,
         it_steps,
         pue=book.pue,
         cooling_ramp_s=book.cooling_ramp_s,
@@ -89,7 +89,7 @@ def grid_result(
 
 
 def _buffered(
-    steps: FloatArray, time_h: Sequence[float], end_s: float, spec: StorageSpec
+    steps: FloatArray, time_h: FloatArray, end_s: float, spec: StorageSpec
 ) -> storage.Buffered:
     """The site's steps (one per instant after the first) through the storage of ``spec``."""
     instants = np.unique(np.asarray(time_h, dtype=np.float64))

@@ -166,11 +166,16 @@ class Ledger:
         book.peak_it_w = max(book.peak_it_w, job.it_w)
 
     def sample(
-        self, now_s: float, jobs: list[JobRun], owned: list[int], decision: PowerDecision
+        self,
+        now_s: float,
+        jobs: list[JobRun],
+        owned: list[int],
+        decision: PowerDecision,
+        moved: list[JobRun],
     ) -> None:
         """After the power is balanced: a row for each job whose status, racks or step time
         changed since its last row; the site's draw from now on (a row when it changed, with
-        how fast the change ramps) and the largest swing yet."""
+        how fast the change of the ``moved`` jobs' draws ramps) and the largest swing yet."""
         site_it_w, swing_w = decision.site_it_w, decision.swing_w
         now_h = now_s / SECONDS_PER_HOUR
         for job in jobs:
@@ -187,7 +192,7 @@ class Ledger:
         if swing_w > self.peak_swing_w:
             self.peak_swing_w, self.peak_swing_h = swing_w, now_h
             self.peak_trains = pulse_trains(jobs, self.book.floor_w)
-        rate_w_per_s, ramp_s = self.book.ramps.change(jobs, decision.extra_w)
+        rate_w_per_s, ramp_s = self.book.ramps.change(moved, decision.extra_w)
         if not self.power_samples or self.power_samples[-1][1] != site_it_w / W_PER_MW:
             self.power_samples.append(
                 (

@@ -330,12 +330,14 @@ class Lifecycle:
         owned = self.cluster.owned_count.tolist()
         live = list(self.live.values())
         decision = self.power.decide(live, owned)
+        moved: list[JobRun] = []  # the jobs whose draw changed: the ledger times their ramps
         for job in live:
             new_w = decision.draw_w[job.index]
             clock = decision.clock_of.get(job.index)
             if clock is None:  # not running: its racks draw idle power
                 if new_w != job.it_w or job.throttled:
                     self.ledger.bank_power(job, now)
+                    moved.append(job)
                     job.it_w = new_w
                     job.throttled = False
                 continue
@@ -347,11 +349,12 @@ class Lifecycle:
                 self._schedule_finish(job)
             if new_w != job.it_w or job.throttled != (clock < 1.0):
                 self.ledger.bank_power(job, now)
+                moved.append(job)
                 job.it_w = new_w
                 job.throttled = clock < 1.0
                 self.ledger.note_draw(job)
         self.site_it_w = decision.site_it_w
-        self.ledger.sample(now, live, owned, decision)
+        self.ledger.sample(now, live, owned, decision, moved)
         for job in live:
             if job.status is JobStatus.FINISHED:
                 del self.live[job.index]

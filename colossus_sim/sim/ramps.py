@@ -52,7 +52,8 @@ class RampBook:
 
     def change(self, jobs: Sequence[JobRun], extra_w: dict[int, float]) -> tuple[float, float]:
         """(the site's IT ramp rate at the start of this change in W/s, signed; the longest
-        ramp in s) for the live ``jobs`` whose draw above idle is now ``extra_w`` (0 if absent)."""
+        ramp in s) for ``jobs`` (at least those whose draw moved) whose draw above idle is now
+        ``extra_w`` (0 if absent)."""
         rate_w_per_s = 0.0
         longest_s = 0.0
         last_w, last_gpus, get = self.last_w, self.last_gpus, extra_w.get
@@ -60,7 +61,7 @@ class RampBook:
             i = job.index
             new_w = get(i, 0.0)
             if new_w == last_w[i]:
-                continue  # most decisions move one job: the rest cost a lookup
+                continue  # its racks moved between idle draws, or only its clock flag
             gpus = job.step.gpus_used if job.step is not None and new_w else 0
             delta_w = new_w - last_w[i]
             ramp_s = self._ramp_s(i, delta_w, max(gpus, last_gpus[i]), last_w[i] == 0.0)
