@@ -193,16 +193,12 @@ class Ledger:
             self.peak_swing_w, self.peak_swing_h = swing_w, now_h
             self.peak_trains = pulse_trains(jobs, self.book.floor_w)
         rate_w_per_s, ramp_s = self.book.ramps.change(moved, decision.extra_w)
-        if not self.power_samples or self.power_samples[-1][1] != site_it_w / W_PER_MW:
-            self.power_samples.append(
-                (
-                    now_h,
-                    site_it_w / W_PER_MW,
-                    site_it_w * self.pue / W_PER_MW,
-                    ramp_s if self.power_samples else 0.0,
-                )
-            )
-            self.ramp_rates_w_per_s.append(rate_w_per_s if len(self.power_samples) > 1 else 0.0)
+        samples = self.power_samples
+        if not samples or samples[-1][1] != site_it_w / W_PER_MW:
+            if not samples:  # the run's first draw: not a change
+                rate_w_per_s = ramp_s = 0.0
+            samples.append((now_h, site_it_w / W_PER_MW, site_it_w * self.pue / W_PER_MW, ramp_s))
+            self.ramp_rates_w_per_s.append(rate_w_per_s)
 
     # ------------------------------------------------------------------ results
     def result(

@@ -53,36 +53,33 @@ class RampBook:
     def change(self, jobs: Sequence[JobRun], extra_w: dict[int, float]) -> tuple[float, float]:
         """(the site's IT ramp rate at the start of this change in W/s, signed; the longest
         ramp in s) for ``jobs`` (at least those whose draw moved) whose draw above idle is now
-        ``extra_w`` (0 if absent)."""
+        ``extra_w`` (0 if absent); books what each ramp costs."""
         rate_w_per_s = 0.0
         longest_s = 0.0
-        last_w, last_gpus, get = self.last_w, self.last_gpus, extra_w.get
+        last_w, last_gpus, get, limit = self.last_w, self.last_gpus, extra_w.get, self.limit_w_per_s
         for job in jobs:
             i = job.index
-            new_w = get(i, 0.0)
-            if new_w == last_w[i]:
+            new_w, old_w = get(i, 0.0), last_w[i]
+            if new_w == old_w:
                 continue  # its racks moved between idle draws, or only its clock flag
             gpus = job.step.gpus_used if job.step is not None and new_w else 0
-            delta_w = new_w - last_w[i]
-            ramp_s = self._ramp_s(i, delta_w, max(gpus, last_gpus[i]), last_w[i] == 0.0)
+            delta_w = new_w - old_w
+            own_s = ramp_s = self.ramp_s[i]
+            moving = gpus if gpus > last_gpus[i] else last_gpus[i]
+            if limit is not None and moving:
+                ramp_s = max(ramp_s, abs(delta_w) / moving / limit)
+            if delta_w < 0:  # worked down: burns half the fall over its ramp
+                self.ramp_energy_j -= 0.5 * delta_w * ramp_s
+            elif old_w == 0.0 and self.stagger_s > 0:  # from idle, groups brought up early
+                ramp_s = max(ramp_s, self.stagger_s)
+                self.ramp_energy_j += 0.5 * delta_w * ramp_s
+            elif ramp_s > own_s:  # held back by the limit: its work waits half the ramp
+                self.delay_s += 0.5 * ramp_s
             rate_w_per_s += delta_w / ramp_s
-            longest_s = max(longest_s, ramp_s)
+            if ramp_s > longest_s:
+                longest_s = ramp_s
             last_w[i], last_gpus[i] = new_w, gpus
         return rate_w_per_s, longest_s
-
-    def _ramp_s(self, i: int, delta_w: float, moving: int, from_idle: bool) -> float:
-        """How long job ``i``'s change of ``delta_w`` over ``moving`` GPUs ramps; books its cost."""
-        ramp_s = self.ramp_s[i]
-        if self.limit_w_per_s is not None and moving:
-            ramp_s = max(ramp_s, abs(delta_w) / moving / self.limit_w_per_s)
-        if delta_w < 0:
-            self.ramp_energy_j += 0.5 * -delta_w * ramp_s
-        elif from_idle and self.stagger_s > 0:
-            ramp_s = max(ramp_s, self.stagger_s)
-            self.ramp_energy_j += 0.5 * delta_w * ramp_s
-        elif ramp_s > self.ramp_s[i]:
-            self.delay_s += 0.5 * ramp_s
-        return ramp_s
 
 
 @dataclass(frozen=True)
