@@ -5,9 +5,8 @@ raises ``ScenarioError``.
 
 The pieces live in their own modules (``job_step``, ``replicas``, ``sweep``, ``regression``,
 ``plots``); this module is the one import the command line and notebooks need. Cost: importing
-it loads the config and perf layers (most of the command line's ~1 s start-up); the engine,
-sweeps, the regression checker, networkx and matplotlib load on the first call that needs them.
-"""
+it loads the config and perf layers (most of the command line's start-up); the engine, sweeps,
+the regression checker, networkx and matplotlib load on the first call that needs them."""
 
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Unpack
 from colossus_sim import scenario as scenario_module
 from colossus_sim.config.workload import CaseRole
 from colossus_sim.errors import Issue, ScenarioError
+from colossus_sim.grid_results import GridResult
 from colossus_sim.job_step import (
     PLAN_OPTION,
     RACKS_OPTION,
@@ -229,7 +229,7 @@ def replicas(
 
 REPLICA_FILES = ("replicas.json", "replicas.parquet")
 """The files of ``run --replicas N --out``'s folder."""
-RUN_PLOTS = ("allocation", "power", "gantt")
+RUN_PLOTS = ("allocation", "power", "gantt", "grid")
 """The figures ``run --plot PREFIX`` writes, as ``PREFIX_<name>.png``."""
 
 
@@ -295,6 +295,7 @@ __all__ = [
     "Band",
     "Calibration",
     "FidelityRow",
+    "GridResult",
     "Issue",
     "JobBand",
     "JobStep",
@@ -375,6 +376,14 @@ def plot_gantt(result: RunResult, path: str | Path | None = None) -> Figure:
     return plots.plot_gantt(result, path)
 
 
+def plot_grid(result: RunResult, path: str | Path | None = None) -> Figure:
+    """The whole run's facility draw beside the hour around its largest step, each second
+    (``plots.plot_grid``)."""
+    from colossus_sim import plots
+
+    return plots.plot_grid(result, path)
+
+
 def plot_sweep(
     frame: pd.DataFrame,
     x: str,
@@ -388,4 +397,4 @@ def plot_sweep(
     return plots.plot_sweep(frame, x, y, path, hue)
 
 
-__all__ += ["plot_allocation", "plot_gantt", "plot_power", "plot_sweep"]
+__all__ += ["plot_allocation", "plot_gantt", "plot_grid", "plot_power", "plot_sweep"]

@@ -38,7 +38,10 @@ class EffectiveValues:
     rack_gpus: dict[str, GpuSpec]
     """Each rack type's GPU, in the cluster's rack-mix order."""
     rack_idle_w: dict[str, float]
-    """IT watts of one idle rack of each type: GPUs at idle, their hosts and the fabric."""
+    """IT watts of one rack of each type no job trains on: GPUs at idle, their hosts at their
+    idle share (``host_idle_frac``) and the fabric."""
+    floor_w: dict[str, float]
+    """The power-smoothing floor of a training GPU of each rack type (0 without smoothing)."""
 
 
 def effective_values(
@@ -48,6 +51,7 @@ def effective_values(
     rate = reliability.rate_per_gpu_hour * failures.rate_multiplier if failures.enabled else 0.0
     rack_gpus = {name: load_gpu(name) for name in cluster.rack_mix}
     network_w = cluster.power.network_w_per_gpu
+    smoothing = scenario.power.smoothing
     return EffectiveValues(
         horizon_s=scenario.horizon_days * SECONDS_PER_DAY,
         restart_s=(
@@ -63,8 +67,11 @@ def effective_values(
         cap_from_scenario=scenario.power.facility_cap_mw is not None,
         rack_gpus=rack_gpus,
         rack_idle_w={
-            name: cluster.gpus_per_rack
-            * (g.power.idle_w + g.power.host_overhead_w_per_gpu + network_w)
+            name: cluster.gpus_per_rack * (g.power.idle_w + g.power.host_idle_w_per_gpu + network_w)
+            for name, g in rack_gpus.items()
+        },
+        floor_w={
+            name: g.tdp_w * (smoothing.floor_frac_of_tdp if smoothing else 0.0)
             for name, g in rack_gpus.items()
         },
     )

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from colossus_sim import frames
 from colossus_sim.config.workload import ParallelPlan
 from colossus_sim.fabric import JobFabric
+from colossus_sim.grid_results import GridResult, PowerSeries
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,20 +73,6 @@ class Timeline(BaseModel):
     job: list[str]
     rack: list[int]
     detail: list[str]
-
-    def __len__(self) -> int:
-        return len(self.time_h)
-
-
-class PowerSeries(BaseModel):
-    """Site power over time, one column per field: row ``i`` holds from ``time_h[i]`` until
-    ``time_h[i+1]`` (piecewise constant, a row per change)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    time_h: list[float]
-    it_mw: list[float]
-    facility_mw: list[float]
 
     def __len__(self) -> int:
         return len(self.time_h)
@@ -200,21 +187,6 @@ class JobResult(BaseModel):
     """Its step at the lowest clock the cap forced: only the compute-bound part stretches."""
     power_swing_mw: float
     """Facility MW between its communication and compute phases at full clock (synchronous)."""
-
-
-class GridResult(BaseModel):
-    """The site's facility draw as the grid sees it, at event resolution (``perf/grid.py``):
-    a step is the net change at one instant."""
-
-    model_config = ConfigDict(frozen=True)
-
-    steps_per_day: dict[str, float]
-    """Steps at least this many MW (``"50"``, ``"100"``, ``"200"``), rises and falls, per day."""
-    largest_rise_mw: float
-    largest_fall_mw: float
-    draw_exceeded_mw: dict[str, float]
-    """The draw the site is at or above for a share of the run (``"p0"`` peak, ``"p50"``
-    median, ``"p100"`` minimum), time-weighted."""
 
 
 class ClusterResult(BaseModel):

@@ -118,6 +118,9 @@ def test_an_absolute_value_in_a_child_still_needs_provenance(tmp_path: Path) -> 
     [
         ("checkpoint: {restart_minutes: +x%}\n", "not a relative change"),
         (f"jobs:\n  {JOB}: {{gpu: +10%}}\n", "the parent scenario sets none here"),
+        # YAML reads +20 as 20: in a child that is a slip for +20%, refused as with --set
+        (f"jobs:\n  {JOB}: {{racks: +20}}\n", "ambiguous: YAML reads +20 as the number 20"),
+        ("failures:\n  rate_multiplier: +2.5\n", "ambiguous: YAML reads +2.5 as the number 2.5"),
     ],
 )
 def test_a_bad_relative_value_in_a_child_is_located(

@@ -101,10 +101,21 @@ def test_power_png_draws_the_cap_and_stays_under_it(capped_run: RunResult, tmp_p
     lines = {line.get_gid(): line for line in ax.get_lines()}
     cap_y = np.asarray(lines["cap"].get_ydata(), dtype=float)
     assert np.allclose(cap_y, cap)
+    # The highest draw in each bin: never over the cap, and the cap binds.
     facility = np.asarray(lines["facility_mw"].get_ydata(), dtype=float)
-    assert facility.size == len(capped_run.power) + 1  # a step per sample, held to the end
     assert float(facility.max()) <= cap + 1e-6
     assert float(facility.max()) > 0.9 * cap, "the cap should bind in this scenario"
+    assert float(facility.max()) == pytest.approx(max(capped_run.power.facility_mw))
+    # The lowest in each bin is the restarts' dips, never above the highest.
+    low = np.asarray(lines["facility_low_mw"].get_ydata(), dtype=float)
+    assert np.all(low <= facility + 1e-9)
+    assert float(low.min()) == pytest.approx(capped_run.cluster.grid.draw_exceeded_mw["p100"])
+    # The events: the bars count every step of 100 MW or more, once.
+    bars = [b for other in fig.axes[1:] for b in other.patches]
+    g = capped_run.cluster.grid
+    assert sum(b.get_height() for b in bars) == pytest.approx(
+        g.steps_per_day["100"] * capped_run.cluster.hours / 24
+    )
 
 
 def test_gantt_png_rows_failures_and_few_artists(small_run: RunResult, tmp_path: Path) -> None:
@@ -339,3 +350,35 @@ def test_cli_run_and_sweep_write_their_plots(cli_module, tmp_path: Path) -> None
     assert png_size(tmp_path / "s.png")[0] > 0
     got = runner.invoke(cli_module.app, [*args, "--plot", str(tmp_path / "t.png"), "--plot-y", "x"])
     assert got.exit_code == 2 and "--plot-y" in got.output and "Traceback" not in got.output
+
+
+def test_grid_png_zooms_on_the_largest_step_each_second(
+    capped_run: RunResult, tmp_path: Path
+) -> None:
+    """The hour around the largest step is drawn at one second (3,600 points, computed for
+    that window only); a minute after a change, past every ramp, it is at the timeline's level;
+    and the step it centres on is the run's largest."""
+    from colossus_sim.perf import grid
+
+    path = tmp_path / "grid.png"
+    fig = plots.plot_grid(capped_run, path)
+    assert_real_png(path, fig)
+    hour = next(line for ax in fig.axes for line in ax.get_lines() if line.get_gid() == "hour")
+    minutes = np.asarray(hour.get_xdata(), dtype=float)
+    mw = np.asarray(hour.get_ydata(), dtype=float)
+    assert minutes.size == 3600
+    assert np.allclose(np.diff(minutes), 1 / 60)
+    power = capped_run.power
+    t_h, facility = np.asarray(power.time_h), np.asarray(power.facility_mw)
+    steps = grid.net_steps(t_h, facility)
+    at_h = np.unique(t_h)[1:][int(np.argmax(np.abs(steps)))]
+    seconds = at_h * 3600 + minutes * 60
+    level = facility[np.searchsorted(t_h * 3600, seconds, side="right") - 1]
+    since = seconds - (t_h * 3600)[np.searchsorted(t_h * 3600, seconds, side="right") - 1]
+    settled = since > 61  # past the GPUs' 20 ms and the cooling's 60 s
+    assert settled.any()
+    assert np.allclose(mw[settled], level[settled])
+    # centred on the largest step: the timeline's level jumps by it at minute 0 (another event
+    # may follow within the minute, so the drawn line is held to the levels, above)
+    jump = level[minutes >= 0][0] - level[minutes < 0][-1]
+    assert abs(jump) == pytest.approx(np.abs(steps).max(), rel=1e-6)

@@ -18,11 +18,14 @@ from colossus_sim.perf import power
 
 
 @pytest.mark.parametrize("name", gpu_names())
-def test_a_gpu_at_full_load_draws_its_tdp(name: str) -> None:
+def test_a_gpu_at_full_load_draws_its_measured_share_of_tdp(name: str) -> None:
+    """Training nodes peak well below their rating (82% for an H100 node, docs/sources.md):
+    a GPU computing at full clock draws its compute share of TDP, never the TDP itself."""
     gpu = load_gpu(name)
     all_compute = power.StepPhases(clocked_s=1.0, busy_s=0.0, wait_s=0.0)
     drawn = power.training_gpu_w(gpu, all_compute, 1.0)
-    assert abs(drawn - gpu.tdp_w) <= gpu.power.tdp_tolerance_frac * gpu.tdp_w
+    assert drawn == pytest.approx(gpu.power.compute_frac_of_tdp * gpu.tdp_w)
+    assert gpu.power.comm_phase_w < drawn < gpu.tdp_w
 
 
 @pytest.mark.parametrize("name", gpu_names())
@@ -31,11 +34,13 @@ def test_power_at_a_lower_clock_follows_the_dvfs_curve(name: str) -> None:
     p = gpu.power
     clocks = np.linspace(p.min_clock_frac, 1.0, 11)
     watts = np.array([power.compute_phase_w(gpu, f) for f in clocks])
-    expected = p.idle_w + (gpu.tdp_w - p.idle_w) * clocks**p.dvfs_exponent
+    expected = p.idle_w + (gpu.full_compute_w - p.idle_w) * clocks**p.dvfs_exponent
     assert np.allclose(watts, expected)
     assert np.all(np.diff(watts) > 0)
     # Halving the clock of a compute-bound GPU saves (1 − 0.5³) of its dynamic power.
-    assert power.compute_phase_w(gpu, 0.5) - p.idle_w == pytest.approx((gpu.tdp_w - p.idle_w) / 8)
+    assert power.compute_phase_w(gpu, 0.5) - p.idle_w == pytest.approx(
+        (gpu.full_compute_w - p.idle_w) / 8
+    )
 
 
 def test_waiting_phases_draw_less_than_computing_ones() -> None:
@@ -43,7 +48,7 @@ def test_waiting_phases_draw_less_than_computing_ones() -> None:
     busy = power.StepPhases(clocked_s=1.0, busy_s=0.0, wait_s=0.0)
     waiting = power.StepPhases(clocked_s=0.5, busy_s=0.0, wait_s=0.5)
     assert power.training_gpu_w(gpu, waiting, 1.0) < power.training_gpu_w(gpu, busy, 1.0)
-    assert power.swing_w_per_gpu(gpu, 1.0) == gpu.tdp_w - gpu.power.comm_phase_w
+    assert power.swing_w_per_gpu(gpu, 1.0) == gpu.full_compute_w - gpu.power.comm_phase_w
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +57,13 @@ def default_run() -> api.RunResult:
 
 
 def test_default_site_is_about_a_gigawatt(default_run: api.RunResult) -> None:
-    # Published envelope for ~550k Blackwell GPUs: ~1 GW facility (7,639 racks × 120-140 kW,
-    # rack figures in docs/sources.md: 0.92-1.07 GW IT, 1.0-1.28 GW facility); the model must
-    # land inside it on its own.
+    # Published envelope for ~550k Blackwell GPUs: ~1 GW facility (7,639 racks × 120-140 kW
+    # rated, rack figures in docs/sources.md: 0.92-1.07 GW IT, 1.0-1.28 GW facility). Those are
+    # ratings: measured training nodes peak at 76-82% of theirs (docs/sources.md), so the
+    # model's busiest instant must land between 76% of the low end and the high end.
     c = default_run.cluster
-    assert 920 <= c.peak_it_mw <= 1070
-    assert 1000 <= c.peak_facility_mw <= 1280
+    assert 0.76 * 920 <= c.peak_it_mw <= 1070
+    assert 0.76 * 1000 <= c.peak_facility_mw <= 1280
 
 
 def test_energy_is_the_integral_of_power(default_run: api.RunResult) -> None:
@@ -149,15 +155,23 @@ def _cap_floor_mw(overrides: list[str]) -> float:
 
 
 @settings(max_examples=10, deadline=None)
-@example(taper=14.0, above=0.00390625)  # found by this test: 543.369 MW over a 543.168 MW cap,
-# when the floor was priced at full fabric bandwidth
-@given(taper=st.floats(1.0, 64.0), above=st.floats(0.0, 0.2))
-def test_any_cap_from_the_floor_up_holds_on_any_fabric_taper(taper: float, above: float) -> None:
-    """A cap in [floor, floor × 1.2] with any leaf oversubscription: every power sample is at
-    most the cap, or the run is refused before it starts (the floor is read from the refusal
-    of a 1 MW cap, rounded to 1 kW, so a cap at it may be just below the true floor)."""
+@example(taper=14.0, above=0.00390625, smoothing=0.0)  # found by this test: 543.369 MW over a
+# 543.168 MW cap, when the floor was priced at full fabric bandwidth
+@example(taper=1.0, above=0.0, smoothing=0.6)
+@given(
+    taper=st.floats(1.0, 64.0),
+    above=st.floats(0.0, 0.2),
+    smoothing=st.sampled_from([0.0, 0.3, 0.6, 0.9]),
+)
+def test_any_cap_from_the_floor_up_holds_on_any_fabric_taper(
+    taper: float, above: float, smoothing: float
+) -> None:
+    """A cap in [floor, floor × 1.2] with any leaf oversubscription and any power-smoothing
+    floor (which the GPUs burn to at every clock): every power sample is at most the cap, or
+    the run is refused before it starts (the floor is read from the refusal of a 1 MW cap,
+    rounded to 1 kW, so a cap at it may be just below the true floor)."""
     overrides = [f"fabric.leaf_oversubscription={taper}", "failures.enabled=false"]
-    overrides.append("horizon_days=1")
+    overrides += ["horizon_days=1", f"power.smoothing.floor_frac_of_tdp={smoothing}"]
     cap = _cap_floor_mw(overrides) * (1 + above)
     try:
         run = api.simulate(overrides=[*overrides, f"power.facility_cap_mw={cap}"])

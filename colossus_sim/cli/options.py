@@ -109,7 +109,8 @@ RunPlot = Annotated[
     Path | None,
     _plot(
         "Write PNG figures PLOT_allocation.png (racks per job, utilisation), "
-        "PLOT_power.png (site power and the cap) and PLOT_gantt.png (jobs, failures); "
+        "PLOT_power.png (site power, its steps and the cap), PLOT_gantt.png (jobs, failures) "
+        "and PLOT_grid.png (the run beside the hour around its largest step, each second); "
         "one run's figures, so not with --replicas."
     ),
 ]

@@ -17,6 +17,7 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from colossus_sim import api
+from colossus_sim.cli.render_grid import grid_lines
 
 if TYPE_CHECKING:
     from colossus_sim.api import Calibration, FidelityRow, JobStep, RunResult
@@ -194,14 +195,7 @@ def cluster_lines(result: RunResult) -> list[str]:
         f"{c.energy_mwh / 1e3:,.1f} GWh · synchronous compute/communication swing up to "
         f"{c.power_swing_mw:,.0f} MW",
     ]
-    g = c.grid
-    lines.append(
-        f"grid: {g.steps_per_day['100']:,.1f} steps a day of 100 MW or more "
-        f"({g.steps_per_day['200']:,.1f} of 200 MW or more), the largest +{g.largest_rise_mw:,.0f}"
-        f" / −{g.largest_fall_mw:,.0f} MW at once (event resolution) · the site draws "
-        f"{g.draw_exceeded_mw['p50']:,.0f} MW or more half the time, "
-        f"{g.draw_exceeded_mw['p100']:,.0f} MW at least"
-    )
+    lines += grid_lines(c.grid)
     idle = c.gpu_hours["idle"]
     if idle > 0:
         why = c.idle_gpu_hours

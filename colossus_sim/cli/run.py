@@ -76,7 +76,8 @@ def _check_options(
 
 
 def _plot_targets(prefix: Path | None) -> list[Path]:
-    """PREFIX_allocation.png, PREFIX_power.png and PREFIX_gantt.png (a .png suffix dropped)."""
+    """PREFIX_allocation.png, PREFIX_power.png, PREFIX_gantt.png and PREFIX_grid.png (a .png
+    suffix dropped)."""
     if prefix is None:
         return []
     stem = prefix.with_suffix("") if prefix.suffix == ".png" else prefix
@@ -84,7 +85,8 @@ def _plot_targets(prefix: Path | None) -> list[Path]:
 
 
 def _run_plots(result: api.RunResult, prefix: Path) -> None:
-    draws = (api.plot_allocation, api.plot_power, api.plot_gantt)  # in api.RUN_PLOTS' order
+    # in api.RUN_PLOTS' order
+    draws = (api.plot_allocation, api.plot_power, api.plot_gantt, api.plot_grid)
     for target, draw in zip(_plot_targets(prefix), draws, strict=True):
         with api.reported("--plot", target):
             draw(result, target)

@@ -12,11 +12,14 @@ from colossus_sim.errors import FieldValueError
 
 
 class PowerBudget(StrictModel):
-    """The site's power: the facility cap, cooling/conversion overhead (PUE), the fabric."""
+    """The site's power: the facility cap, cooling/conversion overhead (PUE), the fabric, and how
+    long the overhead takes to follow a step of IT load (``cooling_ramp_s``; default 60 s, the
+    assumption argued in ``topologies/colossus2.yaml``)."""
 
     facility_cap_mw: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     pue: Annotated[float, Field(ge=1, allow_inf_nan=False)]
     network_w_per_gpu: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    cooling_ramp_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 60.0
 
 
 class FabricSpec(StrictModel):

@@ -158,8 +158,29 @@ def _parent_path(child: Path, name: Any, doc: YamlDocument, scenarios_dir: Path)
     )
 
 
+def _number_at(data: Any, path: PathKey) -> Any:
+    """The value at ``path`` in a file's data (a path its positions hold)."""
+    for key in path:
+        data = data[key]
+    return data
+
+
 def _merge_chain(chain: list[YamlDocument]) -> LayeredDocument:
     """Merge root first; ``expect`` only from the file asked for (``chain[0]``)."""
+    for child in chain[:-1]:  # a file with a parent: +20 is the number, not a change
+        for here in sorted(child.plus_signed, key=str):
+            number = _number_at(child.data, here)
+            raise ScenarioError(
+                [
+                    _located(
+                        child,
+                        dotted(here),
+                        f"ambiguous: YAML reads +{number} as the number {number}",
+                        got=f"+{number}",
+                        expected=f"+{number}% for a change of the parent's value, or {number}",
+                    )
+                ]
+            )
     data: dict[str, Any] = {}
     merge = _Merge(positions={}, files={}, relative={})
     for doc in reversed(chain):

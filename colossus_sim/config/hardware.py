@@ -35,9 +35,11 @@ class GpuPower(StrictModel):
 
     ``idle_w``: powered, nothing running. ``comm_phase_w``: waiting on communication or a
     pipeline bubble. Compute-bound at relative clock ``f``:
-    ``idle_w + (tdp_w − idle_w)·f^dvfs_exponent``, so ``tdp_w`` at full clock.
+    ``idle_w + (compute_frac_of_tdp·tdp_w − idle_w)·f^dvfs_exponent`` — what a training GPU
+    draws computing at full clock is a measured share of its TDP, not the TDP itself.
     ``host_overhead_w_per_gpu``: everything else in its server/rack (CPUs, NICs, NVLink
-    switches, fans and pumps, conversion), per GPU.
+    switches, fans and pumps, conversion), per GPU, while the rack trains;
+    ``host_idle_frac`` of it while no job trains on the rack.
     """
 
     idle_w: Positive
@@ -46,6 +48,15 @@ class GpuPower(StrictModel):
     min_clock_frac: Fraction
     tdp_tolerance_frac: Fraction
     host_overhead_w_per_gpu: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    compute_frac_of_tdp: Fraction
+    host_idle_frac: Fraction
+    ramp_s: Positive
+    """How long the GPU's draw takes to follow a change of load (a step's rise or fall)."""
+
+    @property
+    def host_idle_w_per_gpu(self) -> float:
+        """Host watts per GPU of a rack no job trains on."""
+        return self.host_overhead_w_per_gpu * self.host_idle_frac
 
 
 class GpuSpec(Sourced):
@@ -78,9 +89,16 @@ class GpuSpec(Sourced):
     def _reserve_below_capacity(self) -> Self:
         if self.hbm_reserved_gb >= self.hbm_gb:
             raise FieldValueError("hbm_reserved_gb", "must be smaller than hbm_gb")
-        if not self.power.idle_w < self.power.comm_phase_w < self.tdp_w:
-            raise FieldValueError("power", "needs idle_w < comm_phase_w < tdp_w")
+        if not self.power.idle_w < self.power.comm_phase_w < self.full_compute_w:
+            raise FieldValueError(
+                "power", "needs idle_w < comm_phase_w < compute_frac_of_tdp × tdp_w"
+            )
         return self
+
+    @property
+    def full_compute_w(self) -> float:
+        """Watts of one training GPU computing at full clock (a share of its TDP)."""
+        return self.tdp_w * self.power.compute_frac_of_tdp
 
     def peak_tflops(self, precision: Precision) -> float:
         """Dense peak for a number format; raises if this GPU has no such tensor cores."""

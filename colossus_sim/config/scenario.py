@@ -233,11 +233,42 @@ class PowerPolicy(StrEnum):
     PRIORITY = "priority"
 
 
+class SmoothingSpec(StrictModel):
+    """GPU power smoothing (what-if; the shape of Blackwell's NVML power-smoothing profile):
+    while a job trains its GPUs burn power up to ``floor_frac_of_tdp`` of their TDP in any
+    phase that draws less, and every change of a job's draw ramps at most
+    ``ramp_limit_w_per_s`` per GPU, up or down. Defaults: no floor, no limit."""
+
+    floor_frac_of_tdp: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
+    ramp_limit_w_per_s: PositiveFloat | None = None
+
+
+class StorageSpec(StrictModel):
+    """On-site energy storage between the site and the grid (what-if): it takes up to
+    ``power_mw`` of each step of the facility draw and hands it to the grid at
+    ``grid_ramp_mw_per_s`` (default 1 MW/s, i.e. 60 MW a minute: an assumption for a few gas
+    turbines following together; generation needs 1-90 minutes to follow a ramp, NVIDIA), while
+    its state of charge stays within ``[0, energy_mwh]``. ``round_trip_efficiency`` (default
+    0.85, an assumption for utility lithium-ion) prices what charging loses; ``initial_soc_frac``
+    (default one half) is its charge at the start."""
+
+    power_mw: PositiveFloat
+    energy_mwh: PositiveFloat
+    grid_ramp_mw_per_s: PositiveFloat = 1.0
+    round_trip_efficiency: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.85
+    initial_soc_frac: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.5
+
+
 class PowerSpec(StrictModel):
-    """The scenario's facility cap (default: the topology's) and how it is met."""
+    """The scenario's facility cap (default: the topology's) and how it is met, and the grid
+    mitigations (``docs/power.md``): GPU power smoothing, on-site storage, and restarts whose
+    power rise is staggered over ``restart_stagger_s`` before training resumes."""
 
     facility_cap_mw: PositiveFloat | None = None
     policy: PowerPolicy = PowerPolicy.UNIFORM
+    smoothing: SmoothingSpec | None = None
+    storage: StorageSpec | None = None
+    restart_stagger_s: NonNegativeFloat = 0.0
 
 
 class FabricScenarioSpec(StrictModel):

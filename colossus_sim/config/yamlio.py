@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ class YamlDocument:
     data: Any
     file: str
     positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    plus_signed: frozenset[PathKey] = frozenset()
+    """Keys whose number was written with a plus sign (``racks: +20``): YAML reads the number,
+    so a child scenario refuses it as a relative change without its ``%``."""
 
     def locate(self, dotted: str) -> tuple[str | None, int | None, int | None]:
         """File, line and column of the deepest existing prefix of a dotted path."""
@@ -83,7 +87,8 @@ def read_yaml(path: Path, display: str | None = None) -> YamlDocument:
 def parse_yaml_text(text: str, name: str) -> YamlDocument:
     fast = read_plain(text)  # libyaml with ruamel's typing: the same data, ~10× faster
     if fast is not None and isinstance(fast[0], dict):
-        return YamlDocument(data=fast[0], file=name, positions=fast[1])
+        signed = _plus_signed(text, fast[0], fast[1])
+        return YamlDocument(data=fast[0], file=name, positions=fast[1], plus_signed=signed)
     yaml = YAML(typ="rt")
     try:
         node = yaml.load(text)
@@ -114,7 +119,42 @@ def parse_yaml_text(text: str, name: str) -> YamlDocument:
                 )
             ]
         )
-    return YamlDocument(data=data, file=name, positions=positions)
+    signed = _plus_signed(text, data, positions)
+    return YamlDocument(data=data, file=name, positions=positions, plus_signed=signed)
+
+
+_PLUS_VALUE = re.compile(r"""(?:"[^"]*"|'[^']*'|[^\s:,{}]+)\s*:\s*\+\s*[0-9.]""")
+"""A key, its colon and a value that begins with a plus sign and a digit."""
+
+
+def _plus_signed(
+    text: str, data: Any, positions: dict[PathKey, tuple[int, int]]
+) -> frozenset[PathKey]:
+    """The keys whose number the text writes with a leading ``+`` (read from the source line
+    at each key, as YAML keeps no sign). Cost: a regex per numeric key, only in a file with a
+    ``+`` in it."""
+    if "+" not in text:
+        return frozenset()
+    lines = text.splitlines()
+    found = set()
+    for path, (line, col) in positions.items():
+        value = _at(data, path)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        if 1 <= line <= len(lines) and _PLUS_VALUE.match(lines[line - 1], max(col - 1, 0)):
+            found.add(path)
+    return frozenset(found)
+
+
+def _at(data: Any, path: PathKey) -> Any:
+    """The value at ``path`` in ``data``, or None where the path leads nowhere."""
+    for key in path:
+        in_dict = isinstance(data, dict) and key in data
+        in_list = isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data)
+        if not (in_dict or in_list):
+            return None
+        data = data[key]
+    return data
 
 
 def _plain(node: Any, path: PathKey, positions: dict[PathKey, tuple[int, int]]) -> Any:

@@ -5,7 +5,11 @@ Notes
 A GPU draws ``P_idle`` when idle, ``P_comm`` while it waits on communication or a pipeline
 bubble, and when compute-bound at relative clock ``f`` (DVFS):
 
-    P_compute(f) = P_idle + (TDP − P_idle) · f^k          (k = dvfs_exponent, ≈3)
+    P_compute(f) = P_idle + (P_full − P_idle) · f^k       (k = dvfs_exponent, ≈3)
+
+where ``P_full = compute_frac_of_tdp × TDP`` is what a GPU computing at full clock draws
+while training: measured nodes stay well below their rating (Latif et al.), so charging
+compute at TDP overstates the draw.
 
 Of a step's parts (``perf/step_time.py``), ``compute_s`` is clock-bound and stretches to
 ``compute_s/f``; the HBM-bound parts (``memory_bound_s``, ``moe_dispatch_s``,
@@ -19,14 +23,21 @@ A facility cap is met by lowering clocks (``solve_clocks``): every job's IT draw
 its clock, so the highest clocks on a fine grid whose total fits under the cap are found by
 search over precomputed curves — O(jobs × grid) per re-balance, no iteration per GPU.
 
-A job's swing between its phases is ``GPUs × (P_compute(f) − P_comm)``; the site draws
-``IT × PUE`` where IT adds each GPU's host overhead (CPUs, NICs, switches, fans) and the
+Under power smoothing (a what-if) no phase of a training GPU draws less than a floor
+``P_floor`` (it burns power up to it): each phase's draw is ``max(P_phase, P_floor)``.
+
+A job's swing between its phases is ``GPUs × (P_compute(f) − P_comm)`` (each at least
+``P_floor``); the site draws
+``IT × PUE`` where IT adds each GPU's host overhead (CPUs, NICs, switches, fans: its full
+share on a rack that trains, ``host_idle_frac`` of it on a rack that does not) and the
 scale-out fabric per GPU.
 
 References
 ----------
 Weste & Harris, CMOS VLSI Design §5 (P_dyn = α·C·V²·f); Llama 3 §3.3.4 (tens-of-MW swings at
-16k GPUs); Choukse et al., arXiv 2508.14318 (compute vs communication phase power).
+16k GPUs); Choukse et al., arXiv 2508.14318 (compute vs communication phase power); Latif et
+al., arXiv 2412.08602 (an H100 node peaks at 82% of its rating while training); Barroso &
+Hölzle, IEEE Computer 40(12) 2007 (servers idle at about half their peak draw).
 """
 
 from __future__ import annotations
@@ -43,9 +54,10 @@ CLOCKED_PARTS = ("compute_s",)
 
 
 def compute_phase_w(gpu: GpuSpec, clock: float) -> float:
-    """Watts of one compute-bound GPU at relative clock ``clock`` (1 = full: its TDP)."""
+    """Watts of one compute-bound GPU at relative clock ``clock`` (1 = full clock, where it
+    draws ``compute_frac_of_tdp`` of its TDP)."""
     p = gpu.power
-    return float(p.idle_w + (gpu.tdp_w - p.idle_w) * clock**p.dvfs_exponent)
+    return float(p.idle_w + (gpu.full_compute_w - p.idle_w) * clock**p.dvfs_exponent)
 
 
 @dataclass(frozen=True)
@@ -67,34 +79,21 @@ class StepPhases:
         return self.clocked_s / clock + self.busy_s + self.wait_s
 
 
-def training_gpu_w(gpu: GpuSpec, phases: StepPhases, clock: float) -> float:
-    """Mean watts of one training GPU over its step at relative clock ``clock``."""
-    compute_w = compute_phase_w(gpu, clock)
-    busy = phases.clocked_s / clock + phases.busy_s
-    return (busy * compute_w + phases.wait_s * gpu.power.comm_phase_w) / phases.step_s(clock)
-
-
-def swing_w_per_gpu(gpu: GpuSpec, clock: float) -> float:
-    """How far a GPU's draw jumps between its communication and compute phases."""
-    return compute_phase_w(gpu, clock) - gpu.power.comm_phase_w
-
-
-def rack_it_w(
-    gpu: GpuSpec,
-    *,
-    gpus_in_racks: int,
-    training_gpus: int,
-    per_training_gpu_w: float,
-    network_w_per_gpu: float,
+def training_gpu_w(
+    gpu: GpuSpec, phases: StepPhases, clock: float, *, floor_w: float = 0.0
 ) -> float:
-    """IT watts of racks holding ``gpus_in_racks`` GPUs, ``training_gpus`` of them training
-    at ``per_training_gpu_w`` and the rest idle, with host overhead and fabric share."""
-    idle = gpus_in_racks - training_gpus
-    return (
-        training_gpus * per_training_gpu_w
-        + idle * gpu.power.idle_w
-        + gpus_in_racks * (gpu.power.host_overhead_w_per_gpu + network_w_per_gpu)
-    )
+    """Mean watts of one training GPU over its step at relative clock ``clock``; under power
+    smoothing no phase draws less than ``floor_w`` (the GPU burns up to it)."""
+    compute_w = max(compute_phase_w(gpu, clock), floor_w)
+    busy = phases.clocked_s / clock + phases.busy_s
+    low_w = max(gpu.power.comm_phase_w, floor_w)
+    return (busy * compute_w + phases.wait_s * low_w) / phases.step_s(clock)
+
+
+def swing_w_per_gpu(gpu: GpuSpec, clock: float, *, floor_w: float = 0.0) -> float:
+    """How far a GPU's draw jumps between its communication and compute phases (each phase
+    burned up to ``floor_w`` under power smoothing)."""
+    return max(compute_phase_w(gpu, clock), floor_w) - max(gpu.power.comm_phase_w, floor_w)
 
 
 def facility_w(it_w: float, pue: float) -> float:
@@ -112,14 +111,18 @@ def job_it_curve_w(
     gpus_in_racks: int,
     training_gpus: int,
     network_w_per_gpu: float,
+    floor_w: float = 0.0,
     grid: npt.NDArray[np.float64] = CLOCK_GRID,
 ) -> npt.NDArray[np.float64]:
-    """IT watts of a training job's racks at every clock of ``grid`` (clipped at its minimum)."""
+    """IT watts of a training job's racks at every clock of ``grid`` (clipped at its minimum);
+    under power smoothing its GPUs draw at least ``floor_w`` in every phase."""
     clocks = np.maximum(grid, gpu.power.min_clock_frac)
     p = gpu.power
-    compute_w = p.idle_w + (gpu.tdp_w - p.idle_w) * clocks**p.dvfs_exponent
+    compute_w = p.idle_w + (gpu.full_compute_w - p.idle_w) * clocks**p.dvfs_exponent
+    compute_w = np.maximum(compute_w, floor_w)
+    low_w = max(p.comm_phase_w, floor_w)
     busy = phases.clocked_s / clocks + phases.busy_s
-    per_gpu = (busy * compute_w + phases.wait_s * p.comm_phase_w) / (busy + phases.wait_s)
+    per_gpu = (busy * compute_w + phases.wait_s * low_w) / (busy + phases.wait_s)
     idle = gpus_in_racks - training_gpus
     fixed = idle * p.idle_w + gpus_in_racks * (p.host_overhead_w_per_gpu + network_w_per_gpu)
     return np.asarray(training_gpus * per_gpu + fixed, dtype=np.float64)

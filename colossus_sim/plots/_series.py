@@ -66,6 +66,22 @@ def _bin_means(
     return edges, means
 
 
+def _bin_extremes(
+    times: NDArray[np.float64], values: NDArray[np.float64], edges: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(lowest, highest) of a piecewise-constant function within each bin of ``edges``: the
+    value in force as the bin opens and every value that holds for some time inside it (a row
+    replaced at its own instant never holds)."""
+    held = np.append(times[1:] > times[:-1], True)
+    times, values = times[held], values[held]
+    opening = np.clip(np.searchsorted(times, edges[:-1], side="right") - 1, 0, None)
+    low, high = values[opening].copy(), values[opening].copy()
+    inside = np.clip(np.searchsorted(edges, times, side="right") - 1, 0, len(low) - 1)
+    np.minimum.at(low, inside, values)
+    np.maximum.at(high, inside, values)
+    return low, high
+
+
 def _nice_bin_hours(end_h: float, max_bins: int = 200) -> float:
     for width in (0.25, 0.5, 1.0, 2.0, 3.0, 6.0, 12.0, 24.0, 48.0, 168.0):
         if end_h / width <= max_bins:

@@ -1,7 +1,9 @@
-"""The power figure: site facility and IT power over time (the instantaneous facility trace
-and binned means of both) against the facility power cap.
+"""The power figure: site facility and IT power over time against the facility power cap —
+binned means of both, the facility's highest and lowest draw in each bin (the restarts' dips
+show as the low line, not as a solid band of thousands of steps), and the steps of 100 MW or
+more in each bin as bars on their own axis: the events, not a slab.
 
-Cost: O(power samples) numpy for the bin means, three step layers and a limit line.
+Cost: O(power samples) numpy for the bins, four step layers, one bar layer and a limit line.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from matplotlib.figure import Figure
 
+from colossus_sim.perf import grid
 from colossus_sim.plots._series import (
+    _bin_extremes,
     _bin_means,
     _end_hours,
     _hours_text,
@@ -34,6 +39,9 @@ from colossus_sim.plots._style import (
     _style,
 )
 from colossus_sim.units import HOURS_PER_DAY
+
+BIG_STEP_MW = 100.0
+"""Steps counted per bin: the grid figures' middle threshold."""
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,12 +78,15 @@ def plot_power(result: RunResult, path: str | Path | None = None) -> Figure:
         top = max(top, cap)
     ax.set_ylim(0, max(top, 1.0) * 1.1)
     handles, labels = ax.get_legend_handles_labels()
+    for other in fig.axes[1:]:
+        more = other.get_legend_handles_labels()
+        handles, labels = handles + more[0], labels + more[1]
     if handles:
         fig.legend(
             handles,
             labels,
             loc="outside lower center",
-            ncols=len(handles),
+            ncols=min(len(handles), 3),
             fontsize=TICK_SIZE,
             frameon=False,
         )
@@ -102,31 +113,36 @@ def _power_axes(result: RunResult, end_d: float) -> tuple[Figure, Axes]:
 
 
 def _draw_power(ax: Axes, frame: pd.DataFrame, end_h: float) -> float:
-    """The facility trace and the binned facility and IT means; returns the highest draw."""
+    """The binned facility and IT means, the facility's range in each bin, and the big steps
+    per bin; returns the highest draw."""
     times = frame["time_h"].to_numpy(dtype=np.float64)
-    t = np.append(times, end_h) / HOURS_PER_DAY
     facility = frame["facility_mw"].to_numpy(dtype=np.float64)
     it = frame["it_mw"].to_numpy(dtype=np.float64)
-    # Every restart dips the draw for minutes, so the instantaneous trace is a band; the
-    # exact time-weighted means over short bins show the trend over it.
-    ax.step(
-        t,
-        np.append(facility, facility[-1]),
-        where="post",
-        color="#9CC3E4",
-        linewidth=0.5,
-        label="facility, instantaneous",
-        gid="facility_mw",
-    )
     width_h = _nice_bin_hours(end_h)
-    mean_text = f"{_hours_text(width_h)} mean"
-    for values, label, color, style in (
-        (facility, f"facility (IT × PUE), {mean_text}", "#0B4F8A", "-"),
-        (it, f"IT (racks and fabric), {mean_text}", "#2E9E5B", "--"),
+    edges, _ = _bin_means(times, facility, end_h, width_h)
+    low, high = _bin_extremes(times, facility, edges)
+    days = edges / HOURS_PER_DAY
+    bin_text = f"{_hours_text(width_h)} bins"
+    for values, label, color, gid in (
+        (high, f"facility, highest in {bin_text}", "#9CC3E4", "facility_mw"),
+        (low, f"facility, lowest in {bin_text} (restarts' dips)", "#E8A66B", "facility_low_mw"),
     ):
-        edges, means = _bin_means(times, values, end_h, width_h)
         ax.step(
-            edges / HOURS_PER_DAY,
+            days,
+            np.append(values, values[-1]),
+            where="post",
+            color=color,
+            linewidth=0.9,
+            label=label,
+            gid=gid,
+        )
+    for values, label, color, style in (
+        (facility, f"facility (IT × PUE), {_hours_text(width_h)} mean", "#0B4F8A", "-"),
+        (it, f"IT (racks and fabric), {_hours_text(width_h)} mean", "#2E9E5B", "--"),
+    ):
+        _, means = _bin_means(times, values, end_h, width_h)
+        ax.step(
+            days,
             np.append(means, means[-1]),
             where="post",
             color=color,
@@ -134,4 +150,32 @@ def _draw_power(ax: Axes, frame: pd.DataFrame, end_h: float) -> float:
             linewidth=1.8,
             label=label,
         )
+    _draw_steps(ax, times, facility, edges)
     return float(max(facility.max(), it.max()))
+
+
+def _draw_steps(
+    ax: Axes,
+    times: npt.NDArray[np.float64],
+    facility: npt.NDArray[np.float64],
+    edges: npt.NDArray[np.float64],
+) -> None:
+    """Steps of at least 100 MW (rises and falls) in each bin, as bars on a right-hand axis."""
+    instants = np.unique(times)[1:]
+    steps = grid.net_steps(times, facility)
+    big = instants[np.abs(steps) >= BIG_STEP_MW]
+    counts, _ = np.histogram(big, bins=edges)
+    twin = ax.twinx()
+    twin.bar(
+        edges[:-1] / HOURS_PER_DAY,
+        counts,
+        width=np.diff(edges) / HOURS_PER_DAY,
+        align="edge",
+        color="#7A7A7A",
+        alpha=0.35,
+        label=f"steps of {BIG_STEP_MW:g} MW or more per bin",
+        gid="steps",
+    )
+    twin.set_ylabel(f"steps ≥ {BIG_STEP_MW:g} MW per bin (count)", fontsize=LABEL_SIZE)
+    twin.set_ylim(0, max(int(counts.max(initial=0)), 1) * 4)  # bars in the bottom quarter
+    twin.tick_params(labelsize=TICK_SIZE)

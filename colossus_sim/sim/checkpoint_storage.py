@@ -14,9 +14,11 @@ Cost: O(running jobs × log) per job start or restart; no event of its own.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 
+from colossus_sim.kinds import JobStatus
 from colossus_sim.perf.checkpoint_storage import burst_bytes_per_s, fair_shares
-from colossus_sim.sim.jobs import JobRun
+from colossus_sim.sim.jobs import Cadence, JobRun
 
 
 class SharedStorage:
@@ -66,3 +68,25 @@ class SharedStorage:
         return burst_bytes_per_s(
             self.capacity_bytes_per_s, weights, demands, shares, len(shares) - 1
         )
+
+    @staticmethod
+    def reshares(
+        jobs: Iterable[JobRun],
+        started: JobRun | None,
+        cadence_now: Callable[[JobRun], Cadence],
+        now_s: float,
+    ) -> list[tuple[JobRun, float]]:
+        """After ``started`` started (or a job finished): the running ``jobs`` other than it
+        that write here and whose cadence would change now, each with the end of its current
+        checkpoint cycle, when it takes its new part. Restarts do not re-divide the storage:
+        a restarting job's part waits for the others' next start."""
+        due = []
+        for job in jobs:
+            cadence = job.cadence
+            if job is started or job.status is not JobStatus.RUNNING or cadence is None:
+                continue
+            if cadence.storage_demand_bytes_per_s and cadence_now(job) != cadence:
+                cycle_s = job.interval_s + job.blocking_s
+                cycles = math.floor((now_s - job.since_s) / cycle_s) + 1
+                due.append((job, job.since_s + cycles * cycle_s))
+        return due

@@ -190,37 +190,12 @@ class JobRun:
         dur = now_s - self.since_s
         if self.status is JobStatus.RUNNING and self.step is not None:
             split = rel.cycle_split(dur, self.interval_s, self.blocking_s)
-            lost = 0.0
-            if lose_work:
-                lost = rel.lost_compute_s(
-                    dur, self.interval_s, self.blocking_s, self.durable_s, split.compute_s
-                )
-            if lose_work and copy_lost and self.cadence is not None:
-                # the snapshot's copies went with the rack: back to the last one in storage
-                every = self.cadence.storage_every
-                lost = rel.lost_to_storage_s(
-                    dur,
-                    self.interval_s,
-                    self.blocking_s,
-                    self.cadence.storage_write_s,
-                    every=every,
-                    first=every - self.snapshots_unstored % every,
-                    done_s=split.compute_s,
-                )
+            lost = self._lost_s(dur, split, copy_lost=copy_lost) if lose_work else 0.0
             if in_flight_only and self.phases is not None:
                 lost = min(lost, split.compute_s, self.phases.step_s(self.clock) / 2)
             share = self.replica_share
             self.checkpoints += split.checkpoints
-            if self.cadence is not None and split.checkpoints:
-                cadence = self.cadence
-                # an in_memory job's k-th snapshot goes on to storage, counted across its
-                # stretches (a restart from a peer's copy keeps its place in the count)
-                taken = self.snapshots_unstored + split.checkpoints
-                writes, self.snapshots_unstored = divmod(taken, cadence.storage_every)
-                if copy_lost:
-                    self.snapshots_unstored = 0  # it goes back to the last one in storage
-                self.storage_bytes += writes * cadence.storage_bytes
-                self.storage_busy_s += writes * cadence.storage_write_s * cadence.storage_share
+            self._count_storage_writes(split.checkpoints, copy_lost=copy_lost)
             earned = self.stretch_tokens_at(now_s, split)
             # Lost compute is valued at the current rate (clock changes inside the lost
             # window, at most one checkpoint interval, are not tracked apart).
@@ -238,6 +213,39 @@ class JobRun:
         if self.status is JobStatus.STALLED:
             return [(GpuState.STALLED, dur * gpus)]
         return []
+
+    def _lost_s(self, dur_s: float, split: rel.CycleSplit, *, copy_lost: bool) -> float:
+        """Compute a failure ``dur_s`` into a running stretch throws away: since the last
+        durable checkpoint, or with ``copy_lost`` (a snapshot's copies went with the rack)
+        since the last that went on to shared storage."""
+        if not (copy_lost and self.cadence is not None):
+            return rel.lost_compute_s(
+                dur_s, self.interval_s, self.blocking_s, self.durable_s, split.compute_s
+            )
+        every = self.cadence.storage_every
+        return rel.lost_to_storage_s(
+            dur_s,
+            self.interval_s,
+            self.blocking_s,
+            self.cadence.storage_write_s,
+            every=every,
+            first=every - self.snapshots_unstored % every,
+            done_s=split.compute_s,
+        )
+
+    def _count_storage_writes(self, checkpoints: int, *, copy_lost: bool) -> None:
+        """Bank what ``checkpoints`` more checkpoints wrote to shared storage: each one, or an
+        ``in_memory`` job's every k-th snapshot, counted across its stretches (a restart from
+        a peer's copy keeps its place in the count; one from storage starts it again)."""
+        cadence = self.cadence
+        if cadence is None or not checkpoints:
+            return
+        taken = self.snapshots_unstored + checkpoints
+        writes, self.snapshots_unstored = divmod(taken, cadence.storage_every)
+        if copy_lost:
+            self.snapshots_unstored = 0
+        self.storage_bytes += writes * cadence.storage_bytes
+        self.storage_busy_s += writes * cadence.storage_write_s * cadence.storage_share
 
 
 def jobs_of(resolved: ResolvedScenario, malleable: bool) -> list[JobRun]:

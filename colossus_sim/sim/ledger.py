@@ -21,24 +21,26 @@ from typing import Any, Protocol
 import colossus_sim
 from colossus_sim.cluster import ClusterState
 from colossus_sim.effective import EffectiveValues
+from colossus_sim.grid_results import PowerSeries
 from colossus_sim.kinds import EventKind, JobStatus
-from colossus_sim.perf import grid, power
+from colossus_sim.perf import power
+from colossus_sim.perf.oscillation import PulseTrain
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.results import (
     CLUSTER_GPU_STATES,
     JOB_GPU_STATES,
     ClusterResult,
     GpuState,
-    GridResult,
     IdleReason,
     JobResult,
     JobSeries,
-    PowerSeries,
     RunResult,
     Timeline,
 )
-from colossus_sim.sim import job_figures
+from colossus_sim.sim import grid_report, job_figures
 from colossus_sim.sim.jobs import JobRun
+from colossus_sim.sim.power import PowerDecision
+from colossus_sim.sim.ramps import PowerBook, pulse_trains
 from colossus_sim.units import (
     BYTES_PER_PB,
     BYTES_PER_TB,
@@ -75,11 +77,12 @@ class JobBook:
 class Ledger:
     """Records one run; ``result`` builds its ``RunResult``."""
 
-    def __init__(self, jobs: int, cluster: ClusterState, pue: float, clock: Clock) -> None:
+    def __init__(self, jobs: int, cluster: ClusterState, clock: Clock, book: PowerBook) -> None:
         self.clock = clock
         """Where the simulated time is read (the engine's simpy environment)."""
         self.cluster = cluster
-        self.pue = pue
+        self.pue = book.pue
+        self.book = book
         self.books = [JobBook() for _ in range(jobs)]
         self.timeline: list[TimelineRow] = []
         self.listeners: list[Callable[[TimelineRow], None]] = []
@@ -87,11 +90,16 @@ class Ledger:
         self.cluster_gpu_s = dict.fromkeys(CLUSTER_GPU_STATES, 0.0)
         self.cluster_clock_s = 0.0
         self.energy_it_j = 0.0
-        self.power_samples: list[tuple[float, float, float]] = []
+        self.power_samples: list[tuple[float, float, float, float]] = []
+        self.ramp_rates_w_per_s: list[float] = []
+        """The IT ramp rate at the start of each power sample's change (signed)."""
         self.job_samples: list[tuple[float, str, str, int, float, float]] = []
         self.job_last_sample: list[tuple[str, int, float, float] | None] = [None] * jobs
         self.job_last_mark: list[tuple[int, int, float, float] | None] = [None] * jobs
         self.peak_swing_w = 0.0
+        self.peak_swing_h = 0.0
+        self.peak_trains: list[PulseTrain] = []
+        """The running jobs' pulse trains when their swing was largest."""
         self.failures = 0
         self.spare_gpu_failures = 0
         self.repairs = 0
@@ -159,11 +167,17 @@ class Ledger:
         book.peak_it_w = max(book.peak_it_w, job.it_w)
 
     def sample(
-        self, now_s: float, jobs: list[JobRun], owned: list[int], site_it_w: float, swing_w: float
+        self,
+        now_s: float,
+        jobs: list[JobRun],
+        owned: list[int],
+        decision: PowerDecision,
+        moved: list[JobRun],
     ) -> None:
         """After the power is balanced: a row for each job whose status, racks or step time
-        changed since its last row; the site's draw from now on (a row when it changed) and
-        the largest swing yet."""
+        changed since its last row; the site's draw from now on (a row when it changed, with
+        how fast the change of the ``moved`` jobs' draws ramps) and the largest swing yet."""
+        site_it_w, swing_w = decision.site_it_w, decision.swing_w
         now_h = now_s / SECONDS_PER_HOUR
         for job in jobs:
             mark = (job.version, owned[job.index], job.fabric_frac, job.clock)
@@ -176,15 +190,16 @@ class Ledger:
             if state != self.job_last_sample[job.index]:
                 self.job_last_sample[job.index] = state
                 self.job_samples.append((now_h, job.name, *state))
-        self.peak_swing_w = max(self.peak_swing_w, swing_w)
-        if not self.power_samples or self.power_samples[-1][1] != site_it_w / W_PER_MW:
-            self.power_samples.append(
-                (
-                    now_h,
-                    site_it_w / W_PER_MW,
-                    site_it_w * self.pue / W_PER_MW,
-                )
-            )
+        if swing_w > self.peak_swing_w:
+            self.peak_swing_w, self.peak_swing_h = swing_w, now_h
+            self.peak_trains = pulse_trains(jobs, self.book.floor_w)
+        rate_w_per_s, ramp_s = self.book.ramps.change(moved, decision.extra_w)
+        samples = self.power_samples
+        if not samples or samples[-1][1] != site_it_w / W_PER_MW:
+            if not samples:  # the run's first draw: not a change
+                rate_w_per_s = ramp_s = 0.0
+            samples.append((now_h, site_it_w / W_PER_MW, site_it_w * self.pue / W_PER_MW, ramp_s))
+            self.ramp_rates_w_per_s.append(rate_w_per_s)
 
     # ------------------------------------------------------------------ results
     def result(
@@ -239,7 +254,8 @@ class Ledger:
         elapsed_days = max(((job.finish_s or end_s) - started) / SECONDS_PER_DAY, 1e-12)
         energy_mwh = book.energy_j * self.pue / J_PER_MWH
         life_s = max((job.finish_s or end_s) - started, 1e-12)
-        swing_w = step.gpus_used * power.swing_w_per_gpu(job.gpu, 1.0)
+        floor_w = self.book.floor_w.get(job.gpu.name, 0.0)
+        swing_w = step.gpus_used * power.swing_w_per_gpu(job.gpu, 1.0, floor_w=floor_w)
         flat = job.first_flat_step or step
         return JobResult(
             name=job.name,
@@ -323,28 +339,14 @@ class Ledger:
             mean_facility_mw=energy_j / end_s / W_PER_MW if end_s else 0.0,
             energy_mwh=energy_j / J_PER_MWH,
             power_swing_mw=self.peak_swing_w * self.pue / W_PER_MW,
-            grid=self._grid(end_s),
-        )
-
-    def _grid(self, end_s: float) -> GridResult:
-        """Steps and the duration curve of the facility draw (``perf/grid.py``)."""
-        time_h = [row[0] for row in self.power_samples]
-        facility_mw = [row[2] for row in self.power_samples]
-        steps = grid.net_steps(time_h, facility_mw)
-        days = max(end_s / SECONDS_PER_DAY, 1e-12)
-        counts = grid.step_counts(steps, grid.STEP_THRESHOLDS_MW)
-        rise, fall = grid.largest_steps(steps)
-        curve = grid.exceedance(time_h, facility_mw, end_s / SECONDS_PER_HOUR, grid.EXCEEDED_SHARES)
-        return GridResult(
-            steps_per_day={
-                f"{mw:g}": n / days for mw, n in zip(grid.STEP_THRESHOLDS_MW, counts, strict=True)
-            },
-            largest_rise_mw=rise,
-            largest_fall_mw=fall,
-            draw_exceeded_mw={
-                f"p{share * 100:g}": mw
-                for share, mw in zip(grid.EXCEEDED_SHARES, curve, strict=True)
-            },
+            grid=grid_report.grid_result(
+                self.power_samples,
+                self.ramp_rates_w_per_s,
+                self.book,
+                end_s=end_s,
+                swing_at_h=self.peak_swing_h,
+                trains=self.peak_trains,
+            ),
         )
 
 

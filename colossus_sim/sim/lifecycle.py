@@ -33,6 +33,7 @@ from colossus_sim.sim.network import Network
 from colossus_sim.sim.placement import placement_for
 from colossus_sim.sim.planning import Planner
 from colossus_sim.sim.power import PowerController
+from colossus_sim.sim.ramps import power_book
 
 
 class Lifecycle:
@@ -54,7 +55,8 @@ class Lifecycle:
         self.power = PowerController(resolved, self.cluster)
         self.storage = SharedStorage(self.planner.storage_bytes_per_s())
         self.network = Network(resolved, self.seed, len(self.jobs))
-        self.ledger = Ledger(len(self.jobs), self.cluster, self.power.pue, self.env)
+        book = power_book(resolved, self.jobs, self.power.pue)
+        self.ledger = Ledger(len(self.jobs), self.cluster, self.env, book)
         self.recovery = rec.RecoveryPolicyContext(
             cluster=self.cluster,
             placement=self.placement,
@@ -151,17 +153,11 @@ class Lifecycle:
         )
 
     def _reshare_storage(self, started: JobRun | None = None) -> None:
-        """A job started or finished: each other job that checkpoints to the shared storage
-        takes its new part of it at the end of its current checkpoint cycle (restarts do not
-        re-divide it: a restarting job's part waits for the others' next start)."""
-        for job in self.live.values():
-            cadence = job.cadence
-            if job is started or job.status is not JobStatus.RUNNING or cadence is None:
-                continue
-            if cadence.storage_demand_bytes_per_s and self._cadence(job) != cadence:
-                cycle_s = job.interval_s + job.blocking_s
-                cycles = math.floor((self.env.now - job.since_s) / cycle_s) + 1
-                self._schedule(job.since_s + cycles * cycle_s - self.env.now, job, self._reshared)
+        """A job started or finished: the others writing to the shared storage take their new
+        parts at the end of their checkpoint cycles (``SharedStorage.reshares``)."""
+        now = self.env.now
+        for job, at_s in self.storage.reshares(self.live.values(), started, self._cadence, now):
+            self._schedule(at_s - now, job, self._reshared)
 
     def _reshared(self, job: JobRun) -> None:
         """At the end of a checkpoint cycle, ``job`` goes on with its new part of the storage
@@ -370,12 +366,14 @@ class Lifecycle:
         owned = self.cluster.owned_count.tolist()
         live = list(self.live.values())
         decision = self.power.decide(live, owned)
+        moved: list[JobRun] = []  # the jobs whose draw changed: the ledger times their ramps
         for job in live:
             new_w = decision.draw_w[job.index]
             clock = decision.clock_of.get(job.index)
             if clock is None:  # not running: its racks draw idle power
                 if new_w != job.it_w or job.throttled:
                     self.ledger.bank_power(job, now)
+                    moved.append(job)
                     job.it_w = new_w
                     job.throttled = False
                 continue
@@ -387,11 +385,12 @@ class Lifecycle:
                 self._schedule_finish(job)
             if new_w != job.it_w or job.throttled != (clock < 1.0):
                 self.ledger.bank_power(job, now)
+                moved.append(job)
                 job.it_w = new_w
                 job.throttled = clock < 1.0
                 self.ledger.note_draw(job)
         self.site_it_w = decision.site_it_w
-        self.ledger.sample(now, live, owned, decision.site_it_w, decision.swing_w)
+        self.ledger.sample(now, live, owned, decision, moved)
         for job in live:
             if job.status is JobStatus.FINISHED:
                 del self.live[job.index]

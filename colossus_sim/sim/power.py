@@ -53,6 +53,8 @@ class PowerDecision(NamedTuple):
     """Each job's IT draw, by job index."""
     site_it_w: float
     swing_w: float
+    extra_w: dict[int, float]
+    """Each running job's draw above its racks' idle draw (what its start or stop moves)."""
 
 
 class PowerController:
@@ -68,6 +70,8 @@ class PowerController:
         self.cap_it_w = self.cap_mw * W_PER_MW / self.pue
         self.by_priority = resolved.scenario.power.policy is PowerPolicy.PRIORITY
         self.rack_idle_w = effective.rack_idle_w
+        self.floor_w = effective.floor_w
+        """Each GPU type's power-smoothing floor while it trains (0: no smoothing)."""
         self.idle_baseline_w = sum(
             int(np.count_nonzero(cluster.gpu_type == i)) * self.rack_idle_w[name]
             for i, name in enumerate(cluster.type_names)
@@ -101,6 +105,7 @@ class PowerController:
             gpus_in_racks=racks * self.cluster.gpus_per_rack,
             training_gpus=job.step.gpus_used,
             network_w_per_gpu=self.network_w,
+            floor_w=self.floor_w[job.gpu.name],
         )
         idle_w = self.idle_draw_w(job, racks)
         full_w = float(curve_w[-1])
@@ -109,7 +114,8 @@ class PowerController:
             full_w=full_w,
             racks_idle_w=idle_w,
             full_extra_w=full_w - idle_w,
-            full_swing_w=job.step.gpus_used * power.swing_w_per_gpu(job.gpu, 1.0),
+            full_swing_w=job.step.gpus_used
+            * power.swing_w_per_gpu(job.gpu, 1.0, floor_w=self.floor_w[job.gpu.name]),
         )
         self.curves[job.index] = made
         return made
@@ -142,6 +148,7 @@ class PowerController:
             for j in jobs
         }
         clock_of: dict[int, float] = {}
+        extra_w: dict[int, float] = {}
         site = self.idle_baseline_w
         swing = 0.0
         for job, c, clock in zip(running, curves, clocks, strict=True):
@@ -151,11 +158,15 @@ class PowerController:
             else:
                 new_w = float(c.curve_w[int(np.searchsorted(power.CLOCK_GRID, clock))])
                 assert job.step is not None
-                swing += job.step.gpus_used * power.swing_w_per_gpu(job.gpu, clock)
+                floor_w = self.floor_w[job.gpu.name]
+                swing += job.step.gpus_used * power.swing_w_per_gpu(job.gpu, clock, floor_w=floor_w)
             draw_w[job.index] = new_w
             clock_of[job.index] = clock
+            extra_w[job.index] = new_w - c.racks_idle_w
             site += new_w - c.racks_idle_w
-        return PowerDecision(clock_of=clock_of, draw_w=draw_w, site_it_w=site, swing_w=swing)
+        return PowerDecision(
+            clock_of=clock_of, draw_w=draw_w, site_it_w=site, swing_w=swing, extra_w=extra_w
+        )
 
     def check_cap(self, jobs: Sequence[JobRun], planner: Planner) -> None:
         """Refuse a cap the site cannot meet even with every job running at its lowest clock.
@@ -172,7 +183,7 @@ class PowerController:
             if step is None:
                 continue
             slowest = planner.step_at(job, racks, step, self.min_share)
-            floor_w = max(
+            lowest_w = max(
                 float(
                     power.job_it_curve_w(
                         job.gpu,
@@ -180,11 +191,12 @@ class PowerController:
                         gpus_in_racks=racks * self.cluster.gpus_per_rack,
                         training_gpus=at.gpus_used,
                         network_w_per_gpu=self.network_w,
+                        floor_w=self.floor_w[job.gpu.name],
                     )[0]
                 )
                 for at in (step, slowest)
             )
-            per_rack[job.gpu.name].append((floor_w / racks, racks))
+            per_rack[job.gpu.name].append((lowest_w / racks, racks))
         worst_w = 0.0
         spares = self.resolved.scenario.scheduler.spare_racks
         for i, name in enumerate(self.cluster.type_names):
