@@ -5,11 +5,14 @@ Notes
 Per pipeline stage and microbatch (``T = mb·S/cp`` tokens, ``λ`` layers on the busiest
 device), the GPU spends
 
-* ``t_gemm = F_mm·T·λ/L / (tp · peak_prec · η · r)`` on weight matmuls (``η`` = the GPU
-  type's one calibrated ``matmul_efficiency`` for BF16; ``r`` = 1 for BF16, the global
-  ``fp8_matmul_efficiency_ratio`` for FP8/FP4), plus the output head on the last stage;
-* ``t_attn = F_att·T·λ/L / (tp · peak_bf16 · η)`` on attention scores (flash attention runs in
-  BF16 even in FP8 training; causal kernels skip half the scores);
+* ``t_gemm = F_mm·T·λ/L / (tp · peak_prec · η · r · s_body)`` on weight matmuls (``η`` = the
+  GPU type's one calibrated ceiling ``matmul_efficiency`` for BF16; ``r`` = 1 for BF16, the
+  global ``fp8_matmul_efficiency_ratio`` for FP8/FP4; ``s_body`` ≤ 1 the shape efficiency of
+  the layer's GEMMs on this plan — tile and wave quantization, memory floor: ``gemm.py``),
+  plus the output head on the last stage at its own shape efficiency;
+* ``t_attn = F_att·T·λ/L / (tp · peak_bf16 · η · s_attn)`` on attention scores (flash attention
+  runs in BF16 even in FP8 training; causal kernels skip half the scores; ``s_attn`` charges
+  the diagonal blocks and the last wave of query tiles);
 * ``t_elem = (passes · A + U)·T·λ / HBM_bw`` on HBM-bound kernels (norms, activations,
   residuals), ``A`` the activation bytes per token and layer (``memory.py``); without flash
   attention ``U`` adds the unfused softmax path's traffic over the ``heads·S`` scores of
@@ -61,6 +64,7 @@ from colossus_sim.perf.flops import (
     matmul_flops_per_token_fwd,
     model_flops_per_token,
 )
+from colossus_sim.perf.gemm import shape_efficiencies
 from colossus_sim.perf.memory import full_activation_bytes_per_token_layer, memory_per_gpu
 from colossus_sim.perf.plan_grid import (
     RECOMPUTE_ORDER,
@@ -150,10 +154,13 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     mm_passes = 3.0 + full  # forward, backward (2×), and the recomputed forward
     attn_passes = 3.0 + (full | selective)
     last_stage_head = head_fwd * 3.0
+    shape = shape_efficiencies(setup, grid, peak_gemm)
     t_gemm = (
-        (body_mm_fwd * lam / layers * mm_passes + last_stage_head) * tokens_mb / (tp * peak_gemm)
+        (body_mm_fwd * lam / layers * mm_passes / shape.body + last_stage_head / shape.head)
+        * tokens_mb
+        / (tp * peak_gemm)
     )
-    t_attn = attn_fwd * lam / layers * attn_passes * tokens_mb / (tp * peak_attn)
+    t_attn = attn_fwd * lam / layers * attn_passes * tokens_mb / (tp * peak_attn * shape.attention)
     act_bytes = full_activation_bytes_per_token_layer(setup, grid, with_scores=False)
     passes = consts.elementwise_hbm_passes + full
     score_traffic = 0.0

@@ -1,0 +1,218 @@
+"""GEMM and attention-kernel efficiency by shape: tile and wave quantization, a memory floor.
+
+Notes
+-----
+A GEMM ``C[M×N] = A[M×K]·B[K×N]`` runs as ``⌈M/b_m⌉·⌈N/b_n⌉`` output tiles of ``b_m×b_n``
+(the GPU file's ``gemm_tile``), each SM computing one tile at a time; the tiles run in
+``⌈tiles/SMs⌉`` waves and every wave costs a whole tile's ``2·b_m·b_n·K`` FLOPs at the SM's
+share of the ceiling rate (tile quantization pads the edges, wave quantization the last
+wave). A GEMM of fewer tiles than SMs splits its K loop ``σ = ⌊SMs/tiles⌋`` ways (split-K).
+A skinny GEMM cannot run faster than its operands stream through HBM:
+
+    t = max( ⌈σ·tiles/SMs⌉ · 2·b_m·b_n·K/σ / (R/SMs),  ((M·K + K·N)·in + M·N·out) / HBM_bw )
+
+with ``R`` the ceiling rate (peak × the GPU type's calibrated efficiency, which is what a
+full-wave, compute-bound GEMM reaches). A training step runs each linear layer's forward
+``(M, N, K)``, its input-gradient GEMM ``(M, K, N)`` and its weight-gradient GEMM
+``(K, N, M)``. The *shape efficiency* of a set of GEMMs is ``Σ 2MNK/R / Σ t`` (≤ 1): the
+step-time model divides its FLOPs by ``R × shape efficiency``.
+
+A causal flash-attention kernel tiles the queries of each (microbatch, head) into blocks of
+``b_m`` and walks the key blocks up to the diagonal: ``n(n+1)/2`` block pairs where the
+causal FLOP count assumes ``n²/2`` (``n = ⌈S_local/b_m⌉``), and the ``mb·heads/tp·n`` query
+tiles run in waves over the SMs.
+
+Cost: a handful of numpy operations per GEMM over the plan grid (about 25 GEMMs per layer
+type), no loop over plans.
+
+References
+----------
+NVIDIA, "Matrix Multiplication Background User's Guide" (tile and wave quantization, typical
+cuBLAS tile sizes); Osama et al., "Stream-K", PPoPP'23, arXiv 2301.03598 (split-K for GEMMs
+of few tiles); Dao, "FlashAttention-2", arXiv 2307.08691 §3 (block tiling of queries
+and keys; causal blocks above the diagonal skipped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from colossus_sim.config.hardware import GpuSpec, Precision
+from colossus_sim.config.workload import MoEArch
+from colossus_sim.perf.model_size import ArchT
+from colossus_sim.perf.plan_grid import FloatArray, PlanGrid, RunSetup
+
+Dim = FloatArray | float
+
+FLASH_QUERY_BLOCK = 128.0
+"""Query rows per flash-attention thread block at head dimension 128 (FlashAttention-2 §3.3
+uses 128×64 or 128×128 blocks; FlashAttention-3 and cuDNN keep 128 query rows)."""
+
+
+@dataclass(frozen=True)
+class GemmShape:
+    """A (grouped) GEMM: ``groups`` independent ``m×n×k`` products run in one launch."""
+
+    m: Dim
+    n: Dim
+    k: Dim
+    groups: Dim = 1.0
+
+
+@dataclass(frozen=True)
+class GemmMachine:
+    """What times a GEMM on one GPU: its SMs, tile, ceiling rate and HBM bandwidth."""
+
+    sms: int
+    tile_m: int
+    tile_n: int
+    rate_flops_per_s: float
+    hbm_bytes_per_s: float
+    in_bytes: float
+    out_bytes: float
+
+    @classmethod
+    def of(
+        cls, gpu: GpuSpec, rate_flops_per_s: float, in_bytes: float, out_bytes: float
+    ) -> GemmMachine:
+        return cls(
+            sms=gpu.sm_count,
+            tile_m=gpu.gemm_tile.m,
+            tile_n=gpu.gemm_tile.n,
+            rate_flops_per_s=rate_flops_per_s,
+            hbm_bytes_per_s=gpu.hbm_tb_per_s * 1e12,
+            in_bytes=in_bytes,
+            out_bytes=out_bytes,
+        )
+
+
+def gemm_time_s(shape: GemmShape, machine: GemmMachine) -> FloatArray:
+    """Seconds for one (grouped) GEMM: quantized compute or the HBM floor, whichever is longer."""
+    m, n, k, g = (
+        np.asarray(x, dtype=np.float64) for x in (shape.m, shape.n, shape.k, shape.groups)
+    )
+    tiles = g * np.ceil(m / machine.tile_m) * np.ceil(n / machine.tile_n)
+    splits = np.maximum(np.floor(machine.sms / tiles), 1.0)  # split-K when tiles < SMs
+    waves = np.ceil(tiles * splits / machine.sms)
+    tile_flops = 2.0 * machine.tile_m * machine.tile_n * k / splits
+    compute = waves * tile_flops * machine.sms / machine.rate_flops_per_s
+    moved = g * ((m * k + k * n) * machine.in_bytes + m * n * machine.out_bytes)
+    return np.asarray(np.maximum(compute, moved / machine.hbm_bytes_per_s), dtype=np.float64)
+
+
+def ideal_time_s(shape: GemmShape, machine: GemmMachine) -> FloatArray:
+    """Seconds at the ceiling rate with no quantization and no memory floor."""
+    flops = 2.0 * np.asarray(shape.groups) * shape.m * shape.n * shape.k
+    return np.asarray(flops / machine.rate_flops_per_s, dtype=np.float64)
+
+
+def training_gemms(fwd: GemmShape) -> tuple[GemmShape, GemmShape, GemmShape]:
+    """A linear layer's forward, input-gradient and weight-gradient GEMMs."""
+    return (
+        fwd,
+        GemmShape(m=fwd.m, n=fwd.k, k=fwd.n, groups=fwd.groups),
+        GemmShape(m=fwd.k, n=fwd.n, k=fwd.m, groups=fwd.groups),
+    )
+
+
+def shape_efficiency(shapes: list[GemmShape], machine: GemmMachine) -> FloatArray:
+    """``Σ ideal / Σ actual`` over the forward GEMMs ``shapes`` and their two backward GEMMs."""
+    ideal: FloatArray | float = 0.0
+    actual: FloatArray | float = 0.0
+    for fwd in shapes:
+        for gemm in training_gemms(fwd):
+            ideal = ideal + ideal_time_s(gemm, machine)
+            actual = actual + gemm_time_s(gemm, machine)
+    return np.asarray(np.asarray(ideal) / np.asarray(actual), dtype=np.float64)
+
+
+def layer_gemms(arch: ArchT, tokens: FloatArray, tp: FloatArray, ep: FloatArray) -> list[GemmShape]:
+    """Forward weight GEMMs of one transformer layer on one GPU (``tokens`` rows each).
+
+    Attention (QKV and output projections) and dense FFNs are split ``tp`` ways (columns of
+    the first GEMM, rows of the second); routed experts are grouped GEMMs over the
+    ``experts/ep`` local experts, each taking ``(tokens/tp)·top_k·ep/experts`` rows when
+    routing is balanced (each of the ``ep`` ranks of the expert group routes its
+    ``tokens/tp`` shard ``top_k`` times, as ``step_time.py``'s dispatch does). MoE layers and
+    dense layers are weighted by their share of the layers.
+    """
+    h = float(arch.d_model)
+    hq = float(arch.heads * arch.head_dim_resolved)
+    hkv = float(arch.kv_heads_resolved * arch.head_dim_resolved)
+    up = 2.0 if arch.gated_ffn else 1.0
+    shapes = [
+        GemmShape(m=tokens, n=(hq + 2.0 * hkv) / tp, k=h),
+        GemmShape(m=tokens, n=h, k=hq / tp),
+    ]
+
+    def ffn(width: float, share: float) -> list[GemmShape]:
+        return [
+            GemmShape(m=tokens, n=up * width / tp, k=h, groups=share),
+            GemmShape(m=tokens, n=h, k=width / tp, groups=share),
+        ]
+
+    if not isinstance(arch, MoEArch):
+        return shapes + ffn(float(getattr(arch, "ffn_dim", 0)), 1.0)
+    moe_share = arch.moe_layers / arch.layers
+    per_expert = tokens / tp * arch.top_k * ep / arch.experts
+    local = moe_share * arch.experts / ep
+    fe = float(arch.expert_ffn_dim)
+    shapes += [
+        GemmShape(m=per_expert, n=up * fe, k=h, groups=local),
+        GemmShape(m=per_expert, n=h, k=fe, groups=local),
+    ]
+    if arch.shared_ffn_dim:
+        shapes += ffn(float(arch.shared_ffn_dim), moe_share)
+    if arch.dense_layers:
+        shapes += ffn(float(arch.dense_ffn_dim), arch.dense_layers / arch.layers)
+    return shapes
+
+
+def head_gemm(arch: ArchT, tokens: FloatArray, tp: FloatArray) -> GemmShape:
+    """The output head's forward GEMM (logits), vocabulary split ``tp`` ways."""
+    return GemmShape(m=tokens, n=float(arch.vocab) / tp, k=float(arch.d_model))
+
+
+def attention_efficiency(
+    arch: ArchT, seq_local: FloatArray, mb: FloatArray, tp: FloatArray, gpu: GpuSpec
+) -> FloatArray:
+    """Flash attention's shape efficiency: causal diagonal blocks and waves of query tiles."""
+    block = FLASH_QUERY_BLOCK
+    n = np.ceil(seq_local / block)
+    diagonal = n / (n + 1.0) if arch.causal else np.ones_like(n)
+    tiles = mb * arch.heads / tp * n
+    waves = np.ceil(tiles / gpu.sm_count)
+    return np.asarray(diagonal * tiles / (waves * gpu.sm_count), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class ShapeEfficiency:
+    """Per plan: the shape efficiency of a layer's GEMMs, of the output head, of attention."""
+
+    body: FloatArray
+    head: FloatArray
+    attention: FloatArray
+
+
+def shape_efficiencies(
+    setup: RunSetup, grid: PlanGrid, gemm_rate_flops_per_s: float
+) -> ShapeEfficiency:
+    """The three shape efficiencies of every plan in ``grid`` at the GEMM ceiling rate.
+
+    GEMM inputs are FP8 casts in FP8/FP4 training (``fp8_gemm_input_bytes``), BF16
+    otherwise; outputs are BF16 (``activation_bytes``).
+    """
+    consts, arch = setup.consts, setup.arch
+    low_precision = setup.training.precision is not Precision.BF16
+    in_bytes = consts.fp8_gemm_input_bytes if low_precision else consts.activation_bytes
+    machine = GemmMachine.of(setup.gpu, gemm_rate_flops_per_s, in_bytes, consts.activation_bytes)
+    tp = grid.tp.astype(np.float64)
+    cp = grid.cp.astype(np.float64)
+    mb = grid.mb.astype(np.float64)
+    tokens = mb * setup.training.seq_len / cp
+    body = shape_efficiency(layer_gemms(arch, tokens, tp, grid.ep.astype(np.float64)), machine)
+    head = shape_efficiency([head_gemm(arch, tokens, tp)], machine) if arch.vocab else body
+    attention = attention_efficiency(arch, setup.training.seq_len / cp, mb, tp, setup.gpu)
+    return ShapeEfficiency(body=body, head=np.asarray(head), attention=attention)
