@@ -10,7 +10,9 @@ causal kernel skips the masked half (``d_attn = heads·head_dim``). The output h
     model FLOPs/token = 6·N_active + 6·L·S·d_attn       (causal, the usual LLM convention)
                       = 6·N_active + 12·L·S·d_attn      (bidirectional DiT, or a full count)
 
-where ``N_active`` excludes the input embedding (a lookup, not a matmul). Hardware FLOPs add
+where ``N_active`` excludes the input embedding (a lookup, not a matmul) and counts the output
+head's ``vocab·d`` even when it is tied to the input embedding: the logits GEMM runs with the
+shared matrix, so its FLOPs (and its time) do not depend on the tying. Hardware FLOPs add
 what recomputation repeats: one more forward of the layers for ``full`` (not of the output
 head), the attention-score forward for ``selective``. For a GPT layer (``12·h²`` parameters,
 plain 4h FFN) with full recompute and full-count attention this is exactly Narayanan et
@@ -48,7 +50,8 @@ def matmul_flops_per_token_fwd(arch: ArchT, seq_len: int) -> float:
     if isinstance(arch, DiTArch) and arch.cross_attention:
         kv = 2.0 * arch.d_model * arch.kv_heads_resolved * arch.head_dim_resolved
         per_layer = per_layer - kv + kv * arch.text_tokens / seq_len
-    return FLOPS_PER_MAC * (size.layers * per_layer + size.embedding_out + size.extra)
+    head = float(arch.vocab * arch.d_model)  # the logits GEMM runs whether or not it is tied
+    return FLOPS_PER_MAC * (size.layers * per_layer + head + size.extra)
 
 
 def head_flops_per_token_fwd(arch: ArchT) -> float:
