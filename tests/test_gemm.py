@@ -7,13 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from colossus_sim.config.load import load_gpu
+from colossus_sim.config.hardware import Precision
+from colossus_sim.config.load import load_gpu, load_validation_cases
 from colossus_sim.config.workload import DenseArch
+from colossus_sim.errors import ScenarioError
 from colossus_sim.perf.gemm import (
     FLASH_QUERY_BLOCK,
     GemmMachine,
     GemmShape,
     attention_efficiency,
+    check_gemm_shapes,
     gemm_time_s,
     ideal_time_s,
     shape_efficiency,
@@ -99,3 +102,21 @@ def test_causal_attention_pays_for_the_diagonal_blocks() -> None:
     seq = 16 * FLASH_QUERY_BLOCK
     eff = attention_efficiency(arch, np.array([seq]), np.array([1.0]), np.array([1.0]), GB200)
     assert float(eff[0]) == pytest.approx(16.0 / 17.0)
+
+
+def test_a_format_without_tensor_cores_is_refused_at_the_precision_field() -> None:
+    arch = DenseArch(kind="dense", layers=1, d_model=4096, heads=32, ffn_dim=14336)
+    with pytest.raises(ScenarioError) as caught:
+        check_gemm_shapes(arch, load_gpu("a100"), Precision.FP8)  # Ampere has no FP8
+    assert caught.value.issues[0].field == "training.precision"
+
+
+def test_an_unaligned_dimension_is_refused_where_it_is_and_every_published_shape_passes() -> None:
+    # 16 bytes = 16 FP8 elements: an FFN of 14,344 (= 14,336 + 8) is not a whole number of them.
+    arch = DenseArch(kind="dense", layers=1, d_model=4096, heads=32, ffn_dim=14344)
+    check_gemm_shapes(arch, GB200, Precision.BF16)  # 8 BF16 elements divide it
+    with pytest.raises(ScenarioError) as caught:
+        check_gemm_shapes(arch, GB200, Precision.FP8)
+    assert caught.value.issues[0].field == "arch.ffn_dim"
+    for case in load_validation_cases():
+        check_gemm_shapes(case.arch, load_gpu(case.hardware), case.training.precision)

@@ -83,6 +83,7 @@ class GpuSpec(Sourced):
     power: GpuPower
     sm_count: Annotated[int, Field(ge=1, le=4096)]
     gemm_tile: GemmTile
+    gemm_alignment_bytes: Positive
     matmul_efficiency: Fraction
     calibration_case: str
 

@@ -41,10 +41,14 @@ import numpy as np
 
 from colossus_sim.config.hardware import GpuSpec, Precision
 from colossus_sim.config.workload import MoEArch
+from colossus_sim.errors import ScenarioError
 from colossus_sim.perf.model_size import ArchT
 from colossus_sim.perf.plan_grid import FloatArray, PlanGrid, RunSetup
 
 Dim = FloatArray | float
+
+PRECISION_BYTES = {Precision.BF16: 2.0, Precision.FP8: 1.0, Precision.FP4: 0.5}
+"""Bytes per GEMM operand element in each training format."""
 
 FLASH_QUERY_BLOCK = 128.0
 """Query rows per flash-attention thread block at head dimension 128 (FlashAttention-2 §3.3
@@ -216,3 +220,38 @@ def shape_efficiencies(
     head = shape_efficiency([head_gemm(arch, tokens, tp)], machine) if arch.vocab else body
     attention = attention_efficiency(arch, setup.training.seq_len / cp, mb, tp, setup.gpu)
     return ShapeEfficiency(body=body, head=np.asarray(head), attention=attention)
+
+
+def check_gemm_shapes(arch: ArchT, gpu: GpuSpec, precision: Precision) -> None:
+    """Refuse, at the workload field, a GEMM this model cannot time on ``gpu``.
+
+    The shape model times tensor-core GEMMs whose operands are in a format the GPU has a
+    peak for and whose inner dimensions are whole multiples of its ``gemm_alignment_bytes``
+    (16 bytes: 8 BF16, 16 FP8 or 32 FP4 elements); cuBLAS runs other shapes on slower paths
+    that nothing here describes (the vocabulary is exempt: frameworks pad it).
+    """
+    if not gpu.supports(precision):
+        raise ScenarioError.at(
+            "training.precision",
+            f"{gpu.name} has no {precision.value} tensor cores, so its GEMMs cannot be timed",
+            got=precision.value,
+            expected="one of " + ", ".join(p.value for p in Precision if gpu.supports(p)),
+        )
+    elements = int(gpu.gemm_alignment_bytes / PRECISION_BYTES[precision])
+    dims = {
+        "arch.d_model": arch.d_model,
+        "arch.head_dim": arch.head_dim_resolved,
+        "arch.ffn_dim": getattr(arch, "ffn_dim", 0),
+        "arch.expert_ffn_dim": getattr(arch, "expert_ffn_dim", 0),
+        "arch.shared_ffn_dim": getattr(arch, "shared_ffn_dim", 0),
+        "arch.dense_ffn_dim": getattr(arch, "dense_ffn_dim", 0),
+    }
+    for field, value in dims.items():
+        if value % elements:
+            raise ScenarioError.at(
+                field,
+                f"a GEMM dimension {gpu.name}'s tensor cores need in multiples of "
+                f"{elements} {precision.value} elements ({gpu.gemm_alignment_bytes:g} bytes)",
+                got=str(value),
+                expected=f"a multiple of {elements}, e.g. {value - value % elements + elements}",
+            )
