@@ -29,6 +29,7 @@ class PerfConstants(Sourced):
     activation_bytes: NonNegative
     fp8_gemm_input_bytes: NonNegative
     weight_bytes: NonNegative
+    fp8_weight_bytes: NonNegative
     main_grad_bytes: NonNegative
     optimizer_bytes_per_param: NonNegative
     optimizer_hbm_bytes_per_param: NonNegative

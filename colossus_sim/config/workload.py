@@ -158,6 +158,19 @@ class SoftwareSpec(StrictModel):
     ep_overlap: bool = False
     dp_overlap: bool = True
     zero_stage: Annotated[int, Field(ge=0, le=3)] = 1
+    grad_reduce_in_fp32: bool = True
+    """Main gradients kept (and reduced) in FP32, 4 bytes per parameter; BF16 (2) if false.
+    Megatron-Core's default for BF16 mixed precision."""
+    fp8_param_gather: bool = False
+    """FP8/FP4 training only: the model's weights are held as FP8 tensors (1 byte per
+    parameter, the FP32 master copy in the optimizer) instead of BF16."""
+    embedding_in_pipeline_split: bool = False
+    """The pipeline split counts the embedding and the loss as one layer each: the first and
+    last pipeline chunks carry one transformer layer fewer (Megatron-Core's
+    ``account_for_embedding_in_pipeline_split`` / ``account_for_loss_in_pipeline_split``)."""
+    activation_offload_layers: NonNegativeInt = 0
+    """Layers per device whose saved activations are offloaded to host memory during the
+    forward pass and fetched back for the backward (Megatron-Core ``cpu_offloading``)."""
 
 
 class PlanFields(StrictModel):
@@ -198,6 +211,19 @@ class ModelRun(Sourced):
     arch: Arch
     training: TrainingSpec
     software: SoftwareSpec = SoftwareSpec()
+
+    @model_validator(mode="after")
+    def _software_fits_the_model(self) -> Self:
+        if self.software.fp8_param_gather and self.training.precision is Precision.BF16:
+            raise FieldValueError(
+                "software.fp8_param_gather", "FP8 weights need FP8 or FP4 training, not bf16"
+            )
+        if self.software.activation_offload_layers > self.arch.layers:
+            raise FieldValueError(
+                "software.activation_offload_layers",
+                f"cannot exceed the model's layers ({self.arch.layers})",
+            )
+        return self
 
 
 class JobSpec(ModelRun):

@@ -38,7 +38,13 @@ import numpy as np
 from colossus_sim.config.hardware import Precision
 from colossus_sim.config.workload import DiTArch, MoEArch
 from colossus_sim.perf.model_size import ArchT
-from colossus_sim.perf.plan_grid import FloatArray, PlanGrid, RunSetup, device_params
+from colossus_sim.perf.plan_grid import (
+    FloatArray,
+    PlanGrid,
+    RunSetup,
+    device_params,
+    first_stage_layers,
+)
 
 _RC_NONE, _RC_SELECTIVE, _RC_FULL = 0, 1, 2
 
@@ -144,34 +150,68 @@ def full_activation_bytes_per_token_layer(
     return shape.outside_tp_bytes / seq_split + (shape.inside_tp_bytes + scores) / tp
 
 
+def state_bytes_per_param(setup: RunSetup) -> tuple[float, float]:
+    """(weight, main-gradient) bytes per parameter under the run's recipe.
+
+    Weights are BF16 (``weight_bytes``) or, with ``fp8_param_gather``, FP8
+    (``fp8_weight_bytes``); main gradients FP32 (``main_grad_bytes``) or, without
+    ``grad_reduce_in_fp32``, BF16 (``weight_bytes``).
+    """
+    consts, sw = setup.consts, setup.software
+    weight = consts.fp8_weight_bytes if sw.fp8_param_gather else consts.weight_bytes
+    grad = consts.main_grad_bytes if sw.grad_reduce_in_fp32 else consts.weight_bytes
+    return weight, grad
+
+
+def layer_microbatches_in_flight(setup: RunSetup, grid: PlanGrid) -> FloatArray:
+    """Layer-microbatches whose activations a first-stage device holds at its peak (1F1B).
+
+    Interleaved 1F1B runs ``W = (pp−1)·2 + (vp−1)·pp + 1 = vp·pp + pp − 1`` chunk forwards on
+    the first stage before its first backward (capped at the ``m·vp`` there are), in rounds of
+    ``pp`` microbatches per chunk: its first chunk sees ``pp + min(pp−1, W − vp·pp)`` of them.
+    With ``vp = 1`` that is ``min(pp, m)`` microbatches of all its layers. Uniform chunks of
+    ``c`` layers give ``c·W`` (Narayanan et al.'s ``pp·(1 + (pp−1)/(pp·vp))`` microbatches of
+    the device's layers); a first chunk one layer short (``embedding_in_pipeline_split``)
+    gives one layer fewer for each of its microbatches. Offloaded layers
+    (``activation_offload_layers``) keep nothing in HBM for any microbatch in flight.
+    """
+    pp, vp = grid.pp.astype(np.float64), grid.vp.astype(np.float64)
+    m = np.maximum(grid.microbatches(setup.training.global_batch), 1).astype(np.float64)
+    held = first_stage_layers(setup, grid).astype(np.float64)
+    short = np.asarray(grid.layers_per_device(setup.size.layers) != first_stage_layers(setup, grid))
+    chunk = (held + short) / vp  # layers per chunk, the first chunk's missing one put back
+    window = np.where(vp > 1, np.minimum(vp * pp + pp - 1.0, m * vp), np.minimum(pp, m))
+    first_chunk = np.where(vp > 1, pp + np.minimum(pp - 1.0, window - vp * pp), window)
+    layer_mbs = chunk * window - short * first_chunk
+    offloaded = setup.software.activation_offload_layers * window / vp
+    return np.asarray(np.maximum(layer_mbs - offloaded, 0.0), dtype=np.float64)
+
+
 def memory_per_gpu(setup: RunSetup, grid: PlanGrid) -> MemoryArrays:
-    """HBM bytes per GPU on the busiest stage for every plan in ``grid``."""
+    """HBM bytes per GPU on the busiest (first) stage for every plan in ``grid``."""
     size, consts, zero = setup.size, setup.consts, setup.software.zero_stage
     tp = grid.tp.astype(np.float64)
-    layers = grid.layers_per_device(size.layers).astype(np.float64)
-    nonexpert, expert = device_params(setup, grid)
+    nonexpert, expert = device_params(setup, grid, first_stage_layers(setup, grid))
     dense_dp = (grid.dp * grid.cp).astype(np.float64)
     expert_dp = grid.expert_dp().astype(np.float64)
+    weight_b, grad_b = state_bytes_per_param(setup)
 
     def sharded(stage: int) -> FloatArray:
         if zero >= stage:
             return np.asarray(nonexpert / dense_dp + expert / expert_dp, dtype=np.float64)
         return np.asarray(nonexpert + expert, dtype=np.float64)
 
-    weights = consts.weight_bytes * sharded(3)
+    weights = weight_b * sharded(3)
     if zero >= 3:  # gathered working copy of the next layer while this one computes
-        weights = weights + 2.0 * consts.weight_bytes * (
+        weights = weights + 2.0 * weight_b * (
             size.nonexpert_per_layer / tp + size.expert_per_layer / grid.ep
         )
-    grads = consts.main_grad_bytes * sharded(2)
+    grads = grad_b * sharded(2)
     optimizer = consts.optimizer_bytes_per_param * sharded(1)
 
     tokens_mb = (grid.mb * setup.training.seq_len / grid.cp).astype(np.float64)
     per_layer_mb = stored_activation_bytes_per_token_layer(setup, grid) * tokens_mb
-    m = grid.microbatches(setup.training.global_batch)
-    in_flight = np.minimum(grid.pp, np.maximum(m, 1)).astype(np.float64)
-    interleave = np.where(grid.vp > 1, 1.0 + (grid.pp - 1) / (grid.pp * grid.vp), 1.0)
-    activations = per_layer_mb * layers * in_flight * interleave
+    activations = per_layer_mb * layer_microbatches_in_flight(setup, grid)
     working = full_activation_bytes_per_token_layer(setup, grid) * tokens_mb
     activations = activations + np.where(grid.rc == _RC_FULL, working, 0.0)
     logits = consts.logits_bytes * tokens_mb * setup.arch.vocab / tp

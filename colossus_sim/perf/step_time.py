@@ -36,6 +36,8 @@ K/V (hidden behind ``t_attn`` when ``cp_overlap``) and expert all-to-all dispatc
          + 2·(pp−1)·t_p2p                   (pipeline fill and drain sends)
          + max(0, t_dp − t_c)               (gradient sync beyond the last backward; all of
                                              it without dp_overlap)
+         [ZeRO-3: m·max(0, t_z3 − t_c) instead, t_z3 = parameter all-gathers for forward
+          and backward and the gradient reduce-scatter of every microbatch]
          + t_opt                            (the HBM-bound optimizer update)
 
 References
@@ -65,7 +67,11 @@ from colossus_sim.perf.flops import (
     model_flops_per_token,
 )
 from colossus_sim.perf.gemm import shape_efficiencies
-from colossus_sim.perf.memory import full_activation_bytes_per_token_layer, memory_per_gpu
+from colossus_sim.perf.memory import (
+    full_activation_bytes_per_token_layer,
+    memory_per_gpu,
+    state_bytes_per_param,
+)
 from colossus_sim.perf.plan_grid import (
     RECOMPUTE_ORDER,
     FloatArray,
@@ -232,16 +238,25 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     expert_dp = grid.expert_dp()
     g_dense = np.minimum(dense_dp, np.maximum(setup.domain_gpus // grid.tp, 1))
     g_expert = np.minimum(expert_dp, np.maximum(setup.domain_gpus // grid.ep, 1))
-    wbytes = consts.weight_bytes
-    dp_total = coll.hierarchical_all_reduce_s(
-        nonexpert_local * wbytes, dense_dp, g_dense, links
-    ) + coll.hierarchical_all_reduce_s(expert_local * wbytes, expert_dp, g_expert, links)
-    if sw.zero_stage >= 3:  # parameters gathered again for every microbatch's fwd and bwd
-        gather = coll.all_gather_s(
-            nonexpert_local * wbytes, dense_dp, links.nic_bytes_per_s, links.nic_latency_s
+    weight_b, grad_b = state_bytes_per_param(setup)
+
+    def dp_all_reduce_s(bytes_per_param: float) -> FloatArray:
+        """Both data-parallel groups' hierarchical all-reduce of their parameters."""
+        return coll.hierarchical_all_reduce_s(
+            nonexpert_local * bytes_per_param, dense_dp, g_dense, links
+        ) + coll.hierarchical_all_reduce_s(
+            expert_local * bytes_per_param, expert_dp, g_expert, links
         )
-        dp_total = dp_total + np.maximum(2.0 * gather - t_c, 0.0) * m
-    dp_exposed = np.maximum(dp_total - t_c, 0.0) if sw.dp_overlap else dp_total
+
+    # A reduce-scatter or an all-gather is half an all-reduce's traffic, so a gradient
+    # reduce-scatter (grad_b) and a parameter all-gather (weight_b) cost one all-reduce at
+    # their mean size.
+    if sw.zero_stage >= 3:  # every microbatch: gather for forward and backward, scatter grads
+        per_mb = dp_all_reduce_s(weight_b + 0.5 * grad_b)
+        dp_exposed = m * (np.maximum(per_mb - t_c, 0.0) if sw.dp_overlap else per_mb)
+    else:  # once per step, after the last backward
+        dp_total = dp_all_reduce_s(0.5 * (weight_b + grad_b))
+        dp_exposed = np.maximum(dp_total - t_c, 0.0) if sw.dp_overlap else dp_total
 
     # --- optimizer update (HBM-bound) ------------------------------------------------------
     if sw.zero_stage >= 1:
