@@ -220,3 +220,24 @@ def test_moe_dispatch_scales_with_moe_layers_tokens_and_hbm_bandwidth() -> None:
         consts=setup.consts.model_copy(update={"moe_dispatch_bytes_per_routed_element": 0.0}),
     )
     assert _moe_dispatch_s(free, plan) == 0.0
+
+
+def test_block_recompute_costs_its_layers_forward_and_saves_their_activations() -> None:
+    # Llama 3 8B on 8 H100 (TP 1, PP 1): recomputing the first 8 of 32 layers in full runs
+    # their forward again (a quarter of one more forward of the GEMMs, which are 1/3 of the
+    # three passes) and keeps only their input; all 32 is full recompute.
+    case = next(c for c in load_validation_cases() if c.name == "mbridge-llama3-8b-h100")
+    plan = PlanGrid.of(ParallelPlan(tp=1, pp=1, dp=8, microbatch=1))
+
+    def with_layers(n: int) -> RunSetup:
+        sw = case.software.model_copy(update={"full_recompute_layers": n})
+        return replace(case_setup(case), software=sw)
+
+    none, quarter, every = (with_layers(n) for n in (0, 8, 32))
+    compute = [float(step_arrays(s, plan).compute_s[0]) for s in (none, quarter, every)]
+    full = PlanGrid.of(ParallelPlan(tp=1, pp=1, dp=8, microbatch=1, recompute=Recompute.FULL))
+    assert compute[2] == pytest.approx(float(step_arrays(none, full).compute_s[0]))
+    assert compute[1] - compute[0] == pytest.approx(0.25 * (compute[2] - compute[0]), rel=0.02)
+    acts = [float(memory_per_gpu(s, plan).activations[0]) for s in (none, quarter, every)]
+    assert acts[0] > acts[1] > acts[2]
+    assert acts[2] == pytest.approx(float(memory_per_gpu(none, full).activations[0]))

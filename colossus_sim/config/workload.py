@@ -168,6 +168,10 @@ class SoftwareSpec(StrictModel):
     """The pipeline split counts the embedding and the loss as one layer each: the first and
     last pipeline chunks carry one transformer layer fewer (Megatron-Core's
     ``account_for_embedding_in_pipeline_split`` / ``account_for_loss_in_pipeline_split``)."""
+    full_recompute_layers: NonNegativeInt = 0
+    """Besides the plan's recompute mode, the first this-many layers of each pipeline chunk
+    recompute their whole forward in backward and keep only their input (Megatron-Core's
+    ``recompute_method: block`` with ``recompute_num_layers``)."""
     activation_offload_layers: NonNegativeInt = 0
     """Layers per device whose saved activations are offloaded to host memory during the
     forward pass and fetched back for the backward (Megatron-Core ``cpu_offloading``)."""
@@ -218,11 +222,11 @@ class ModelRun(Sourced):
             raise FieldValueError(
                 "software.fp8_param_gather", "FP8 weights need FP8 or FP4 training, not bf16"
             )
-        if self.software.activation_offload_layers > self.arch.layers:
-            raise FieldValueError(
-                "software.activation_offload_layers",
-                f"cannot exceed the model's layers ({self.arch.layers})",
-            )
+        for name in ("activation_offload_layers", "full_recompute_layers"):
+            if getattr(self.software, name) > self.arch.layers:
+                raise FieldValueError(
+                    f"software.{name}", f"cannot exceed the model's layers ({self.arch.layers})"
+                )
         return self
 
 

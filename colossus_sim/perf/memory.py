@@ -124,15 +124,26 @@ class MemoryArrays:
         return self.weights + self.grads + self.optimizer + self.activations + self.logits
 
 
+def block_recompute_share(setup: RunSetup, grid: PlanGrid) -> FloatArray:
+    """Share of a device's layers recomputed in full by ``full_recompute_layers`` (the first
+    that many layers of each pipeline chunk, Megatron-Core's block method); 0 without it."""
+    per_chunk = (grid.layers_per_device(setup.size.layers) / grid.vp).astype(np.float64)
+    wanted = float(setup.software.full_recompute_layers)
+    return np.asarray(np.minimum(wanted, per_chunk) / per_chunk, dtype=np.float64)
+
+
 def stored_activation_bytes_per_token_layer(setup: RunSetup, grid: PlanGrid) -> FloatArray:
-    """Bytes one GPU keeps per token of its microbatch and per layer, given recompute."""
+    """Bytes one GPU keeps per token of its microbatch and per layer, given recompute (the
+    mean over its layers when ``full_recompute_layers`` recomputes some of them in full)."""
     shape = _shape(setup)
     tp = grid.tp.astype(np.float64)
     seq_split = tp if setup.software.sequence_parallel else np.ones_like(tp)
     none = full_activation_bytes_per_token_layer(setup, grid)
     selective = none - shape.scores_bytes / tp
     full = shape.layer_input_bytes / seq_split
-    return np.select([grid.rc == _RC_FULL, grid.rc == _RC_SELECTIVE], [full, selective], none)
+    by_mode = np.select([grid.rc == _RC_FULL, grid.rc == _RC_SELECTIVE], [full, selective], none)
+    block = block_recompute_share(setup, grid)
+    return np.asarray(block * full + (1.0 - block) * by_mode, dtype=np.float64)
 
 
 def full_activation_bytes_per_token_layer(
@@ -213,7 +224,8 @@ def memory_per_gpu(setup: RunSetup, grid: PlanGrid) -> MemoryArrays:
     per_layer_mb = stored_activation_bytes_per_token_layer(setup, grid) * tokens_mb
     activations = per_layer_mb * layer_microbatches_in_flight(setup, grid)
     working = full_activation_bytes_per_token_layer(setup, grid) * tokens_mb
-    activations = activations + np.where(grid.rc == _RC_FULL, working, 0.0)
+    recomputing = (grid.rc == _RC_FULL) | (block_recompute_share(setup, grid) > 0.0)
+    activations = activations + np.where(recomputing, working, 0.0)
     logits = consts.logits_bytes * tokens_mb * setup.arch.vocab / tp
     return MemoryArrays(
         weights=np.asarray(weights, dtype=np.float64),

@@ -26,6 +26,12 @@ device), the GPU spends
   among the ``λ``; ``β`` is the one fitted ``moe_dispatch_bytes_per_routed_element``
   (effective bytes per routed element and forward pass). Zero for a dense model.
 
+Here ``full`` is the share of the device's layers that run their forward again in backward:
+1 with full recompute, else the software's ``full_recompute_layers`` over the layers of a
+pipeline chunk (Megatron's block method); it adds to every pass count below that recompute
+repeats (GEMMs, element-wise traffic, TP pairs, EP exchanges; attention scores also with
+selective recompute).
+
 ``t_c = t_gemm + t_attn + t_elem + t_moe``. Communication per microbatch: tensor-parallel
 all-gather/reduce-scatter pairs (2 per layer forward, 2 backward, 2 more with full
 recompute; hidden behind ``t_gemm`` when ``tp_overlap``), context-parallel ring passes of
@@ -68,6 +74,7 @@ from colossus_sim.perf.flops import (
 )
 from colossus_sim.perf.gemm import shape_efficiencies
 from colossus_sim.perf.memory import (
+    block_recompute_share,
     full_activation_bytes_per_token_layer,
     memory_per_gpu,
     state_bytes_per_param,
@@ -146,8 +153,11 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     cp = grid.cp.astype(np.float64)
     pp = grid.pp.astype(np.float64)
     vp = grid.vp.astype(np.float64)
-    full = _rc(grid, Recompute.FULL)
-    selective = _rc(grid, Recompute.SELECTIVE)
+    # Share of the layers whose forward runs again in backward: all with full recompute, else
+    # the software's ``full_recompute_layers`` of each chunk (Megatron's block method).
+    block = block_recompute_share(setup, grid)
+    full = np.where(_rc(grid, Recompute.FULL), 1.0, block)
+    scores_again = np.where(_rc(grid, Recompute.SELECTIVE), 1.0, full)
     lam = grid.layers_per_device(layers).astype(np.float64)
     tokens_mb = grid.mb * seq / cp  # tokens of one microbatch on one CP rank
     m = grid.microbatches(training.global_batch).astype(np.float64)
@@ -158,7 +168,7 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     body_mm_fwd = matmul_flops_per_token_fwd(arch, seq) - head_fwd
     attn_fwd = attention_flops_per_token_fwd(arch, seq, executed)
     mm_passes = 3.0 + full  # forward, backward (2×), and the recomputed forward
-    attn_passes = 3.0 + (full | selective)
+    attn_passes = 3.0 + scores_again
     last_stage_head = head_fwd * 3.0
     shape = shape_efficiencies(setup, grid, peak_gemm)
     t_gemm = (
@@ -169,10 +179,10 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     t_attn = attn_fwd * lam / layers * attn_passes * tokens_mb / (tp * peak_attn * shape.attention)
     act_bytes = full_activation_bytes_per_token_layer(setup, grid, with_scores=False)
     passes = consts.elementwise_hbm_passes + full
-    score_traffic = 0.0
+    score_traffic: FloatArray | float = 0.0
     if not sw.flash_attention:  # unfused attention writes and re-reads a·S scores per token
         per_score = (
-            consts.unfused_attention_fwd_bytes_per_score * (1.0 + (full | selective))
+            consts.unfused_attention_fwd_bytes_per_score * (1.0 + scores_again)
             + consts.unfused_attention_bwd_bytes_per_score
         )
         score_traffic = per_score * arch.heads * seq / tp
