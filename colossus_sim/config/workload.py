@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from colossus_sim.config.attention import AttentionWidths, LatentAttention, attention_widths
 from colossus_sim.config.base import Sourced, StrictModel
 from colossus_sim.config.hardware import Precision
 from colossus_sim.errors import FieldValueError
@@ -33,14 +34,28 @@ class _ArchBase(StrictModel):
     vocab: NonNegativeInt = 0
     tied_embeddings: bool = False
     gated_ffn: bool = True
+    mla: LatentAttention | None = None
+    """Multi-head latent attention instead of grouped-query attention (causal LLMs only)."""
+    mtp_layers: NonNegativeInt = 0
+    """Multi-token prediction modules after the last layer (DeepSeek-V3: 1), each a projection
+    of ``2·d`` to ``d``, one more layer like the model's last, and the shared output head."""
 
     @property
     def kv_heads_resolved(self) -> int:
+        """K/V heads: ``kv_heads`` (grouped-query), else one per head (MHA and MLA)."""
         return self.kv_heads if self.kv_heads is not None else self.heads
 
     @property
     def head_dim_resolved(self) -> int:
+        if self.mla is not None:
+            return self.mla.qk_nope_head_dim + self.mla.qk_rope_head_dim
         return self.head_dim if self.head_dim is not None else self.d_model // self.heads
+
+    @property
+    def widths(self) -> AttentionWidths:
+        return attention_widths(
+            self.heads, self.kv_heads_resolved, self.head_dim_resolved, self.mla
+        )
 
     @property
     def causal(self) -> bool:
@@ -48,11 +63,23 @@ class _ArchBase(StrictModel):
 
     @model_validator(mode="after")
     def _heads_consistent(self) -> Self:
+        if self.mla is not None:
+            for name in ("kv_heads", "head_dim"):
+                if getattr(self, name) is not None:
+                    raise FieldValueError(
+                        name,
+                        "multi-head latent attention (mla:) gives every head its own key and "
+                        f"value from the latent and sets the head widths itself: drop {name}",
+                    )
+        if self.mtp_layers and self.causal and not self.vocab:
+            raise FieldValueError(
+                "mtp_layers", "multi-token prediction predicts tokens: it needs a vocab"
+            )
         if self.kv_heads is not None and self.heads % self.kv_heads:
             raise FieldValueError(
                 "kv_heads", f"must divide heads ({self.heads}); got {self.kv_heads}"
             )
-        if self.head_dim is None and self.d_model % self.heads:
+        if self.mla is None and self.head_dim is None and self.d_model % self.heads:
             raise FieldValueError(
                 "head_dim",
                 f"d_model {self.d_model} is not a multiple of heads {self.heads}: "
@@ -114,6 +141,20 @@ class DiTArch(_ArchBase):
     @property
     def causal(self) -> bool:
         return False
+
+    @model_validator(mode="after")
+    def _no_decoder_only_parts(self) -> Self:
+        if self.mla is not None:
+            raise FieldValueError(
+                "mla",
+                "multi-head latent attention compresses a causal decoder's key/value cache; a "
+                "bidirectional DiT has none to compress (use kv_heads/head_dim)",
+            )
+        if self.mtp_layers:
+            raise FieldValueError(
+                "mtp_layers", "multi-token prediction needs next tokens to predict; a DiT has none"
+            )
+        return self
 
 
 Arch = Annotated[DenseArch | MoEArch | DiTArch, Field(discriminator="kind")]

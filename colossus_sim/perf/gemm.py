@@ -143,13 +143,8 @@ def layer_gemms(arch: ArchT, tokens: FloatArray, tp: FloatArray, ep: FloatArray)
     dense layers are weighted by their share of the layers.
     """
     h = float(arch.d_model)
-    hq = float(arch.heads * arch.head_dim_resolved)
-    hkv = float(arch.kv_heads_resolved * arch.head_dim_resolved)
     up = 2.0 if arch.gated_ffn else 1.0
-    shapes = [
-        GemmShape(m=tokens, n=(hq + 2.0 * hkv) / tp, k=h),
-        GemmShape(m=tokens, n=h, k=hq / tp),
-    ]
+    shapes = attention_gemms(arch, tokens, tp)
 
     def ffn(width: float, share: float) -> list[GemmShape]:
         return [
@@ -171,6 +166,28 @@ def layer_gemms(arch: ArchT, tokens: FloatArray, tp: FloatArray, ep: FloatArray)
         shapes += ffn(float(arch.shared_ffn_dim), moe_share)
     if arch.dense_layers:
         shapes += ffn(float(arch.dense_ffn_dim), arch.dense_layers / arch.layers)
+    return shapes
+
+
+def attention_gemms(arch: ArchT, tokens: FloatArray, tp: FloatArray) -> list[GemmShape]:
+    """Forward projection GEMMs of one layer's attention on one GPU: fused QKV and output
+    (split ``tp`` ways by heads), or with latent attention the latents' down-projections
+    (``d`` to ``q_lora`` and to ``kv_lora + rope``), their up-projections to the heads and the
+    output."""
+    h, w, mla = float(arch.d_model), arch.widths, arch.mla
+    out = GemmShape(m=tokens, n=h, k=w.out / tp)
+    if mla is None:
+        return [GemmShape(m=tokens, n=(w.q + w.k + w.v) / tp, k=h), out]
+    q_in = float(mla.q_lora_rank) if mla.q_lora_rank else h
+    kv_up = arch.heads * (mla.qk_nope_head_dim + mla.v_head_dim)
+    shapes = [
+        GemmShape(m=tokens, n=float(mla.kv_lora_rank + mla.qk_rope_head_dim), k=h),
+        GemmShape(m=tokens, n=kv_up / tp, k=float(mla.kv_lora_rank)),
+        GemmShape(m=tokens, n=w.q / tp, k=q_in),
+        out,
+    ]
+    if mla.q_lora_rank:
+        shapes.append(GemmShape(m=tokens, n=float(mla.q_lora_rank), k=h))
     return shapes
 
 
@@ -238,7 +255,9 @@ def check_gemm_shapes(arch: ArchT, gpu: GpuSpec, precision: Precision) -> None:
             expected="one of " + ", ".join(p.value for p in Precision if gpu.supports(p)),
         )
     elements = int(gpu.gemm_alignment_bytes / PRECISION_BYTES[precision])
-    dims = {
+    mla = arch.mla.model_dump() if arch.mla is not None else {}
+    dims = {f"arch.mla.{name}": value for name, value in mla.items() if value}
+    dims |= {
         "arch.d_model": arch.d_model,
         "arch.head_dim": arch.head_dim_resolved,
         "arch.ffn_dim": getattr(arch, "ffn_dim", 0),

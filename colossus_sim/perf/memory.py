@@ -12,16 +12,17 @@ non-expert parameters / tp plus its embedding share; ``P_e``: its routed-expert 
   from ``topologies/perf_model.yaml``).
 
 Activations follow Korthikanti et al.'s accounting of the tensors a layer keeps for its
-backward pass, generalised to grouped-query attention, gated FFNs and routed experts: per
-token and layer, ``4h`` elements outside tensor-parallel regions (two norm inputs, the
-attention and MLP inputs; split by tp only with sequence parallelism), ``2·hq + 2·hkv`` for
-Q, K, V and the attention output, the FFN intermediates (``3F`` gated, ``2F`` plain; for MoE
-``top_k·(h + 3F_e)`` plus the shared MLP), and without flash attention ``5·heads·S`` bytes of
-scores, softmax and dropout mask (removed by selective recompute). In FP8 training a tensor
-kept only as a GEMM input is kept as its 1-byte FP8 cast (Transformer Engine). Full
-recompute keeps only each layer's input (``h`` elements). The first pipeline stage holds
-``min(pp, m)`` microbatches (1F1B), times ``1 + (pp−1)/(pp·vp)`` when interleaved. The
-last stage also materialises the logits.
+backward pass, generalised to grouped-query and latent attention, gated FFNs and routed
+experts: per token and layer, ``4h`` elements outside tensor-parallel regions (two norm
+inputs, the attention and MLP inputs; split by tp only with sequence parallelism; with latent
+attention also the query and key/value latents, counted with them), the widths of Q, K, V and
+the attention output (``2·hq + 2·hkv`` for grouped-query attention), the FFN intermediates
+(``3F`` gated, ``2F`` plain; for MoE ``top_k·(h + 3F_e)`` plus the shared MLP), and without
+flash attention ``5·heads·S`` bytes of scores, softmax and dropout mask (removed by selective
+recompute). In FP8 training a tensor kept only as a GEMM input is kept as its 1-byte FP8 cast
+(Transformer Engine). Full recompute keeps only each layer's input (``h`` elements). The first
+pipeline stage holds the activations of the chunk forwards 1F1B runs before its first
+backward (``layer_microbatches_in_flight``). The last stage also materialises the logits.
 
 References
 ----------
@@ -69,15 +70,16 @@ def activation_shape(
     the FP8 cast is what is saved); the rest take ``elem_bytes``.
     """
     h = arch.d_model
+    w = arch.widths
     hq = arch.heads * arch.head_dim_resolved
-    hkv = arch.kv_heads_resolved * arch.head_dim_resolved
     e, g = elem_bytes, gemm_input_bytes
 
     def ffn(width: int) -> float:  # intermediates kept for backward: FC1 output(s), FC2 input
         return (2.0 * width * e + width * g) if arch.gated_ffn else (width * e + width * g)
 
     outside = 2.0 * h * e + 2.0 * h * g  # two norm inputs; attention and MLP GEMM inputs
-    inside = (hq + 2.0 * hkv) * e + hq * g  # Q, K, V for attention; output-projection input
+    outside += w.latent * (e + g)  # MLA latents: their norms' inputs, the up-projections' inputs
+    inside = (w.q + w.k + w.v) * e + w.out * g  # Q, K, V for attention; output-proj. input
     if isinstance(arch, MoEArch):
         moe = arch.top_k * (h * g + ffn(arch.expert_ffn_dim))
         moe += ffn(arch.shared_ffn_dim) if arch.shared_ffn_dim else 0.0

@@ -151,7 +151,8 @@ def device_params(
 
     Non-expert: its layers' attention/shared/dense-FFN parameters and its embedding share,
     split tp-way (a first or last stage holds one embedding matrix; a single stage holds
-    both). Experts: its layers' routed experts split ep-way. ``layers_held`` overrides the
+    both, and the multi-token prediction modules, which sit on the last stage). Experts: its
+    layers' routed experts split ep-way. ``layers_held`` overrides the
     layer count (default: the busiest device's, ``layers_per_device``).
     """
     size = setup.size
@@ -162,8 +163,11 @@ def device_params(
         size.embedding_in + size.embedding_out,
         max(size.embedding_in, size.embedding_out),
     )
-    nonexpert = (size.nonexpert_per_layer * layers + embed + size.extra) / grid.tp
-    expert = size.expert_per_layer * layers / grid.ep
+    mtp = np.where(grid.pp == 1, float(size.mtp_modules), 0.0)  # MTP sits on the last stage
+    nonexpert = (
+        size.nonexpert_per_layer * layers + embed + size.extra + mtp * size.mtp_nonexpert
+    ) / grid.tp
+    expert = (size.expert_per_layer * layers + mtp * size.mtp_expert) / grid.ep
     return np.asarray(nonexpert, dtype=np.float64), np.asarray(expert, dtype=np.float64)
 
 

@@ -71,6 +71,8 @@ from colossus_sim.perf.flops import (
     head_flops_per_token_fwd,
     matmul_flops_per_token_fwd,
     model_flops_per_token,
+    mtp_attention_flops_per_token_fwd,
+    mtp_matmul_flops_per_token_fwd,
 )
 from colossus_sim.perf.gemm import shape_efficiencies
 from colossus_sim.perf.memory import (
@@ -165,18 +167,24 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     # --- compute per stage and microbatch ------------------------------------------------
     executed = AttentionCount.CAUSAL if sw.flash_attention else AttentionCount.FULL
     head_fwd = head_flops_per_token_fwd(arch)
-    body_mm_fwd = matmul_flops_per_token_fwd(arch, seq) - head_fwd
-    attn_fwd = attention_flops_per_token_fwd(arch, seq, executed)
+    mtp_mm_fwd = mtp_matmul_flops_per_token_fwd(arch)  # on the last stage, like the head
+    mtp_attn_fwd = mtp_attention_flops_per_token_fwd(arch, seq, executed)
+    body_mm_fwd = matmul_flops_per_token_fwd(arch, seq) - head_fwd - mtp_mm_fwd
+    attn_fwd = attention_flops_per_token_fwd(arch, seq, executed) - mtp_attn_fwd
     mm_passes = 3.0 + full  # forward, backward (2×), and the recomputed forward
     attn_passes = 3.0 + scores_again
-    last_stage_head = head_fwd * 3.0
     shape = shape_efficiencies(setup, grid, peak_gemm)
+    last_stage_mm = 3.0 * (head_fwd / shape.head + mtp_mm_fwd / shape.body)
     t_gemm = (
-        (body_mm_fwd * lam / layers * mm_passes / shape.body + last_stage_head / shape.head)
+        (body_mm_fwd * lam / layers * mm_passes / shape.body + last_stage_mm)
         * tokens_mb
         / (tp * peak_gemm)
     )
-    t_attn = attn_fwd * lam / layers * attn_passes * tokens_mb / (tp * peak_attn * shape.attention)
+    t_attn = (
+        (attn_fwd * lam / layers * attn_passes + 3.0 * mtp_attn_fwd)
+        * tokens_mb
+        / (tp * peak_attn * shape.attention)
+    )
     act_bytes = full_activation_bytes_per_token_layer(setup, grid, with_scores=False)
     passes = consts.elementwise_hbm_passes + full
     score_traffic: FloatArray | float = 0.0
@@ -212,8 +220,7 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     tp_exposed = np.maximum(tp_total - t_gemm, 0.0) if sw.tp_overlap else tp_total
 
     # --- context parallel: ring passes of K/V (fwd) and K/V + their grads (bwd) ----------
-    hkv = arch.kv_heads_resolved * arch.head_dim_resolved
-    kv_chunk = tokens_mb * 2.0 * hkv * consts.activation_bytes / tp
+    kv_chunk = tokens_mb * (arch.widths.k + arch.widths.v) * consts.activation_bytes / tp
     cp_bw, cp_lat = coll.tier(grid.tp * grid.cp <= setup.domain_gpus, links)
     cp_total = 3.0 * np.maximum(cp - 1.0, 0.0) * coll.p2p_s(kv_chunk, cp_bw, cp_lat) * lam
     cp_total = np.where(grid.cp > 1, cp_total, 0.0)
