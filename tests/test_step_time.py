@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from colossus_sim import api
+from colossus_sim.config.hardware import Precision
 from colossus_sim.config.load import (
     job_names,
     load_gpu,
@@ -175,20 +176,20 @@ def test_moe_dispatch_vanishes_for_a_dense_model() -> None:
 
 
 def test_moe_dispatch_is_the_documented_formula() -> None:
-    # β · k·h · (T/tp) · (3 + full) · λ_moe / HBM_bw per microbatch, times m microbatches.
+    # β · k·h · (T/tp) · (3 + full) · λ_moe / (BF16 peak · η) per microbatch, times m.
     setup, plan = _moe_setup()
     arch, consts = setup.arch, setup.consts
     assert isinstance(arch, MoEArch)
     tokens = plan.microbatch * setup.training.seq_len
     m = setup.training.global_batch // (plan.dp * plan.microbatch)
     expected = (
-        consts.moe_dispatch_bytes_per_routed_element
+        consts.moe_dispatch_flops_per_routed_element
         * arch.top_k
         * arch.d_model
         * tokens
         * 3.0
         * arch.layers
-        / (setup.gpu.hbm_tb_per_s * 1e12)
+        / (setup.gpu.peak_tflops(Precision.BF16) * 1e12 * setup.gpu.matmul_efficiency)
         * m
     )
     assert _moe_dispatch_s(setup, plan) == pytest.approx(expected, rel=1e-12)
@@ -196,7 +197,7 @@ def test_moe_dispatch_is_the_documented_formula() -> None:
     assert _moe_dispatch_s(setup, full) == pytest.approx(expected * 4.0 / 3.0, rel=1e-12)
 
 
-def test_moe_dispatch_scales_with_moe_layers_tokens_and_hbm_bandwidth() -> None:
+def test_moe_dispatch_scales_with_moe_layers_tokens_and_the_calibrated_rate() -> None:
     setup, plan = _moe_setup()
     base = _moe_dispatch_s(setup, plan)
     assert base > 0.0
@@ -210,14 +211,18 @@ def test_moe_dispatch_scales_with_moe_layers_tokens_and_hbm_bandwidth() -> None:
     # Tensor parallelism splits the routed tokens: each rank routes its sequence shard.
     tp2 = plan.model_copy(update={"tp": 2, "dp": 4})
     assert _moe_dispatch_s(setup, tp2) == pytest.approx(base)  # 2× microbatches, ½ tokens each
-    # Twice the HBM bandwidth, half the time; no cost when the constant is zero.
-    fast = replace(
-        setup, gpu=setup.gpu.model_copy(update={"hbm_tb_per_s": 2 * setup.gpu.hbm_tb_per_s})
+    # Half the calibrated rate, twice the time (HBM bandwidth does not enter); no cost when
+    # the constant is zero.
+    gpu = setup.gpu
+    slow = replace(
+        setup, gpu=gpu.model_copy(update={"matmul_efficiency": gpu.matmul_efficiency / 2})
     )
-    assert _moe_dispatch_s(fast, plan) == pytest.approx(base / 2)
+    assert _moe_dispatch_s(slow, plan) == pytest.approx(2 * base)
+    wide = replace(setup, gpu=gpu.model_copy(update={"hbm_tb_per_s": 2 * gpu.hbm_tb_per_s}))
+    assert _moe_dispatch_s(wide, plan) == pytest.approx(base)
     free = replace(
         setup,
-        consts=setup.consts.model_copy(update={"moe_dispatch_bytes_per_routed_element": 0.0}),
+        consts=setup.consts.model_copy(update={"moe_dispatch_flops_per_routed_element": 0.0}),
     )
     assert _moe_dispatch_s(free, plan) == 0.0
 

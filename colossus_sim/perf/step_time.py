@@ -18,13 +18,15 @@ device), the GPU spends
   attention ``U`` adds the unfused softmax path's traffic over the ``heads·S`` scores of
   each token (bytes per score forward, again when recomputed, and backward).
 
-* ``t_moe = β · k·h · (T/tp) · (3 + full) · λ_moe / HBM_bw`` on an MoE layer's token path
-  outside the GEMMs (router, permutation and unpermutation, expert-input quantisation,
-  dispatcher bookkeeping): ``k·h`` elements per routed token, ``T/tp`` tokens routed by each
-  GPU (each tensor-parallel rank routes its sequence-parallel shard; experts are not
-  tensor-parallel), forward + backward (2×) + recomputed forward, ``λ_moe`` the MoE layers
-  among the ``λ``; ``β`` is the one fitted ``moe_dispatch_bytes_per_routed_element``
-  (effective bytes per routed element and forward pass). Zero for a dense model.
+* ``t_moe = β · k·h · (T/tp) · (3 + full) · λ_moe / (peak_bf16 · η)`` on an MoE layer's
+  token path outside the GEMMs (router, permutation and unpermutation, expert-input
+  quantisation, dispatcher bookkeeping): ``k·h`` elements per routed token, ``T/tp`` tokens
+  routed by each GPU (each tensor-parallel rank routes its sequence-parallel shard; experts
+  are not tensor-parallel), forward + backward (2×) + recomputed forward, ``λ_moe`` the MoE
+  layers among the ``λ``; ``β`` is the one fitted ``moe_dispatch_flops_per_routed_element``
+  (its cost per routed element and forward pass in GEMM-equivalent FLOPs, so at the GPU
+  type's calibrated rate, not its HBM bandwidth: ``perf_model.yaml`` says why). Zero for a
+  dense model.
 
 Here ``full`` is the share of the device's layers that run their forward again in backward:
 1 with full recompute, else the software's ``full_recompute_layers`` over the layers of a
@@ -196,18 +198,18 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
         score_traffic = per_score * arch.heads * seq / tp
     t_elem = (passes * act_bytes + score_traffic) * tokens_mb * lam / hbm_bytes_per_s
 
-    # --- MoE token path outside the GEMMs: HBM-bound, per routed element ------------------
+    # --- MoE token path outside the GEMMs: per routed element, at the calibrated rate -------
     moe_frac = getattr(arch, "moe_layers", 0) / layers
     top_k = float(getattr(arch, "top_k", 0))
     tokens_rank = tokens_mb / tp  # with sequence parallelism each TP rank routes its shard
     routed_elements = tokens_rank * top_k * arch.d_model
     t_moe = (
-        consts.moe_dispatch_bytes_per_routed_element
+        consts.moe_dispatch_flops_per_routed_element
         * routed_elements
         * mm_passes
         * moe_frac
         * lam
-        / hbm_bytes_per_s
+        / peak_attn
     )
     t_c = t_gemm + t_attn + t_elem + t_moe
 
