@@ -246,3 +246,29 @@ def test_block_recompute_costs_its_layers_forward_and_saves_their_activations() 
     acts = [float(memory_per_gpu(s, plan).activations[0]) for s in (none, quarter, every)]
     assert acts[0] > acts[1] > acts[2]
     assert acts[2] == pytest.approx(float(memory_per_gpu(none, full).activations[0]))
+
+
+def test_softmax_exponentials_add_to_attention_where_the_kernel_waits_for_them() -> None:
+    # Llama 3 8B, one GPU's step: an exponential per score forward and one in backward.
+    # On GB200 (the matmul waits for the softmax: NVIDIA's Blackwell Ultra softmax blog) they
+    # add to the attention time; on H100 (FlashAttention-3 overlaps them) they hide behind the
+    # matmuls, which take longer.
+    case = next(c for c in load_validation_cases() if c.name == "mbridge-llama3-8b-gb200")
+    plan = PlanGrid.of(ParallelPlan(tp=1, pp=1, dp=8, microbatch=2))
+    setup = case_setup(case)
+
+    def compute_s(gpu_name: str, exp_tera_per_s: float) -> float:
+        gpu = load_gpu(gpu_name).model_copy(update={"exp_tera_per_s": exp_tera_per_s})
+        return float(step_arrays(replace(setup, gpu=gpu), plan).compute_s[0])
+
+    base, double, unlimited = (compute_s("gb200", r) for r in (5.0, 10.0, 1e9))
+    assert base - unlimited == pytest.approx(2.0 * (double - unlimited), rel=1e-6)
+    assert base > double > unlimited
+    h100 = load_gpu("h100")
+    assert h100.attention_softmax_overlaps_mma
+    assert compute_s("h100", h100.exp_tera_per_s) == pytest.approx(compute_s("h100", 1e9))
+    no_flash = replace(setup, software=setup.software.model_copy(update={"flash_attention": False}))
+    slow_exp = load_gpu("gb200").model_copy(update={"exp_tera_per_s": 0.01})
+    assert step_arrays(replace(no_flash, gpu=slow_exp), plan).compute_s[0] == pytest.approx(
+        step_arrays(no_flash, plan).compute_s[0]
+    )

@@ -84,6 +84,10 @@ class GpuSpec(Sourced):
     sm_count: Annotated[int, Field(ge=1, le=4096)]
     gemm_tile: GemmTile
     gemm_alignment_bytes: Positive
+    exp_tera_per_s: Positive
+    """Exponentials per second (10¹²) the special-function units compute: softmax's cost."""
+    attention_softmax_overlaps_mma: bool
+    """Whether fused attention kernels hide the softmax behind the tensor-core matmuls."""
     matmul_efficiency: Fraction
     calibration_case: str
 

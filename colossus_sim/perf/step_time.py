@@ -12,7 +12,11 @@ device), the GPU spends
   plus the output head on the last stage at its own shape efficiency;
 * ``t_attn = F_att·T·λ/L / (tp · peak_bf16 · η · s_attn)`` on attention scores (flash attention
   runs in BF16 even in FP8 training; causal kernels skip half the scores; ``s_attn`` charges
-  the diagonal blocks and the last wave of query tiles);
+  the diagonal blocks and the last wave of query tiles), plus, with flash attention, the
+  softmax's exponentials on the special-function units — one per score forward, one when the
+  backward recomputes the probabilities, one more when recompute repeats the forward — at
+  the GPU file's ``exp_tera_per_s``: added where the kernel waits for them between its two
+  matmuls (Blackwell, Ampere), the larger of the two where it overlaps them (Hopper);
 * ``t_elem = (passes · A + U)·T·λ / HBM_bw`` on HBM-bound kernels (norms, activations,
   residuals), ``A`` the activation bytes per token and layer (``memory.py``); without flash
   attention ``U`` adds the unfused softmax path's traffic over the ``heads·S`` scores of
@@ -182,11 +186,16 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
         * tokens_mb
         / (tp * peak_gemm)
     )
-    t_attn = (
-        (attn_fwd * lam / layers * attn_passes + 3.0 * mtp_attn_fwd)
-        * tokens_mb
-        / (tp * peak_attn * shape.attention)
-    )
+    attn_flops = (attn_fwd * lam / layers * attn_passes + 3.0 * mtp_attn_fwd) * tokens_mb / tp
+    t_attn = attn_flops / (peak_attn * shape.attention)
+    if sw.flash_attention:  # one exponential per score forward, again in backward (and recompute)
+        score_fwd_flops = 2.0 * arch.widths.score_dims / arch.heads  # forward FLOPs of one score
+        score_passes = (attn_fwd * lam / layers * (2.0 + scores_again) + 2.0 * mtp_attn_fwd) / (
+            score_fwd_flops
+        )
+        t_exp = score_passes * tokens_mb / tp / (gpu.exp_tera_per_s * 1e12 * shape.attention)
+        overlapped = gpu.attention_softmax_overlaps_mma
+        t_attn = np.maximum(t_attn, t_exp) if overlapped else t_attn + t_exp
     act_bytes = full_activation_bytes_per_token_layer(setup, grid, with_scores=False)
     passes = consts.elementwise_hbm_passes + full
     score_traffic: FloatArray | float = 0.0
