@@ -272,3 +272,24 @@ def test_softmax_exponentials_add_to_attention_where_the_kernel_waits_for_them()
     assert step_arrays(replace(no_flash, gpu=slow_exp), plan).compute_s[0] == pytest.approx(
         step_arrays(no_flash, plan).compute_s[0]
     )
+
+
+def test_fp8_training_pays_for_casting_every_gemm_input_and_output_gradient() -> None:
+    # Llama 3 8B at TP 1, no recompute: per token and layer the forward casts the inputs of
+    # QKV (h), the output projection (h), FC1 (h) and FC2 (F); the backward casts the output
+    # gradients of QKV (h + 2·1,024), the projection (h), FC1 (2F) and FC2 (h).
+    case = next(c for c in load_validation_cases() if c.name == "mbridge-llama3-8b-gb200")
+    plan = PlanGrid.of(ParallelPlan(tp=1, pp=1, dp=8, microbatch=2))
+    fp8 = case_setup(case)
+    free = replace(fp8, consts=fp8.consts.model_copy(update={"fp8_cast_bytes_per_element": 0.0}))
+    h, f = 4096, 14336
+    elements = (3 * h + f) + (h + 2 * 1024 + h + 2 * f + h)
+    tokens = 32 * 128 * 8192 / 8  # layers × tokens per GPU per step
+    expected_s = fp8.consts.fp8_cast_bytes_per_element * elements * tokens / 8e12
+    got = step_arrays(fp8, plan).memory_bound_s[0] - step_arrays(free, plan).memory_bound_s[0]
+    assert float(got) == pytest.approx(expected_s, rel=1e-9)
+    bf16 = replace(fp8, training=fp8.training.model_copy(update={"precision": Precision.BF16}))
+    bf16_free = replace(bf16, consts=free.consts)
+    assert (
+        step_arrays(bf16, plan).memory_bound_s[0] == step_arrays(bf16_free, plan).memory_bound_s[0]
+    )

@@ -29,6 +29,7 @@ class PerfConstants(Sourced):
     name: str
     activation_bytes: NonNegative
     fp8_gemm_input_bytes: NonNegative
+    fp8_cast_bytes_per_element: NonNegative
     weight_bytes: NonNegative
     fp8_weight_bytes: NonNegative
     main_grad_bytes: NonNegative

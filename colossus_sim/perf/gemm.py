@@ -191,6 +191,20 @@ def attention_gemms(arch: ArchT, tokens: FloatArray, tp: FloatArray) -> list[Gem
     return shapes
 
 
+def quantized_elements_per_token(
+    arch: ArchT, tokens: FloatArray, tp: FloatArray, ep: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Elements per token and layer that FP8 training casts: (forward GEMM inputs, output
+    gradients fed to the backward GEMMs), summed over the layer's GEMMs on one GPU."""
+    fwd: FloatArray | float = 0.0
+    bwd: FloatArray | float = 0.0
+    for gemm in layer_gemms(arch, tokens, tp, ep):
+        rows_per_token = np.asarray(gemm.groups) * np.asarray(gemm.m) / tokens
+        fwd = fwd + rows_per_token * gemm.k
+        bwd = bwd + rows_per_token * gemm.n
+    return np.asarray(fwd, dtype=np.float64), np.asarray(bwd, dtype=np.float64)
+
+
 def head_gemm(arch: ArchT, tokens: FloatArray, tp: FloatArray) -> GemmShape:
     """The output head's forward GEMM (logits), vocabulary split ``tp`` ways."""
     return GemmShape(m=tokens, n=float(arch.vocab) / tp, k=float(arch.d_model))

@@ -17,10 +17,12 @@ device), the GPU spends
   backward recomputes the probabilities, one more when recompute repeats the forward — at
   the GPU file's ``exp_tera_per_s``: added where the kernel waits for them between its two
   matmuls (Blackwell, Ampere), the larger of the two where it overlaps them (Hopper);
-* ``t_elem = (passes · A + U)·T·λ / HBM_bw`` on HBM-bound kernels (norms, activations,
+* ``t_elem = (passes · A + U + Q)·T·λ / HBM_bw`` on HBM-bound kernels (norms, activations,
   residuals), ``A`` the activation bytes per token and layer (``memory.py``); without flash
   attention ``U`` adds the unfused softmax path's traffic over the ``heads·S`` scores of
-  each token (bytes per score forward, again when recomputed, and backward).
+  each token (bytes per score forward, again when recomputed, and backward); in FP8/FP4
+  training ``Q`` the quantisation of every GEMM input (forward, again when recomputed) and
+  every output gradient (backward), ``fp8_cast_bytes_per_element`` each.
 
 * ``t_moe = β · k·h · (T/tp) · (3 + full) · λ_moe / (peak_bf16 · η)`` on an MoE layer's
   token path outside the GEMMs (router, permutation and unpermutation, expert-input
@@ -80,7 +82,7 @@ from colossus_sim.perf.flops import (
     mtp_attention_flops_per_token_fwd,
     mtp_matmul_flops_per_token_fwd,
 )
-from colossus_sim.perf.gemm import shape_efficiencies
+from colossus_sim.perf.gemm import quantized_elements_per_token, shape_efficiencies
 from colossus_sim.perf.memory import (
     block_recompute_share,
     full_activation_bytes_per_token_layer,
@@ -205,7 +207,11 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
             + consts.unfused_attention_bwd_bytes_per_score
         )
         score_traffic = per_score * arch.heads * seq / tp
-    t_elem = (passes * act_bytes + score_traffic) * tokens_mb * lam / hbm_bytes_per_s
+    cast_traffic: FloatArray | float = 0.0
+    if training.precision is not Precision.BF16:  # FP8/FP4 casts of GEMM inputs and gradients
+        fwd_in, bwd_in = quantized_elements_per_token(arch, tokens_mb, tp, grid.ep.astype(float))
+        cast_traffic = consts.fp8_cast_bytes_per_element * (fwd_in * (1.0 + full) + bwd_in)
+    t_elem = (passes * act_bytes + score_traffic + cast_traffic) * tokens_mb * lam / hbm_bytes_per_s
 
     # --- MoE token path outside the GEMMs: per routed element, at the calibrated rate -------
     moe_frac = getattr(arch, "moe_layers", 0) / layers
