@@ -47,6 +47,8 @@ class FidelityRow(BaseModel):
     predicted: float
     error_pct: float
     step_s: float
+    mfu: float
+    """Model FLOPs (causal attention, no recompute) per second over the format's dense peak."""
     hbm_used_gb: float
     hbm_capacity_gb: float
     source: str
@@ -119,6 +121,7 @@ def evaluate_case(
         predicted=predicted,
         error_pct=100.0 * (predicted - measured) / measured,
         step_s=breakdown.step_s,
+        mfu=breakdown.mfu,
         hbm_used_gb=breakdown.hbm_used_gb,
         hbm_capacity_gb=breakdown.hbm_capacity_gb,
         source=case.source,
