@@ -43,7 +43,7 @@ from colossus_sim.config.hardware import GpuSpec, Precision
 from colossus_sim.config.workload import MoEArch
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf.model_size import ArchT
-from colossus_sim.perf.plan_grid import FloatArray, PlanGrid, RunSetup
+from colossus_sim.perf.plan_grid import FloatArray, IntArray, PlanGrid, RunSetup
 
 Dim = FloatArray | float
 
@@ -224,11 +224,36 @@ def attention_efficiency(
 
 @dataclass(frozen=True)
 class ShapeEfficiency:
-    """Per plan: the shape efficiency of a layer's GEMMs, of the output head, of attention."""
+    """Per plan: the shape efficiency of a layer's GEMMs, of the output head, of attention,
+    and the elements per token and layer FP8 training casts (``quantized_elements_per_token``:
+    forward inputs, output gradients)."""
 
     body: FloatArray
     head: FloatArray
     attention: FloatArray
+    cast_fwd: FloatArray
+    cast_bwd: FloatArray
+
+
+def _distinct_rows(cols: list[IntArray]) -> tuple[IntArray, list[FloatArray]]:
+    """The distinct rows of small non-negative integer columns, and each row's index among
+    them — by counting, not sorting (a sort of the whole grid costs more than the shapes)."""
+    key = np.zeros_like(cols[0])
+    values = []
+    for col in cols:
+        present = np.flatnonzero(np.bincount(col))
+        lookup = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+        lookup[present] = np.arange(len(present))
+        key = key * len(present) + lookup[col]
+        values.append(present)
+    rows = np.flatnonzero(np.bincount(key))
+    index = np.zeros(int(rows[-1]) + 1, dtype=np.int64)
+    index[rows] = np.arange(len(rows))
+    out: list[FloatArray] = []
+    for present in reversed(values):
+        out.append(present[rows % len(present)].astype(np.float64))
+        rows = rows // len(present)
+    return index[key], out[::-1]
 
 
 def shape_efficiencies(
@@ -243,14 +268,21 @@ def shape_efficiencies(
     low_precision = setup.training.precision is not Precision.BF16
     in_bytes = consts.fp8_gemm_input_bytes if low_precision else consts.activation_bytes
     machine = GemmMachine.of(setup.gpu, gemm_rate_flops_per_s, in_bytes, consts.activation_bytes)
-    tp = grid.tp.astype(np.float64)
-    cp = grid.cp.astype(np.float64)
-    mb = grid.mb.astype(np.float64)
+    # The shapes depend on (tp, cp, mb, ep) only: evaluate each distinct layout once (a few
+    # hundred among tens of thousands of candidates) and index the results back.
+    back, (tp, cp, mb, ep) = _distinct_rows([grid.tp, grid.cp, grid.mb, grid.ep])
     tokens = mb * setup.training.seq_len / cp
-    body = shape_efficiency(layer_gemms(arch, tokens, tp, grid.ep.astype(np.float64)), machine)
+    body = shape_efficiency(layer_gemms(arch, tokens, tp, ep), machine)
     head = shape_efficiency([head_gemm(arch, tokens, tp)], machine) if arch.vocab else body
     attention = attention_efficiency(arch, setup.training.seq_len / cp, mb, tp, setup.gpu)
-    return ShapeEfficiency(body=body, head=np.asarray(head), attention=attention)
+    cast_fwd, cast_bwd = quantized_elements_per_token(arch, tokens, tp, ep)
+    return ShapeEfficiency(
+        body=body[back],
+        head=np.asarray(head)[back],
+        attention=attention[back],
+        cast_fwd=cast_fwd[back],
+        cast_bwd=cast_bwd[back],
+    )
 
 
 def check_gemm_shapes(arch: ArchT, gpu: GpuSpec, precision: Precision) -> None:

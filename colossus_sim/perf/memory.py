@@ -129,8 +129,10 @@ class MemoryArrays:
 def block_recompute_share(setup: RunSetup, grid: PlanGrid) -> FloatArray:
     """Share of a device's layers recomputed in full by ``full_recompute_layers`` (the first
     that many layers of each pipeline chunk, Megatron-Core's block method); 0 without it."""
-    per_chunk = (grid.layers_per_device(setup.size.layers) / grid.vp).astype(np.float64)
     wanted = float(setup.software.full_recompute_layers)
+    if not wanted:
+        return np.zeros(len(grid), dtype=np.float64)
+    per_chunk = (grid.layers_per_device(setup.size.layers) / grid.vp).astype(np.float64)
     return np.asarray(np.minimum(wanted, per_chunk) / per_chunk, dtype=np.float64)
 
 
@@ -190,8 +192,12 @@ def layer_microbatches_in_flight(setup: RunSetup, grid: PlanGrid) -> FloatArray:
     """
     pp, vp = grid.pp.astype(np.float64), grid.vp.astype(np.float64)
     m = np.maximum(grid.microbatches(setup.training.global_batch), 1).astype(np.float64)
-    held = first_stage_layers(setup, grid).astype(np.float64)
-    short = np.asarray(grid.layers_per_device(setup.size.layers) != first_stage_layers(setup, grid))
+    first = first_stage_layers(setup, grid)
+    held = first.astype(np.float64)
+    if setup.software.embedding_in_pipeline_split:
+        short = np.asarray(grid.layers_per_device(setup.size.layers) != first, dtype=np.float64)
+    else:
+        short = np.zeros(len(grid), dtype=np.float64)
     chunk = (held + short) / vp  # layers per chunk, the first chunk's missing one put back
     window = np.where(vp > 1, np.minimum(vp * pp + pp - 1.0, m * vp), np.minimum(pp, m))
     first_chunk = np.where(vp > 1, pp + np.minimum(pp - 1.0, window - vp * pp), window)

@@ -82,7 +82,7 @@ from colossus_sim.perf.flops import (
     mtp_attention_flops_per_token_fwd,
     mtp_matmul_flops_per_token_fwd,
 )
-from colossus_sim.perf.gemm import quantized_elements_per_token, shape_efficiencies
+from colossus_sim.perf.gemm import shape_efficiencies
 from colossus_sim.perf.memory import (
     block_recompute_share,
     full_activation_bytes_per_token_layer,
@@ -209,8 +209,9 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
         score_traffic = per_score * arch.heads * seq / tp
     cast_traffic: FloatArray | float = 0.0
     if training.precision is not Precision.BF16:  # FP8/FP4 casts of GEMM inputs and gradients
-        fwd_in, bwd_in = quantized_elements_per_token(arch, tokens_mb, tp, grid.ep.astype(float))
-        cast_traffic = consts.fp8_cast_bytes_per_element * (fwd_in * (1.0 + full) + bwd_in)
+        cast_traffic = consts.fp8_cast_bytes_per_element * (
+            shape.cast_fwd * (1.0 + full) + shape.cast_bwd
+        )
     t_elem = (passes * act_bytes + score_traffic + cast_traffic) * tokens_mb * lam / hbm_bytes_per_s
 
     # --- MoE token path outside the GEMMs: per routed element, at the calibrated rate -------
