@@ -18,12 +18,15 @@ full-wave, compute-bound GEMM reaches). A training step runs each linear layer's
 step-time model divides its FLOPs by ``R × shape efficiency``.
 
 A causal flash-attention kernel tiles the queries of each (microbatch, head) into blocks of
-``b_m`` and walks the key blocks up to the diagonal: ``n(n+1)/2`` block pairs where the
-causal FLOP count assumes ``n²/2`` (``n = ⌈S_local/b_m⌉``), and the ``mb·heads/tp·n`` query
-tiles run in waves over the SMs.
+128 and walks the key blocks up to the diagonal: ``n(n+1)/2`` block pairs where the causal
+FLOP count assumes ``n²/2`` (``n = ⌈S_local/128⌉``), and the ``mb·heads/tp·n`` query tiles
+run in waves over the SMs. The same GEMM shapes give the elements FP8 training casts (each
+GEMM's inputs forward, its output gradient backward), and ``check_gemm_shapes`` refuses, as
+located bad input, a format or dimension these tensor-core kernels cannot take.
 
-Cost: a handful of numpy operations per GEMM over the plan grid (about 25 GEMMs per layer
-type), no loop over plans.
+Cost: the shapes depend on a plan's (tp, cp, microbatch, ep) only, so each distinct layout
+(a few hundred in a grid of ~10⁵ plans) is timed once — a handful of numpy operations per
+GEMM, about 25 GEMMs per layer — and the results are indexed back to the plans.
 
 References
 ----------
