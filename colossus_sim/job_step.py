@@ -27,6 +27,7 @@ from colossus_sim.config.load import (
 from colossus_sim.config.workload import JobSpec, MoEArch, PlanFields
 from colossus_sim.config.yamlio import YamlDocument
 from colossus_sim.errors import ScenarioError
+from colossus_sim.perf.gemm import check_gemm_shapes
 from colossus_sim.perf.plan_grid import job_setup
 from colossus_sim.perf.planner import plan_job
 from colossus_sim.perf.step_time import StepBreakdown
@@ -170,6 +171,10 @@ def job_step(
             expected=f"1 to {have:,}",
         )
         raise issue if racks is not None else issue.with_location(doc.locate)
+    try:
+        check_gemm_shapes(job.arch, gpu_spec, job.training.precision)
+    except ScenarioError as exc:
+        raise exc.with_location(doc.locate) from None
     domain = min(gpu_spec.nvlink_domain_gpus, job.active_gpus_per_rack)
     if isinstance(plan, str):
         fixed, prefix, locate = parse_plan_option(plan), f"{PLAN_OPTION} ", None

@@ -31,12 +31,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("fidelity: step-time model vs published runs")
     write(
         f"{'case':32s} {'role':12s} {'hw':5s} {'GPUs':>7s} {'metric':22s} "
-        f"{'measured':>10s} {'predicted':>10s} {'error %':>8s}"
+        f"{'measured':>10s} {'predicted':>10s} {'error %':>8s} {'MFU':>6s} {'HBM GB':>8s}"
     )
     for r in rows:
         write(
             f"{r.case:32s} {r.role.value:12s} {r.hardware:5s} {r.gpus:7d} {r.metric.value:22s} "
-            f"{r.measured:10.6g} {r.predicted:10.6g} {r.error_pct:+8.1f}"
+            f"{r.measured:10.6g} {r.predicted:10.6g} {r.error_pct:+8.1f} {r.mfu:6.1%} "
+            f"{r.hbm_used_gb:4.0f}/{r.hbm_capacity_gb:<3.0f}"
         )
     held = [abs(r.error_pct) for r in rows if r.role is not CaseRole.TRACKED]
     write(

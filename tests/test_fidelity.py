@@ -26,8 +26,10 @@ def test_every_published_case_within_15_percent(row) -> None:  # type: ignore[no
     assert abs(row.error_pct) <= 15.0, f"{row.case}: {row.error_pct:+.1f}%"
 
 
-def test_median_error_of_held_out_cases_at_most_8_percent() -> None:
-    assert median_abs_error_pct(ROWS, CaseRole.VALIDATION) <= 8.0
+def test_median_error_of_held_out_cases_at_most_5_percent() -> None:
+    # Issue 17's bar for the median (its 10% bar for the worst case is not met yet: two
+    # held cases sit at 10-11%, see docs/architecture.md).
+    assert median_abs_error_pct(ROWS, CaseRole.VALIDATION) <= 5.0
 
 
 def test_most_cases_are_held_out() -> None:

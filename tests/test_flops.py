@@ -58,3 +58,15 @@ def test_causal_attention_counts_half_the_scores() -> None:
     causal = attention_flops_per_token_fwd(GPT3, 2048, AttentionCount.CAUSAL)
     assert causal == pytest.approx(full / 2)
     assert full == pytest.approx(96 * 4 * 2048 * 12288)
+
+
+def test_tied_embeddings_share_parameters_not_the_logits_gemm() -> None:
+    # Megatron's GPT ties the output head to the input embedding, and Narayanan et al.'s
+    # eq. (3) still counts the logits GEMM (the V/16lh term): tying saves parameters only.
+    tied = GPT3.model_copy(update={"tied_embeddings": True})
+    layers, h, s, v = 96, 12288, 2048, 51200
+    expected_per_token = 96 * layers * h**2 * (1 + s / (6 * h) + v / (16 * layers * h))
+    got = hardware_flops_per_token(tied, s, Recompute.FULL, AttentionCount.FULL)
+    assert got == pytest.approx(expected_per_token, rel=1e-12)
+    assert model_flops_per_token(tied, s) == model_flops_per_token(GPT3, s)
+    assert model_size(GPT3).total - model_size(tied).total == pytest.approx(v * h)

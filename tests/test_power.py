@@ -58,11 +58,11 @@ def default_run() -> api.RunResult:
 
 def test_default_site_is_about_a_gigawatt(default_run: api.RunResult) -> None:
     # Published envelope for ~550k Blackwell GPUs: ~1 GW facility (7,639 racks × 120-140 kW
-    # rated, rack figures in docs/sources.md: 0.92-1.07 GW IT, 1.0-1.28 GW facility). Those are
-    # ratings: measured training nodes peak at 76-82% of theirs (docs/sources.md), so the
+    # rated, rack figures in docs/sources.md: 916.7-1,069.5 MW IT, 1.0-1.28 GW facility). Those
+    # are ratings: measured training nodes peak at 76-82% of theirs (docs/sources.md), so the
     # model's busiest instant must land between 76% of the low end and the high end.
     c = default_run.cluster
-    assert 0.76 * 920 <= c.peak_it_mw <= 1070
+    assert 0.76 * 7639 * 0.120 <= c.peak_it_mw <= 7639 * 0.140
     assert 0.76 * 1000 <= c.peak_facility_mw <= 1280
 
 
@@ -110,7 +110,9 @@ def test_a_lower_cap_never_speeds_a_job_up() -> None:
         days = {j.name: j.time_to_train_days or 0.0 for j in run.jobs}
         if previous is not None:
             for name, value in days.items():
-                assert value >= previous[name] * (1 - 1e-9), (cap, name)
+                # (to a second: a job's checkpoint cadence follows which jobs share the storage
+                # with it, so its few-ms blocking copies can add up differently under a cap)
+                assert value >= previous[name] - 1 / 86400, (cap, name)
         previous = days
     assert previous is not None
 

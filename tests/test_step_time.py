@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from colossus_sim import api
+from colossus_sim.config.hardware import Precision
 from colossus_sim.config.load import (
     job_names,
     load_gpu,
@@ -175,20 +176,20 @@ def test_moe_dispatch_vanishes_for_a_dense_model() -> None:
 
 
 def test_moe_dispatch_is_the_documented_formula() -> None:
-    # β · k·h · (T/tp) · (3 + full) · λ_moe / HBM_bw per microbatch, times m microbatches.
+    # β · k·h · (T/tp) · (3 + full) · λ_moe / (BF16 peak · η) per microbatch, times m.
     setup, plan = _moe_setup()
     arch, consts = setup.arch, setup.consts
     assert isinstance(arch, MoEArch)
     tokens = plan.microbatch * setup.training.seq_len
     m = setup.training.global_batch // (plan.dp * plan.microbatch)
     expected = (
-        consts.moe_dispatch_bytes_per_routed_element
+        consts.moe_dispatch_flops_per_routed_element
         * arch.top_k
         * arch.d_model
         * tokens
         * 3.0
         * arch.layers
-        / (setup.gpu.hbm_tb_per_s * 1e12)
+        / (setup.gpu.peak_tflops(Precision.BF16) * 1e12 * setup.gpu.matmul_efficiency)
         * m
     )
     assert _moe_dispatch_s(setup, plan) == pytest.approx(expected, rel=1e-12)
@@ -196,7 +197,7 @@ def test_moe_dispatch_is_the_documented_formula() -> None:
     assert _moe_dispatch_s(setup, full) == pytest.approx(expected * 4.0 / 3.0, rel=1e-12)
 
 
-def test_moe_dispatch_scales_with_moe_layers_tokens_and_hbm_bandwidth() -> None:
+def test_moe_dispatch_scales_with_moe_layers_tokens_and_the_calibrated_rate() -> None:
     setup, plan = _moe_setup()
     base = _moe_dispatch_s(setup, plan)
     assert base > 0.0
@@ -210,13 +211,85 @@ def test_moe_dispatch_scales_with_moe_layers_tokens_and_hbm_bandwidth() -> None:
     # Tensor parallelism splits the routed tokens: each rank routes its sequence shard.
     tp2 = plan.model_copy(update={"tp": 2, "dp": 4})
     assert _moe_dispatch_s(setup, tp2) == pytest.approx(base)  # 2× microbatches, ½ tokens each
-    # Twice the HBM bandwidth, half the time; no cost when the constant is zero.
-    fast = replace(
-        setup, gpu=setup.gpu.model_copy(update={"hbm_tb_per_s": 2 * setup.gpu.hbm_tb_per_s})
+    # Half the calibrated rate, twice the time (HBM bandwidth does not enter); no cost when
+    # the constant is zero.
+    gpu = setup.gpu
+    slow = replace(
+        setup, gpu=gpu.model_copy(update={"matmul_efficiency": gpu.matmul_efficiency / 2})
     )
-    assert _moe_dispatch_s(fast, plan) == pytest.approx(base / 2)
+    assert _moe_dispatch_s(slow, plan) == pytest.approx(2 * base)
+    wide = replace(setup, gpu=gpu.model_copy(update={"hbm_tb_per_s": 2 * gpu.hbm_tb_per_s}))
+    assert _moe_dispatch_s(wide, plan) == pytest.approx(base)
     free = replace(
         setup,
-        consts=setup.consts.model_copy(update={"moe_dispatch_bytes_per_routed_element": 0.0}),
+        consts=setup.consts.model_copy(update={"moe_dispatch_flops_per_routed_element": 0.0}),
     )
     assert _moe_dispatch_s(free, plan) == 0.0
+
+
+def test_block_recompute_costs_its_layers_forward_and_saves_their_activations() -> None:
+    # Llama 3 8B on 8 H100 (TP 1, PP 1): recomputing the first 8 of 32 layers in full runs
+    # their forward again (a quarter of one more forward of the GEMMs, which are 1/3 of the
+    # three passes) and keeps only their input; all 32 is full recompute.
+    case = next(c for c in load_validation_cases() if c.name == "mbridge-llama3-8b-h100")
+    plan = PlanGrid.of(ParallelPlan(tp=1, pp=1, dp=8, microbatch=1))
+
+    def with_layers(n: int) -> RunSetup:
+        sw = case.software.model_copy(update={"full_recompute_layers": n})
+        return replace(case_setup(case), software=sw)
+
+    none, quarter, every = (with_layers(n) for n in (0, 8, 32))
+    compute = [float(step_arrays(s, plan).compute_s[0]) for s in (none, quarter, every)]
+    full = PlanGrid.of(ParallelPlan(tp=1, pp=1, dp=8, microbatch=1, recompute=Recompute.FULL))
+    assert compute[2] == pytest.approx(float(step_arrays(none, full).compute_s[0]))
+    assert compute[1] - compute[0] == pytest.approx(0.25 * (compute[2] - compute[0]), rel=0.02)
+    acts = [float(memory_per_gpu(s, plan).activations[0]) for s in (none, quarter, every)]
+    assert acts[0] > acts[1] > acts[2]
+    assert acts[2] == pytest.approx(float(memory_per_gpu(none, full).activations[0]))
+
+
+def test_softmax_exponentials_add_to_attention_where_the_kernel_waits_for_them() -> None:
+    # Llama 3 8B, one GPU's step: an exponential per score forward and one in backward.
+    # On GB200 (the matmul waits for the softmax: NVIDIA's Blackwell Ultra softmax blog) they
+    # add to the attention time; on H100 (FlashAttention-3 overlaps them) they hide behind the
+    # matmuls, which take longer.
+    case = next(c for c in load_validation_cases() if c.name == "mbridge-llama3-8b-gb200")
+    plan = PlanGrid.of(ParallelPlan(tp=1, pp=1, dp=8, microbatch=2))
+    setup = case_setup(case)
+
+    def compute_s(gpu_name: str, exp_tera_per_s: float) -> float:
+        gpu = load_gpu(gpu_name).model_copy(update={"exp_tera_per_s": exp_tera_per_s})
+        return float(step_arrays(replace(setup, gpu=gpu), plan).compute_s[0])
+
+    base, double, unlimited = (compute_s("gb200", r) for r in (5.0, 10.0, 1e9))
+    assert base - unlimited == pytest.approx(2.0 * (double - unlimited), rel=1e-6)
+    assert base > double > unlimited
+    h100 = load_gpu("h100")
+    assert h100.attention_softmax_overlaps_mma
+    assert compute_s("h100", h100.exp_tera_per_s) == pytest.approx(compute_s("h100", 1e9))
+    no_flash = replace(setup, software=setup.software.model_copy(update={"flash_attention": False}))
+    slow_exp = load_gpu("gb200").model_copy(update={"exp_tera_per_s": 0.01})
+    assert step_arrays(replace(no_flash, gpu=slow_exp), plan).compute_s[0] == pytest.approx(
+        step_arrays(no_flash, plan).compute_s[0]
+    )
+
+
+def test_fp8_training_pays_for_casting_every_gemm_input_and_output_gradient() -> None:
+    # Llama 3 8B at TP 1, no recompute: per token and layer the forward casts the inputs of
+    # QKV (h), the output projection (h), FC1 (h) and FC2 (F); the backward casts the output
+    # gradients of QKV (h + 2·1,024), the projection (h), FC1 (2F) and FC2 (h).
+    case = next(c for c in load_validation_cases() if c.name == "mbridge-llama3-8b-gb200")
+    plan = PlanGrid.of(ParallelPlan(tp=1, pp=1, dp=8, microbatch=2))
+    fp8 = case_setup(case)
+    free = replace(fp8, consts=fp8.consts.model_copy(update={"fp8_cast_bytes_per_element": 0.0}))
+    h, f = 4096, 14336
+    elements = (3 * h + f) + (h + 2 * 1024 + h + 2 * f + h)
+    tokens = 32 * 128 * 8192 / 8  # layers × tokens per GPU per step
+    expected_s = fp8.consts.fp8_cast_bytes_per_element * elements * tokens / 8e12
+    got = step_arrays(fp8, plan).memory_bound_s[0] - step_arrays(free, plan).memory_bound_s[0]
+    assert float(got) == pytest.approx(expected_s, rel=1e-9)
+    bf16 = replace(fp8, training=fp8.training.model_copy(update={"precision": Precision.BF16}))
+    bf16_free = replace(bf16, consts=free.consts)
+    assert (
+        step_arrays(bf16, plan).memory_bound_s[0] == step_arrays(bf16_free, plan).memory_bound_s[0]
+    )

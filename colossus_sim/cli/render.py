@@ -356,7 +356,8 @@ def print_fabric(summary: FabricSummary) -> None:
 
 def fidelity_table(rows: list[FidelityRow]) -> Table:
     table = Table(title="Step-time model vs published training runs")
-    for name in ("case", "role", "hw", "GPUs", "metric", "measured", "predicted", "error %"):
+    columns = ("case", "role", "hw", "GPUs", "metric", "measured", "predicted", "error %")
+    for name in (*columns, "MFU", "HBM GB"):
         table.add_column(
             name, justify="left" if name in {"case", "role", "hw", "metric"} else "right"
         )
@@ -370,6 +371,8 @@ def fidelity_table(rows: list[FidelityRow]) -> Table:
             f"{r.measured:,.4g}",
             f"{r.predicted:,.4g}",
             f"{r.error_pct:+.1f}",
+            f"{r.mfu:.1%}",
+            f"{r.hbm_used_gb:.0f}/{r.hbm_capacity_gb:.0f}",
         )
     return table
 

@@ -30,6 +30,13 @@ class PeakDenseTflops(StrictModel):
     fp4: Positive | None = None
 
 
+class GemmTile(StrictModel):
+    """The output tile one SM computes at a time in a large GEMM, in elements (rows × columns)."""
+
+    m: Annotated[int, Field(ge=1, le=4096)]
+    n: Annotated[int, Field(ge=1, le=4096)]
+
+
 class GpuPower(StrictModel):
     """Watts of one GPU by phase, its DVFS curve, and the host power that comes with it.
 
@@ -62,9 +69,12 @@ class GpuPower(StrictModel):
 class GpuSpec(Sourced):
     """An accelerator: compute peaks, HBM, links, power, and its one efficiency calibration.
 
-    ``matmul_efficiency`` is the fraction of dense BF16 peak a transformer's GEMMs achieve on
-    this GPU type: the step-time model's one fitted constant per GPU type, fitted on the
-    published run named in ``calibration_case`` (``perf/fidelity.py``, ``validate --calibrate``).
+    ``matmul_efficiency`` is the ceiling: the fraction of dense BF16 peak a full-wave,
+    compute-bound GEMM reaches on this GPU type (``perf/gemm.py`` takes tile and wave
+    quantization and the memory floor off it by shape). It is the step-time model's one fitted
+    constant per GPU type, fitted on the published run named in ``calibration_case``
+    (``perf/fidelity.py``, ``validate --calibrate``). ``sm_count`` and ``gemm_tile`` are what
+    the shape model quantizes on.
     """
 
     name: str
@@ -82,6 +92,13 @@ class GpuSpec(Sourced):
     nic_latency_us: Positive
     tdp_w: Positive
     power: GpuPower
+    sm_count: Annotated[int, Field(ge=1, le=4096)]
+    gemm_tile: GemmTile
+    gemm_alignment_bytes: Positive
+    exp_tera_per_s: Positive
+    """Exponentials per second (10¹²) the special-function units compute: softmax's cost."""
+    attention_softmax_overlaps_mma: bool
+    """Whether fused attention kernels hide the softmax behind the tensor-core matmuls."""
     matmul_efficiency: Fraction
     calibration_case: str
 

@@ -6,9 +6,10 @@ Two of them are fitted and are not per GPU type:
 * ``fp8_matmul_efficiency_ratio``: the fraction of its (doubled) peak an FP8 GEMM reaches,
   relative to a BF16 GEMM on the same GPU, fitted on the GPU that has a published run in both
   formats (``fp8_calibration_case``);
-* ``moe_dispatch_bytes_per_routed_element``: the effective HBM traffic, per routed element
-  (one of a token's ``top_k`` copies, one hidden-dimension element) and per forward-pass
-  equivalent, of an MoE layer's token path outside the GEMMs (router, permutation and
+* ``moe_dispatch_flops_per_routed_element``: the effective cost, in GEMM-equivalent FLOPs at
+  the GPU type's calibrated rate, per routed element (one of a token's ``top_k`` copies, one
+  hidden-dimension element) and per forward-pass equivalent, of an MoE layer's token path
+  outside the GEMMs (router, permutation and
   unpermutation, expert-input quantisation, dispatcher bookkeeping), fitted on one published
   MoE run (``moe_dispatch_calibration_case``).
 """
@@ -28,7 +29,9 @@ class PerfConstants(Sourced):
     name: str
     activation_bytes: NonNegative
     fp8_gemm_input_bytes: NonNegative
+    fp8_cast_bytes_per_element: NonNegative
     weight_bytes: NonNegative
+    fp8_weight_bytes: NonNegative
     main_grad_bytes: NonNegative
     optimizer_bytes_per_param: NonNegative
     optimizer_hbm_bytes_per_param: NonNegative
@@ -40,5 +43,5 @@ class PerfConstants(Sourced):
     logits_bytes: NonNegative
     fp8_matmul_efficiency_ratio: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
     fp8_calibration_case: str
-    moe_dispatch_bytes_per_routed_element: NonNegative
+    moe_dispatch_flops_per_routed_element: NonNegative
     moe_dispatch_calibration_case: str

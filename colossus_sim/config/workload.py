@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from colossus_sim.config.attention import AttentionWidths, LatentAttention, attention_widths
 from colossus_sim.config.base import Sourced, StrictModel
 from colossus_sim.config.hardware import Precision
 from colossus_sim.errors import FieldValueError
@@ -33,14 +34,28 @@ class _ArchBase(StrictModel):
     vocab: NonNegativeInt = 0
     tied_embeddings: bool = False
     gated_ffn: bool = True
+    mla: LatentAttention | None = None
+    """Multi-head latent attention instead of grouped-query attention (causal LLMs only)."""
+    mtp_layers: NonNegativeInt = 0
+    """Multi-token prediction modules after the last layer (DeepSeek-V3: 1), each a projection
+    of ``2·d`` to ``d``, one more layer like the model's last, and the shared output head."""
 
     @property
     def kv_heads_resolved(self) -> int:
+        """K/V heads: ``kv_heads`` (grouped-query), else one per head (MHA and MLA)."""
         return self.kv_heads if self.kv_heads is not None else self.heads
 
     @property
     def head_dim_resolved(self) -> int:
+        if self.mla is not None:
+            return self.mla.qk_nope_head_dim + self.mla.qk_rope_head_dim
         return self.head_dim if self.head_dim is not None else self.d_model // self.heads
+
+    @property
+    def widths(self) -> AttentionWidths:
+        return attention_widths(
+            self.heads, self.kv_heads_resolved, self.head_dim_resolved, self.mla
+        )
 
     @property
     def causal(self) -> bool:
@@ -48,11 +63,23 @@ class _ArchBase(StrictModel):
 
     @model_validator(mode="after")
     def _heads_consistent(self) -> Self:
+        if self.mla is not None:
+            for name in ("kv_heads", "head_dim"):
+                if getattr(self, name) is not None:
+                    raise FieldValueError(
+                        name,
+                        "multi-head latent attention (mla:) gives every head its own key and "
+                        f"value from the latent and sets the head widths itself: drop {name}",
+                    )
+        if self.mtp_layers and self.causal and not self.vocab:
+            raise FieldValueError(
+                "mtp_layers", "multi-token prediction predicts tokens: it needs a vocab"
+            )
         if self.kv_heads is not None and self.heads % self.kv_heads:
             raise FieldValueError(
                 "kv_heads", f"must divide heads ({self.heads}); got {self.kv_heads}"
             )
-        if self.head_dim is None and self.d_model % self.heads:
+        if self.mla is None and self.head_dim is None and self.d_model % self.heads:
             raise FieldValueError(
                 "head_dim",
                 f"d_model {self.d_model} is not a multiple of heads {self.heads}: "
@@ -115,6 +142,20 @@ class DiTArch(_ArchBase):
     def causal(self) -> bool:
         return False
 
+    @model_validator(mode="after")
+    def _no_decoder_only_parts(self) -> Self:
+        if self.mla is not None:
+            raise FieldValueError(
+                "mla",
+                "multi-head latent attention compresses a causal decoder's key/value cache; a "
+                "bidirectional DiT has none to compress (use kv_heads/head_dim)",
+            )
+        if self.mtp_layers:
+            raise FieldValueError(
+                "mtp_layers", "multi-token prediction needs next tokens to predict; a DiT has none"
+            )
+        return self
+
 
 Arch = Annotated[DenseArch | MoEArch | DiTArch, Field(discriminator="kind")]
 
@@ -158,6 +199,23 @@ class SoftwareSpec(StrictModel):
     ep_overlap: bool = False
     dp_overlap: bool = True
     zero_stage: Annotated[int, Field(ge=0, le=3)] = 1
+    grad_reduce_in_fp32: bool = True
+    """Main gradients kept (and reduced) in FP32, 4 bytes per parameter; BF16 (2) if false.
+    Megatron-Core's default for BF16 mixed precision."""
+    fp8_param_gather: bool = False
+    """FP8/FP4 training only: the model's weights are held as FP8 tensors (1 byte per
+    parameter, the FP32 master copy in the optimizer) instead of BF16."""
+    embedding_in_pipeline_split: bool = False
+    """The pipeline split counts the embedding and the loss as one layer each: the first and
+    last pipeline chunks carry one transformer layer fewer (Megatron-Core's
+    ``account_for_embedding_in_pipeline_split`` / ``account_for_loss_in_pipeline_split``)."""
+    full_recompute_layers: NonNegativeInt = 0
+    """Besides the plan's recompute mode, the first this-many layers of each pipeline chunk
+    recompute their whole forward in backward and keep only their input (Megatron-Core's
+    ``recompute_method: block`` with ``recompute_num_layers``)."""
+    activation_offload_layers: NonNegativeInt = 0
+    """Layers per device whose saved activations are offloaded to host memory during the
+    forward pass and fetched back for the backward (Megatron-Core ``cpu_offloading``)."""
 
 
 class PlanFields(StrictModel):
@@ -198,6 +256,19 @@ class ModelRun(Sourced):
     arch: Arch
     training: TrainingSpec
     software: SoftwareSpec = SoftwareSpec()
+
+    @model_validator(mode="after")
+    def _software_fits_the_model(self) -> Self:
+        if self.software.fp8_param_gather and self.training.precision is Precision.BF16:
+            raise FieldValueError(
+                "software.fp8_param_gather", "FP8 weights need FP8 or FP4 training, not bf16"
+            )
+        for name in ("activation_offload_layers", "full_recompute_layers"):
+            if getattr(self.software, name) > self.arch.layers:
+                raise FieldValueError(
+                    f"software.{name}", f"cannot exceed the model's layers ({self.arch.layers})"
+                )
+        return self
 
 
 class JobSpec(ModelRun):

@@ -62,6 +62,8 @@ def read_plain(text: str) -> tuple[Any, Positions] | None:
     loader would give them; None when this reader cannot be sure of that."""
     if not _LIBYAML or text.startswith("%") or "\n%" in text:
         return None  # no C parser, or a directive (%YAML 1.1 changes the typing rules)
+    if "\t" in text:
+        return None  # libyaml takes a tab after "key:" as separation where ruamel refuses it
     try:
         node = pyyaml.compose(text, Loader=_Loader)  # nodes only: nothing is constructed
     except pyyaml.YAMLError:

@@ -285,7 +285,11 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
         ):
             path.append(part)
             node = node[part]
-        elif index == len(loc) - 1 and isinstance(part, (str, int)):
+        elif (
+            index == len(loc) - 1
+            and isinstance(part, (str, int))
+            and not (isinstance(node, dict) and part in node.values())
+        ):
             path.append(part)  # a missing key: name it, located at its parent
         # otherwise a discriminated-union tag or a function-validator marker: skip it
     return tuple(path)

@@ -5,7 +5,7 @@ reported (step time, TFLOP/s per GPU counted the source's way, MFU or tokens/s p
 the published plan. ``calibrations`` re-fits, by bisection, each GPU type's
 ``matmul_efficiency`` on the case its hardware file names, and the two global constants on
 the cases ``perf_model.yaml`` names (the FP8 ratio, and the MoE token-path cost
-``moe_dispatch_bytes_per_routed_element``); the data files store the results and the test
+``moe_dispatch_flops_per_routed_element``); the data files store the results and the test
 suite checks that they still reproduce their cases.
 """
 
@@ -47,6 +47,8 @@ class FidelityRow(BaseModel):
     predicted: float
     error_pct: float
     step_s: float
+    mfu: float
+    """Model FLOPs (causal attention, no recompute) per second over the format's dense peak."""
     hbm_used_gb: float
     hbm_capacity_gb: float
     source: str
@@ -119,6 +121,7 @@ def evaluate_case(
         predicted=predicted,
         error_pct=100.0 * (predicted - measured) / measured,
         step_s=breakdown.step_s,
+        mfu=breakdown.mfu,
         hbm_used_gb=breakdown.hbm_used_gb,
         hbm_capacity_gb=breakdown.hbm_capacity_gb,
         source=case.source,
@@ -195,12 +198,12 @@ def fit_moe_dispatch(
     gpu: GpuSpec | None = None,
     consts: PerfConstants | None = None,
     *,
-    tolerance: float = 1e-5,
+    tolerance: float = 1e-3,
 ) -> float:
-    """The ``moe_dispatch_bytes_per_routed_element`` that makes the model hit an MoE ``case``'s
+    """The ``moe_dispatch_flops_per_routed_element`` that makes the model hit an MoE ``case``'s
     figure, given that GPU's efficiency and the FP8 ratio (``gpu``, ``consts``: as stored).
 
-    Throughput falls monotonically as the cost rises, so bisection on [0, 10⁴] B converges.
+    Throughput falls monotonically as the cost rises, so bisection on [0, 10⁶] FLOPs converges.
     """
     gpu = gpu or load_gpu(case.hardware)
     base_consts = consts or load_perf_constants()
@@ -209,11 +212,11 @@ def fit_moe_dispatch(
             -_speed_gap(
                 case,
                 gpu,
-                base_consts.model_copy(update={"moe_dispatch_bytes_per_routed_element": beta}),
+                base_consts.model_copy(update={"moe_dispatch_flops_per_routed_element": beta}),
             )
         ),
         0.0,
-        1e4,
+        1e6,
         tolerance,
     )
 
@@ -290,9 +293,9 @@ def _moe_calibration(
     moe_case = cases[consts.moe_dispatch_calibration_case]
     moe_gpu = load_gpu(moe_case.hardware)
     return Calibration(
-        constant="perf_model.moe_dispatch_bytes_per_routed_element",
+        constant="perf_model.moe_dispatch_flops_per_routed_element",
         case=moe_case.name,
-        stored=consts.moe_dispatch_bytes_per_routed_element,
+        stored=consts.moe_dispatch_flops_per_routed_element,
         fitted=fit_moe_dispatch(
             moe_case,
             moe_gpu.model_copy(update={"matmul_efficiency": fitted_eta[moe_gpu.name]}),

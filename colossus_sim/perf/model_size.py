@@ -4,13 +4,16 @@ Notes
 -----
 Per layer (``d`` width, ``H`` heads, ``KV`` key/value heads, ``hd`` head width):
 
-* attention: ``2·d·H·hd + 2·d·KV·hd`` (Q and output projections, K and V projections);
+* attention: ``2·d·H·hd + 2·d·KV·hd`` (Q and output projections, K and V projections); with
+  multi-head latent attention the latents' down- and up-projections (``attention_params``);
 * FFN: ``3·d·F`` when gated (SwiGLU: gate, up, down), else ``2·d·F``;
 * MoE layer: ``E`` experts of ``3·d·F_e``, a shared MLP of ``3·d·F_s``, a router ``d·E``;
 * DiT cross-attention: another ``2·d·H·hd + 2·d·KV·hd`` per layer.
 
-Embeddings: ``vocab·d`` in, ``vocab·d`` out unless tied. Active parameters per token count
-the ``top_k`` routed experts only. Norm weights (``O(d)`` per layer) are ignored.
+Embeddings: ``vocab·d`` in, ``vocab·d`` out unless tied. A multi-token prediction module adds a
+``2d×d`` projection and one more layer like the last (it shares the embedding and head).
+Active parameters per token count the ``top_k`` routed experts only. Norm weights (``O(d)``
+per layer) are ignored.
 
 References
 ----------
@@ -44,6 +47,14 @@ class ModelSize:
     embedding_in: float
     embedding_out: float
     extra: float
+    mtp_modules: int = 0
+    """Multi-token prediction modules after the last layer (on the last pipeline stage)."""
+    mtp_nonexpert: float = 0.0
+    """Per module: the ``2d×d`` projection and one layer's non-expert parameters."""
+    mtp_expert: float = 0.0
+    """Per module: that layer's routed experts (all of them)."""
+    mtp_active: float = 0.0
+    """Per module: the parameters a token passes through (projection, attention, top-k FFN)."""
 
     @property
     def total(self) -> float:
@@ -52,6 +63,7 @@ class ModelSize:
             + self.embedding_in
             + self.embedding_out
             + self.extra
+            + self.mtp_modules * (self.mtp_nonexpert + self.mtp_expert)
         )
 
     @property
@@ -62,6 +74,7 @@ class ModelSize:
             + self.embedding_in
             + self.embedding_out
             + self.extra
+            + self.mtp_modules * self.mtp_active
         )
 
     @property
@@ -70,8 +83,17 @@ class ModelSize:
 
 
 def attention_params(arch: ArchT) -> float:
-    d, hd = arch.d_model, arch.head_dim_resolved
-    return 2.0 * d * arch.heads * hd + 2.0 * d * arch.kv_heads_resolved * hd
+    """Q, K, V and output projections; with MLA the down- and up-projections of the latents
+    (``d·q_lora + q_lora·q``, or ``d·q`` without a query latent; ``d·(kv_lora + rope) +
+    kv_lora·heads·(nope + v)``) and the output ``out·d``."""
+    d, w = arch.d_model, arch.widths
+    mla = arch.mla
+    if mla is None:
+        return float(d * (w.q + w.k + w.v) + w.out * d)
+    q = d * mla.q_lora_rank + mla.q_lora_rank * w.q if mla.q_lora_rank else d * w.q
+    kv_up = arch.heads * (mla.qk_nope_head_dim + mla.v_head_dim)
+    kv = d * (mla.kv_lora_rank + mla.qk_rope_head_dim) + mla.kv_lora_rank * kv_up
+    return float(q + kv + w.out * d)
 
 
 def ffn_params(d_model: int, ffn_dim: int, gated: bool) -> float:
@@ -94,6 +116,7 @@ def model_size(arch: ArchT) -> ModelSize:
         ffn_active = moe_frac * (shared + router + arch.top_k * one_expert) + dense_frac * dense_ffn
         nonexpert = attn + moe_frac * (shared + router) + dense_frac * dense_ffn
         expert = moe_frac * arch.experts * one_expert
+        last_moe = arch.moe_layers > 0  # MTP repeats the last layer, an MoE layer if any
         return ModelSize(
             layers=arch.layers,
             attention_per_layer=attn,
@@ -104,6 +127,12 @@ def model_size(arch: ArchT) -> ModelSize:
             embedding_in=embedding_in,
             embedding_out=embedding_out,
             extra=0.0,
+            mtp_modules=arch.mtp_layers,
+            mtp_nonexpert=2.0 * d * d + attn + ((shared + router) if last_moe else dense_ffn),
+            mtp_expert=arch.experts * one_expert if last_moe else 0.0,
+            mtp_active=2.0 * d * d
+            + attn
+            + ((shared + router + arch.top_k * one_expert) if last_moe else dense_ffn),
         )
     ffn = ffn_params(d, arch.ffn_dim, arch.gated_ffn)
     if isinstance(arch, DiTArch) and arch.cross_attention:
@@ -118,4 +147,7 @@ def model_size(arch: ArchT) -> ModelSize:
         embedding_in=embedding_in,
         embedding_out=embedding_out,
         extra=arch.extra_params if isinstance(arch, DiTArch) else 0.0,
+        mtp_modules=arch.mtp_layers,
+        mtp_nonexpert=2.0 * d * d + attn + ffn,
+        mtp_active=2.0 * d * d + attn + ffn,
     )

@@ -132,22 +132,42 @@ class PlanGrid:
 _FIELDS = ("tp", "pp", "dp", "ep", "cp", "vp", "mb", "rc")
 
 
-def device_params(setup: RunSetup, grid: PlanGrid) -> tuple[FloatArray, FloatArray]:
+def first_stage_layers(setup: RunSetup, grid: PlanGrid) -> IntArray:
+    """Transformer layers on a first-stage device: ``vp`` chunks of ``⌈L/(pp·vp)⌉``, or, when
+    the split counts the embedding as a layer (``embedding_in_pipeline_split``, pp > 1), of
+    ``⌈(L+2)/(pp·vp)⌉`` less the one slot the embedding takes."""
+    layers = setup.size.layers
+    plain = grid.layers_per_device(layers)
+    if not setup.software.embedding_in_pipeline_split:
+        return plain
+    chunk = np.ceil((layers + 2) / (grid.pp * grid.vp)).astype(np.int64)
+    return np.asarray(np.where(grid.pp > 1, chunk * grid.vp - 1, plain), dtype=np.int64)
+
+
+def device_params(
+    setup: RunSetup, grid: PlanGrid, layers_held: IntArray | None = None
+) -> tuple[FloatArray, FloatArray]:
     """(non-expert, routed-expert) parameters held by the busiest device, before ZeRO.
 
     Non-expert: its layers' attention/shared/dense-FFN parameters and its embedding share,
     split tp-way (a first or last stage holds one embedding matrix; a single stage holds
-    both). Experts: its layers' routed experts split ep-way.
+    both, and the multi-token prediction modules, which sit on the last stage). Experts: its
+    layers' routed experts split ep-way. ``layers_held`` overrides the
+    layer count (default: the busiest device's, ``layers_per_device``).
     """
     size = setup.size
-    layers = grid.layers_per_device(size.layers).astype(np.float64)
+    held = grid.layers_per_device(size.layers) if layers_held is None else layers_held
+    layers = held.astype(np.float64)
     embed = np.where(
         grid.pp == 1,
         size.embedding_in + size.embedding_out,
         max(size.embedding_in, size.embedding_out),
     )
-    nonexpert = (size.nonexpert_per_layer * layers + embed + size.extra) / grid.tp
-    expert = size.expert_per_layer * layers / grid.ep
+    mtp = np.where(grid.pp == 1, float(size.mtp_modules), 0.0)  # MTP sits on the last stage
+    nonexpert = (
+        size.nonexpert_per_layer * layers + embed + size.extra + mtp * size.mtp_nonexpert
+    ) / grid.tp
+    expert = (size.expert_per_layer * layers + mtp * size.mtp_expert) / grid.ep
     return np.asarray(nonexpert, dtype=np.float64), np.asarray(expert, dtype=np.float64)
 
 

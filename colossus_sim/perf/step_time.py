@@ -5,23 +5,40 @@ Notes
 Per pipeline stage and microbatch (``T = mb·S/cp`` tokens, ``λ`` layers on the busiest
 device), the GPU spends
 
-* ``t_gemm = F_mm·T·λ/L / (tp · peak_prec · η · r)`` on weight matmuls (``η`` = the GPU
-  type's one calibrated ``matmul_efficiency`` for BF16; ``r`` = 1 for BF16, the global
-  ``fp8_matmul_efficiency_ratio`` for FP8/FP4), plus the output head on the last stage;
-* ``t_attn = F_att·T·λ/L / (tp · peak_bf16 · η)`` on attention scores (flash attention runs in
-  BF16 even in FP8 training; causal kernels skip half the scores);
-* ``t_elem = (passes · A + U)·T·λ / HBM_bw`` on HBM-bound kernels (norms, activations,
+* ``t_gemm = F_mm·T·λ/L / (tp · peak_prec · η · r · s_body)`` on weight matmuls (``η`` = the
+  GPU type's one calibrated ceiling ``matmul_efficiency`` for BF16; ``r`` = 1 for BF16, the
+  global ``fp8_matmul_efficiency_ratio`` for FP8/FP4; ``s_body`` ≤ 1 the shape efficiency of
+  the layer's GEMMs on this plan — tile and wave quantization, memory floor: ``gemm.py``),
+  plus the output head on the last stage at its own shape efficiency;
+* ``t_attn = F_att·T·λ/L / (tp · peak_bf16 · η · s_attn)`` on attention scores (flash attention
+  runs in BF16 even in FP8 training; causal kernels skip half the scores; ``s_attn`` charges
+  the diagonal blocks and the last wave of query tiles), plus, with flash attention, the
+  softmax's exponentials on the special-function units — one per score forward, one when the
+  backward recomputes the probabilities, one more when recompute repeats the forward — at
+  the GPU file's ``exp_tera_per_s``: added where the kernel waits for them between its two
+  matmuls (Blackwell, Ampere), the larger of the two where it overlaps them (Hopper);
+* ``t_elem = (passes · A + U + Q)·T·λ / HBM_bw`` on HBM-bound kernels (norms, activations,
   residuals), ``A`` the activation bytes per token and layer (``memory.py``); without flash
   attention ``U`` adds the unfused softmax path's traffic over the ``heads·S`` scores of
-  each token (bytes per score forward, again when recomputed, and backward).
+  each token (bytes per score forward, again when recomputed, and backward); in FP8/FP4
+  training ``Q`` the quantisation of every GEMM input (forward, again when recomputed) and
+  every output gradient (backward), ``fp8_cast_bytes_per_element`` each.
 
-* ``t_moe = β · k·h · (T/tp) · (3 + full) · λ_moe / HBM_bw`` on an MoE layer's token path
-  outside the GEMMs (router, permutation and unpermutation, expert-input quantisation,
-  dispatcher bookkeeping): ``k·h`` elements per routed token, ``T/tp`` tokens routed by each
-  GPU (each tensor-parallel rank routes its sequence-parallel shard; experts are not
-  tensor-parallel), forward + backward (2×) + recomputed forward, ``λ_moe`` the MoE layers
-  among the ``λ``; ``β`` is the one fitted ``moe_dispatch_bytes_per_routed_element``
-  (effective bytes per routed element and forward pass). Zero for a dense model.
+* ``t_moe = β · k·h · (T/tp) · (3 + full) · λ_moe / (peak_bf16 · η)`` on an MoE layer's
+  token path outside the GEMMs (router, permutation and unpermutation, expert-input
+  quantisation, dispatcher bookkeeping): ``k·h`` elements per routed token, ``T/tp`` tokens
+  routed by each GPU (each tensor-parallel rank routes its sequence-parallel shard; experts
+  are not tensor-parallel), forward + backward (2×) + recomputed forward, ``λ_moe`` the MoE
+  layers among the ``λ``; ``β`` is the one fitted ``moe_dispatch_flops_per_routed_element``
+  (its cost per routed element and forward pass in GEMM-equivalent FLOPs, so at the GPU
+  type's calibrated rate, not its HBM bandwidth: ``perf_model.yaml`` says why). Zero for a
+  dense model.
+
+Here ``full`` is the share of the device's layers that run their forward again in backward:
+1 with full recompute, else the software's ``full_recompute_layers`` over the layers of a
+pipeline chunk (Megatron's block method); it adds to every pass count below that recompute
+repeats (GEMMs, element-wise traffic, TP pairs, EP exchanges; attention scores also with
+selective recompute).
 
 ``t_c = t_gemm + t_attn + t_elem + t_moe``. Communication per microbatch: tensor-parallel
 all-gather/reduce-scatter pairs (2 per layer forward, 2 backward, 2 more with full
@@ -33,6 +50,8 @@ K/V (hidden behind ``t_attn`` when ``cp_overlap``) and expert all-to-all dispatc
          + 2·(pp−1)·t_p2p                   (pipeline fill and drain sends)
          + max(0, t_dp − t_c)               (gradient sync beyond the last backward; all of
                                              it without dp_overlap)
+         [ZeRO-3: m·max(0, t_z3 − t_c) instead, t_z3 = parameter all-gathers for forward
+          and backward and the gradient reduce-scatter of every microbatch]
          + t_opt                            (the HBM-bound optimizer update)
 
 References
@@ -60,8 +79,16 @@ from colossus_sim.perf.flops import (
     head_flops_per_token_fwd,
     matmul_flops_per_token_fwd,
     model_flops_per_token,
+    mtp_attention_flops_per_token_fwd,
+    mtp_matmul_flops_per_token_fwd,
 )
-from colossus_sim.perf.memory import full_activation_bytes_per_token_layer, memory_per_gpu
+from colossus_sim.perf.gemm import shape_efficiencies
+from colossus_sim.perf.memory import (
+    block_recompute_share,
+    full_activation_bytes_per_token_layer,
+    memory_per_gpu,
+    state_bytes_per_param,
+)
 from colossus_sim.perf.plan_grid import (
     RECOMPUTE_ORDER,
     FloatArray,
@@ -136,8 +163,11 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     cp = grid.cp.astype(np.float64)
     pp = grid.pp.astype(np.float64)
     vp = grid.vp.astype(np.float64)
-    full = _rc(grid, Recompute.FULL)
-    selective = _rc(grid, Recompute.SELECTIVE)
+    # Share of the layers whose forward runs again in backward: all with full recompute, else
+    # the software's ``full_recompute_layers`` of each chunk (Megatron's block method).
+    block = block_recompute_share(setup, grid)
+    full = np.where(_rc(grid, Recompute.FULL), 1.0, block)
+    scores_again = np.where(_rc(grid, Recompute.SELECTIVE), 1.0, full)
     lam = grid.layers_per_device(layers).astype(np.float64)
     tokens_mb = grid.mb * seq / cp  # tokens of one microbatch on one CP rank
     m = grid.microbatches(training.global_batch).astype(np.float64)
@@ -145,38 +175,57 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     # --- compute per stage and microbatch ------------------------------------------------
     executed = AttentionCount.CAUSAL if sw.flash_attention else AttentionCount.FULL
     head_fwd = head_flops_per_token_fwd(arch)
-    body_mm_fwd = matmul_flops_per_token_fwd(arch, seq) - head_fwd
-    attn_fwd = attention_flops_per_token_fwd(arch, seq, executed)
+    mtp_mm_fwd = mtp_matmul_flops_per_token_fwd(arch)  # on the last stage, like the head
+    mtp_attn_fwd = mtp_attention_flops_per_token_fwd(arch, seq, executed)
+    body_mm_fwd = matmul_flops_per_token_fwd(arch, seq) - head_fwd - mtp_mm_fwd
+    attn_fwd = attention_flops_per_token_fwd(arch, seq, executed) - mtp_attn_fwd
     mm_passes = 3.0 + full  # forward, backward (2×), and the recomputed forward
-    attn_passes = 3.0 + (full | selective)
-    last_stage_head = head_fwd * 3.0
+    attn_passes = 3.0 + scores_again
+    shape = shape_efficiencies(setup, grid, peak_gemm)
+    last_stage_mm = 3.0 * (head_fwd / shape.head + mtp_mm_fwd / shape.body)
     t_gemm = (
-        (body_mm_fwd * lam / layers * mm_passes + last_stage_head) * tokens_mb / (tp * peak_gemm)
+        (body_mm_fwd * lam / layers * mm_passes / shape.body + last_stage_mm)
+        * tokens_mb
+        / (tp * peak_gemm)
     )
-    t_attn = attn_fwd * lam / layers * attn_passes * tokens_mb / (tp * peak_attn)
+    attn_flops = (attn_fwd * lam / layers * attn_passes + 3.0 * mtp_attn_fwd) * tokens_mb / tp
+    t_attn = attn_flops / (peak_attn * shape.attention)
+    if sw.flash_attention:  # one exponential per score forward, again in backward (and recompute)
+        score_fwd_flops = 2.0 * arch.widths.score_dims / arch.heads  # forward FLOPs of one score
+        score_passes = (attn_fwd * lam / layers * (2.0 + scores_again) + 2.0 * mtp_attn_fwd) / (
+            score_fwd_flops
+        )
+        t_exp = score_passes * tokens_mb / tp / (gpu.exp_tera_per_s * 1e12 * shape.attention)
+        overlapped = gpu.attention_softmax_overlaps_mma
+        t_attn = np.maximum(t_attn, t_exp) if overlapped else t_attn + t_exp
     act_bytes = full_activation_bytes_per_token_layer(setup, grid, with_scores=False)
     passes = consts.elementwise_hbm_passes + full
-    score_traffic = 0.0
+    score_traffic: FloatArray | float = 0.0
     if not sw.flash_attention:  # unfused attention writes and re-reads a·S scores per token
         per_score = (
-            consts.unfused_attention_fwd_bytes_per_score * (1.0 + (full | selective))
+            consts.unfused_attention_fwd_bytes_per_score * (1.0 + scores_again)
             + consts.unfused_attention_bwd_bytes_per_score
         )
         score_traffic = per_score * arch.heads * seq / tp
-    t_elem = (passes * act_bytes + score_traffic) * tokens_mb * lam / hbm_bytes_per_s
+    cast_traffic: FloatArray | float = 0.0
+    if training.precision is not Precision.BF16:  # FP8/FP4 casts of GEMM inputs and gradients
+        cast_traffic = consts.fp8_cast_bytes_per_element * (
+            shape.cast_fwd * (1.0 + full) + shape.cast_bwd
+        )
+    t_elem = (passes * act_bytes + score_traffic + cast_traffic) * tokens_mb * lam / hbm_bytes_per_s
 
-    # --- MoE token path outside the GEMMs: HBM-bound, per routed element ------------------
+    # --- MoE token path outside the GEMMs: per routed element, at the calibrated rate -------
     moe_frac = getattr(arch, "moe_layers", 0) / layers
     top_k = float(getattr(arch, "top_k", 0))
     tokens_rank = tokens_mb / tp  # with sequence parallelism each TP rank routes its shard
     routed_elements = tokens_rank * top_k * arch.d_model
     t_moe = (
-        consts.moe_dispatch_bytes_per_routed_element
+        consts.moe_dispatch_flops_per_routed_element
         * routed_elements
         * mm_passes
         * moe_frac
         * lam
-        / hbm_bytes_per_s
+        / peak_attn
     )
     t_c = t_gemm + t_attn + t_elem + t_moe
 
@@ -189,8 +238,7 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     tp_exposed = np.maximum(tp_total - t_gemm, 0.0) if sw.tp_overlap else tp_total
 
     # --- context parallel: ring passes of K/V (fwd) and K/V + their grads (bwd) ----------
-    hkv = arch.kv_heads_resolved * arch.head_dim_resolved
-    kv_chunk = tokens_mb * 2.0 * hkv * consts.activation_bytes / tp
+    kv_chunk = tokens_mb * (arch.widths.k + arch.widths.v) * consts.activation_bytes / tp
     cp_bw, cp_lat = coll.tier(grid.tp * grid.cp <= setup.domain_gpus, links)
     cp_total = 3.0 * np.maximum(cp - 1.0, 0.0) * coll.p2p_s(kv_chunk, cp_bw, cp_lat) * lam
     cp_total = np.where(grid.cp > 1, cp_total, 0.0)
@@ -225,16 +273,25 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     expert_dp = grid.expert_dp()
     g_dense = np.minimum(dense_dp, np.maximum(setup.domain_gpus // grid.tp, 1))
     g_expert = np.minimum(expert_dp, np.maximum(setup.domain_gpus // grid.ep, 1))
-    wbytes = consts.weight_bytes
-    dp_total = coll.hierarchical_all_reduce_s(
-        nonexpert_local * wbytes, dense_dp, g_dense, links
-    ) + coll.hierarchical_all_reduce_s(expert_local * wbytes, expert_dp, g_expert, links)
-    if sw.zero_stage >= 3:  # parameters gathered again for every microbatch's fwd and bwd
-        gather = coll.all_gather_s(
-            nonexpert_local * wbytes, dense_dp, links.nic_bytes_per_s, links.nic_latency_s
+    weight_b, grad_b = state_bytes_per_param(setup)
+
+    def dp_all_reduce_s(bytes_per_param: float) -> FloatArray:
+        """Both data-parallel groups' hierarchical all-reduce of their parameters."""
+        return coll.hierarchical_all_reduce_s(
+            nonexpert_local * bytes_per_param, dense_dp, g_dense, links
+        ) + coll.hierarchical_all_reduce_s(
+            expert_local * bytes_per_param, expert_dp, g_expert, links
         )
-        dp_total = dp_total + np.maximum(2.0 * gather - t_c, 0.0) * m
-    dp_exposed = np.maximum(dp_total - t_c, 0.0) if sw.dp_overlap else dp_total
+
+    # A reduce-scatter or an all-gather is half an all-reduce's traffic, so a gradient
+    # reduce-scatter (grad_b) and a parameter all-gather (weight_b) cost one all-reduce at
+    # their mean size.
+    if sw.zero_stage >= 3:  # every microbatch: gather for forward and backward, scatter grads
+        per_mb = dp_all_reduce_s(weight_b + 0.5 * grad_b)
+        dp_exposed = m * (np.maximum(per_mb - t_c, 0.0) if sw.dp_overlap else per_mb)
+    else:  # once per step, after the last backward
+        dp_total = dp_all_reduce_s(0.5 * (weight_b + grad_b))
+        dp_exposed = np.maximum(dp_total - t_c, 0.0) if sw.dp_overlap else dp_total
 
     # --- optimizer update (HBM-bound) ------------------------------------------------------
     if sw.zero_stage >= 1:

@@ -18,6 +18,7 @@ from colossus_sim.config.scenario import CheckpointMode, RecoveryMode, SnapshotP
 from colossus_sim.config.workload import PlanFields
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf import reliability as rel
+from colossus_sim.perf.gemm import check_gemm_shapes
 from colossus_sim.perf.plan_grid import RunSetup, job_setup
 from colossus_sim.perf.planner import plan_job
 from colossus_sim.perf.step_time import StepBreakdown, step_breakdown
@@ -96,6 +97,16 @@ class Planner:
         """Refuse, before the run, a job whose model runs on no plan on the racks it asks
         for (it could never start); give a fixed-length job (``days:``) its token budget: that
         many days of compute on those racks."""
+        try:
+            check_gemm_shapes(job.spec.arch, job.gpu, job.spec.training.precision)
+        except ScenarioError as exc:
+            issue = exc.issues[0]
+            raise self.resolved.error_at(
+                f"jobs.{job.name}",
+                f"workload {job.spec.name}: {issue.field}: {issue.message}",
+                got=issue.got,
+                expected=issue.expected,
+            ) from None
         step = self.plan(job, job.want_racks)
         if step is None:
             raise self.resolved.error_at(
