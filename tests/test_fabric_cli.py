@@ -161,3 +161,8 @@ def test_run_under_spread_names_the_core_as_the_10t_jobs_limit(cli_module: Modul
     line = text[text.index("grok5_10t: ") :].split(" lowest share")[0]  # the last job listed
     assert "pod uplinks to core" in line, line
     assert "the 2:1 pod uplinks to core" in line and "50% of its NIC bandwidth" in line, line
+    # A job held below its NICs whose communication hides behind compute (Imagine V2 here) is
+    # said to pay nothing, not "NIC bandwidth: , so the step takes 4.47 s instead of 4.47 s".
+    assert "NIC bandwidth: ," not in text
+    for said in text.split("of its NIC bandwidth")[1:]:
+        assert said.startswith((": ", ", which costs its step nothing")), said[:80]

@@ -277,11 +277,16 @@ def fabric_lines(result: RunResult) -> list[str]:
             continue
         cost = ", ".join(f"{k} +{v:.3f} s" for k, v in j.fabric_cost_s.items() if v > 0)
         shared = f" shared with {f.sharing_jobs} other jobs" if f.sharing_jobs else ""
-        lines.append(
+        given = (
             f"{where}; the {f.oversubscription:g}:1 {f.limit}{shared} give it "
-            f"{f.bw_frac:.0%} of its NIC bandwidth: {cost}, so the step takes "
-            f"{j.step_s:.2f} s instead of {j.step_s_full_bw:.2f} s "
-            f"(+{j.step_s / j.step_s_full_bw - 1:.1%})"
+            f"{f.bw_frac:.0%} of its NIC bandwidth"
+        )
+        if not cost:  # its communication hides behind compute even at that share
+            lines.append(f"{given}, which costs its step nothing (it hides behind compute)")
+            continue
+        lines.append(
+            f"{given}: {cost}, so the step takes {j.step_s:.2f} s instead of "
+            f"{j.step_s_full_bw:.2f} s (+{j.step_s / j.step_s_full_bw - 1:.1%})"
         )
     worst = min(placed, key=lambda j: j.fabric_min_bw_frac)
     if worst.fabric_min_bw_frac < 1.0:

@@ -95,8 +95,7 @@ def sweep(
     grid_values = api.parse_grid_option(grid or [])
     if plot is not None and not grid_values:
         raise api.ScenarioError.at("--plot", "a sweep plot needs a --grid path for its x axis")
-    if plot is not None:
-        _check_plot_y(plot_y)
+    _check_plot_y(plot_y)  # a bad one is refused even without --plot: it was meant for one
     options: SweepOptions = {
         "overrides": set_ or [],
         "seeds": api.parse_seeds_option(seeds) if seeds is not None else None,
