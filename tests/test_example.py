@@ -20,7 +20,12 @@ FIGURES = (
 
 def test_capacity_planning_example_writes_its_figures(tmp_path: Path) -> None:
     out = tmp_path / "figures"
-    env = {**os.environ, "CAPACITY_PLANNING_OUT": str(out), "MPLBACKEND": "Agg"}
+    env = {
+        **os.environ,
+        "CAPACITY_PLANNING_OUT": str(out),
+        "CAPACITY_PLANNING_QUICK": "1",  # 3-day runs: the script's steps, not its full runs
+        "MPLBACKEND": "Agg",
+    }
     done = subprocess.run(
         [sys.executable, str(EXAMPLE)],
         cwd=tmp_path,
