@@ -442,3 +442,27 @@ def test_the_failure_guard_scales_with_the_site_and_the_horizon() -> None:
     assert failure_limit(4 * 550_000, 180) == 400_000
     assert failure_limit(550_000, 365) == pytest.approx(100_000 * 365 / 180, abs=1)
     assert failure_limit(72 * 100, 6) == 100_000
+
+
+def test_a_fixed_interval_in_steps_is_each_jobs_own_steps(tmp_path: Path) -> None:
+    """``interval_steps: 100``: the job checkpoints every 100 of its steps (its step at its
+    fabric share), and alone on the site writes each in well under that."""
+    checkpoint = (
+        "mode: async, storage_tb_per_s: 10, max_interval_minutes: 60, restart_minutes: 5, "
+        "interval_steps: 100"
+    )
+    job = only_job(api.simulate(alone(tmp_path, checkpoint=checkpoint)))
+    assert job.checkpoint_interval_min * 60 == pytest.approx(100 * job.step_s, rel=1e-3)
+    assert job.storage_write_frac < 0.02  # a 20.6 TB write at 10 TB/s per ~3,100 s
+
+
+def test_minutes_and_steps_together_are_refused_at_the_steps(tmp_path: Path) -> None:
+    checkpoint = (
+        "mode: async, storage_tb_per_s: 10, max_interval_minutes: 60, restart_minutes: 5, "
+        "interval_minutes: 30, interval_steps: 100"
+    )
+    with pytest.raises(ScenarioError) as caught:
+        api.simulate(alone(tmp_path, checkpoint=checkpoint))
+    (issue,) = caught.value.issues
+    assert issue.field == "checkpoint.interval_steps" and issue.line is not None
+    assert "give interval_minutes or interval_steps, not both" in issue.message

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from colossus_sim.config.base import NonNegativeFloat, PositiveFloat, Sourced, StrictModel
 from colossus_sim.config.phases import Phase, check_phase_names, expand_phases
+from colossus_sim.errors import FieldValueError
 
 
 class RecoveryPolicy(StrEnum):
@@ -193,9 +194,20 @@ class CheckpointSpec(StrictModel):
     interval_minutes: PositiveFloat | None = None
     """A fixed interval of compute between checkpoints to storage, instead of Young–Daly's for
     each job's failure rate; it must leave each checkpoint time to be written."""
+    interval_steps: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    """A fixed interval in each job's own training steps (as trainers count it), instead of
+    minutes or Young–Daly's; a checkpoint still waits for the last to be written."""
     restart_minutes: NonNegativeFloat | None = None
     """A total override: every restart takes this long, whatever ``recovery:`` says it is made
     of. Unset, a restart is timed part by part (``RecoverySpec``)."""
+
+    @model_validator(mode="after")
+    def _one_fixed_interval(self) -> Self:
+        if self.interval_minutes is not None and self.interval_steps is not None:
+            raise FieldValueError(
+                "interval_steps", "give interval_minutes or interval_steps, not both"
+            )
+        return self
 
 
 class SnapshotPeer(StrEnum):

@@ -199,8 +199,9 @@ class Planner:
         mtbf_s = rel.job_mtbf_s(rate, racks * self.gpus_per_rack)
 
         def storage_interval_s(write_s: float) -> float:
-            if ckpt.interval_minutes is not None:
-                return max(ckpt.interval_minutes * SECONDS_PER_MINUTE, write_s)
+            fixed_s = self._fixed_interval_s(job)
+            if fixed_s is not None:
+                return max(fixed_s, write_s)
             return rel.young_daly_interval_s(
                 0.0,  # written on from host memory: training does not wait for it
                 mtbf_s,
@@ -224,13 +225,24 @@ class Planner:
             storage_every=every,
         )
 
+    def _fixed_interval_s(self, job: JobRun) -> float | None:
+        """The scenario's fixed checkpoint interval for ``job`` (``interval_minutes``, or
+        ``interval_steps`` of its step now), or None under Young–Daly's."""
+        ckpt = self.resolved.scenario.checkpoint
+        if ckpt.interval_minutes is not None:
+            return ckpt.interval_minutes * SECONDS_PER_MINUTE
+        if ckpt.interval_steps is not None and job.step is not None:
+            return ckpt.interval_steps * job.step.step_s
+        return None
+
     def _interval_s(self, job: JobRun, racks: int, cost: rel.CheckpointCost) -> float:
         """The scenario's fixed interval, or Young–Daly's for ``job``'s failure rate on
         ``racks`` racks and a checkpoint costing ``cost`` (at least a step and the write)."""
         assert job.step is not None
         ckpt = self.resolved.scenario.checkpoint
-        if ckpt.interval_minutes is not None:
-            return ckpt.interval_minutes * SECONDS_PER_MINUTE
+        fixed_s = self._fixed_interval_s(job)
+        if fixed_s is not None:
+            return fixed_s
         gpus = racks * self.gpus_per_rack
         mtbf = rel.job_mtbf_s(self.resolved.effective.failure_rate_per_gpu_hour, gpus)
         return rel.young_daly_interval_s(
