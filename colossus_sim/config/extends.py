@@ -34,7 +34,7 @@ from colossus_sim import paths
 from colossus_sim.config.base import _covered, leaf_paths
 from colossus_sim.config.relative import is_relative_text, relative_pct, scalable, scaled
 from colossus_sim.config.yamlfast import PathKey
-from colossus_sim.config.yamlio import YamlDocument, dotted, parse_dotted, read_yaml
+from colossus_sim.config.yamlio import YamlDocument, dotted, parse_dotted, read_yaml, value_at
 from colossus_sim.errors import Issue, ScenarioError
 
 EXTENDS = "extends"
@@ -158,18 +158,11 @@ def _parent_path(child: Path, name: Any, doc: YamlDocument, scenarios_dir: Path)
     )
 
 
-def _number_at(data: Any, path: PathKey) -> Any:
-    """The value at ``path`` in a file's data (a path its positions hold)."""
-    for key in path:
-        data = data[key]
-    return data
-
-
 def _merge_chain(chain: list[YamlDocument]) -> LayeredDocument:
     """Merge root first; ``expect`` only from the file asked for (``chain[0]``)."""
     for child in chain[:-1]:  # a file with a parent: +20 is the number, not a change
         for here in sorted(child.plus_signed, key=str):
-            number = _number_at(child.data, here)
+            number = value_at(child.data, here)
             raise ScenarioError(
                 [
                     _located(

@@ -138,7 +138,7 @@ def _plus_signed(
     lines = text.splitlines()
     found = set()
     for path, (line, col) in positions.items():
-        value = _at(data, path)
+        value = value_at(data, path)
         if not isinstance(value, int | float) or isinstance(value, bool):
             continue
         if 1 <= line <= len(lines) and _PLUS_VALUE.match(lines[line - 1], max(col - 1, 0)):
@@ -146,7 +146,7 @@ def _plus_signed(
     return frozenset(found)
 
 
-def _at(data: Any, path: PathKey) -> Any:
+def value_at(data: Any, path: PathKey) -> Any:
     """The value at ``path`` in ``data``, or None where the path leads nowhere."""
     for key in path:
         in_dict = isinstance(data, dict) and key in data

@@ -102,9 +102,7 @@ class Simulation(Lifecycle):
         power_dirty = self.power_dirty
         restarting = interrupted is not None and interrupted.status is JobStatus.RESTARTING
         if interrupted is not None:
-            recovery = self.resolved.scenario.recovery
-            peer = recovery.snapshot_peer if recovery is not None else None
-            copy_lost = rec.takes_snapshot_copy(interrupted, failure.domain, peer)
+            copy_lost = rec.takes_snapshot_copy(self.recovery, interrupted, failure.domain)
             self._close(interrupted, lose_work=True, in_flight_only=drop, copy_lost=copy_lost)
             interrupted.from_storage = interrupted.from_storage or copy_lost
             interrupted.failures += 1

@@ -63,6 +63,7 @@ class Lifecycle:
             planner=self.planner,
             jobs=self.jobs,
             priority_preemption=sc.scheduler.policy is PlacementPolicy.PRIORITY,
+            snapshot_peer=sc.recovery.snapshot_peer if sc.recovery is not None else None,
         )
         self.queue_order, self.backfill = sc.scheduler.queue, sc.scheduler.backfill
         self.preempts = sc.scheduler.preemption is Preemption.PRIORITY

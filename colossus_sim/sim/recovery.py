@@ -63,6 +63,8 @@ class RecoveryPolicyContext:
     planner: Planner
     jobs: Sequence[JobRun]
     priority_preemption: bool
+    snapshot_peer: SnapshotPeer | None = None
+    """Where ``in_memory`` jobs keep their snapshot's copy (None: no ``recovery:`` section)."""
 
 
 def drops_replica(job: JobRun, healthy_after: int) -> bool:
@@ -79,13 +81,13 @@ def drops_replica(job: JobRun, healthy_after: int) -> bool:
     )
 
 
-def takes_snapshot_copy(job: JobRun, domain: FailureDomain, peer: SnapshotPeer | None) -> bool:
+def takes_snapshot_copy(ctx: RecoveryPolicyContext, job: JobRun, domain: FailureDomain) -> bool:
     """Whether a failure taking out ``domain`` takes both copies of an ``in_memory`` job's
     last snapshot (its own and its peer's), so it restarts from shared storage: only a whole
     rack, and only when the peer is in the same rack."""
     return (
         job.setup.recovery is RecoveryMode.IN_MEMORY
-        and peer is SnapshotPeer.SAME_RACK
+        and ctx.snapshot_peer is SnapshotPeer.SAME_RACK
         and domain is FailureDomain.RACK
     )
 
