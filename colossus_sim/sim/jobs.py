@@ -195,7 +195,7 @@ class JobRun:
                 lost = min(lost, split.compute_s, self.phases.step_s(self.clock) / 2)
             share = self.replica_share
             self.checkpoints += split.checkpoints
-            self._count_storage_writes(split.checkpoints, copy_lost=copy_lost)
+            self._count_storage_writes(split.checkpoints)
             earned = self.stretch_tokens_at(now_s, split)
             # Lost compute is valued at the current rate (clock changes inside the lost
             # window, at most one checkpoint interval, are not tracked apart).
@@ -233,17 +233,16 @@ class JobRun:
             done_s=split.compute_s,
         )
 
-    def _count_storage_writes(self, checkpoints: int, *, copy_lost: bool) -> None:
+    def _count_storage_writes(self, checkpoints: int) -> None:
         """Bank what ``checkpoints`` more checkpoints wrote to shared storage: each one, or an
         ``in_memory`` job's every k-th snapshot, counted across its stretches (a restart from
-        a peer's copy keeps its place in the count; one from storage starts it again)."""
+        a peer's copy keeps its place in the count; one from storage starts it again:
+        ``Lifecycle._restart_done``)."""
         cadence = self.cadence
         if cadence is None or not checkpoints:
             return
         taken = self.snapshots_unstored + checkpoints
         writes, self.snapshots_unstored = divmod(taken, cadence.storage_every)
-        if copy_lost:
-            self.snapshots_unstored = 0
         self.storage_bytes += writes * cadence.storage_bytes
         self.storage_busy_s += writes * cadence.storage_write_s * cadence.storage_share
 

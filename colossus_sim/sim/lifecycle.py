@@ -187,6 +187,8 @@ class Lifecycle:
 
     def _restart_done(self, job: JobRun) -> None:
         self._close(job, lose_work=False)
+        if job.from_storage:  # back at its last checkpoint in storage: the count starts again
+            job.snapshots_unstored = 0
         job.from_storage = False  # the state is back in place
         self._run(job)
 
