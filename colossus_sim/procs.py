@@ -67,11 +67,18 @@ def open_pool(workers: int, stack: contextlib.ExitStack) -> ProcessPoolExecutor:
             pool.shutdown(wait=True)
             return
         processes = list(pool._processes.values())
+        # typeshed types this attribute as the wake-up object; it is the manager thread
+        manager: threading.Thread | None = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.terminate()
         for process in processes:
             process.join()
+        # Wait for the pool's manager thread too: it closes its wake-up pipe as it ends, and an
+        # interpreter exit racing that close writes to a closed pipe ("Bad file descriptor"
+        # printed with a traceback from concurrent.futures' exit hook).
+        if manager is not None:
+            manager.join(timeout=10)
 
     stack.push(close)
     return pool
