@@ -8,7 +8,8 @@ last started running: a job's cadence holds until its next start, so the others 
 with are those running then). A restart's read competes with them as a job that wants all it
 can get; a restarting job is not counted against the writers (its read is minutes of a
 restart that is mostly detection and start-up). ``in_memory`` jobs write to peers, not here.
-Cost: O(running jobs × log) per job start or restart; no event of its own.
+Cost: O(running jobs) per job start or restart (O(n log n) the first time a set of writers
+is seen; remembered after); no event of its own.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ class SharedStorage:
         in the pool, one shard stream each —, bytes/s they ask for on average)."""
         self.peak_bytes_per_s = 0.0
         """The most the running jobs' shares of the pool added up to at any start."""
+        self._served_cache: dict[
+            tuple[tuple[tuple[int, tuple[float, float]], ...], int, float], tuple[float, float]
+        ] = {}
+        """What ``_serve`` gave for the same writers (the same few jobs restart again and
+        again beside the same others)."""
 
     def running(self, job: JobRun, gpus: int, demand_bytes_per_s: float) -> None:
         """``job`` runs on ``gpus`` GPUs, asking for ``demand_bytes_per_s`` (0: not here)."""
@@ -53,21 +59,30 @@ class SharedStorage:
         return self._served(job, gpus, math.inf, record=False)
 
     def _served(self, job: JobRun, gpus: int, demand_bytes_per_s: float, *, record: bool) -> float:
-        weights, demands = [], []
-        for index, (weight, demand) in self.writers.items():
-            if index != job.index:
-                weights.append(weight)
-                demands.append(demand)
-        weights.append(float(gpus))
-        demands.append(demand_bytes_per_s)
-        shares = fair_shares(self.capacity_bytes_per_s, weights, demands)
+        others = tuple(item for item in self.writers.items() if item[0] != job.index)
+        key = (others, gpus, demand_bytes_per_s)
+        known = self._served_cache.get(key)
+        if known is None:
+            known = self._serve(others, float(gpus), demand_bytes_per_s)
+            self._served_cache[key] = known
+        served, total = known
         if record:
-            self.peak_bytes_per_s = max(self.peak_bytes_per_s, math.fsum(shares))
-        if demand_bytes_per_s > shares[-1] * (1.0 + 1e-12):
-            return shares[-1]  # it never rests: its writes are served at its share
-        return burst_bytes_per_s(
-            self.capacity_bytes_per_s, weights, demands, shares, len(shares) - 1
-        )
+            self.peak_bytes_per_s = max(self.peak_bytes_per_s, total)
+        return served
+
+    def _serve(
+        self, others: tuple[tuple[int, tuple[float, float]], ...], gpus: float, demand: float
+    ) -> tuple[float, float]:
+        """(What a job of ``gpus`` asking ``demand`` is served at beside ``others``, the sum
+        of everyone's shares)."""
+        weights = [weight for _, (weight, _) in others] + [gpus]
+        demands = [wanted for _, (_, wanted) in others] + [demand]
+        shares = fair_shares(self.capacity_bytes_per_s, weights, demands)
+        total = math.fsum(shares)
+        if demand > shares[-1] * (1.0 + 1e-12):
+            return shares[-1], total  # it never rests: its writes are served at its share
+        last = len(shares) - 1
+        return burst_bytes_per_s(self.capacity_bytes_per_s, weights, demands, shares, last), total
 
     @staticmethod
     def reshares(
