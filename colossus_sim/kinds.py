@@ -17,6 +17,8 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     RESTARTING = "restarting"
     STALLED = "stalled"
+    STOPPING = "stopping"
+    """Writing a checkpoint before it gives its racks to a higher-priority job."""
     FINISHED = "finished"
 
     __hash__ = str.__hash__  # hashed as its word (in C, not Enum's Python-level hash)
@@ -39,6 +41,7 @@ class EventKind(StrEnum):
     SHRINK = "shrink"
     STALL = "stall"
     PREEMPT = "preempt"
+    STOP = "stop"
     REQUEUE = "requeue"
     DROP_REPLICA = "drop replica"
     REJOIN = "rejoin"

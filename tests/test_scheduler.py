@@ -22,10 +22,13 @@ from colossus_sim import api
 from colossus_sim.cluster import ClusterState
 from colossus_sim.config.scenario import Backfill
 from colossus_sim.errors import ScenarioError
+from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.sim import admission, queue
+from colossus_sim.sim.engine import Simulation
 from colossus_sim.sim.jobs import JobRun
 from colossus_sim.sim.placement import Pack
 from colossus_sim.sim.planning import Planner
+from colossus_sim.units import SECONDS_PER_DAY
 
 PROVENANCE = """\
 provenance:
@@ -75,6 +78,7 @@ def scenario_file(
     scheduler: str = "{policy: pack}",
     failures: str = "{enabled: false}",
     gb300: int = 0,
+    storage_tb_per_s: float = 10,
 ) -> Path:
     """A scenario of ``jobs`` (YAML lines under ``jobs:``, e.g. flow lines ``name: {...}``) on
     ``racks`` GB200 racks (and ``gb300`` GB300 racks)."""
@@ -92,8 +96,8 @@ jobs:
 scheduler: {scheduler}
 failures: {failures}
 fabric: {{enabled: false}}
-checkpoint: {{storage_tb_per_s: 10, host_copy_gb_per_s: 200, max_interval_minutes: 60,
-             restart_minutes: 5}}
+checkpoint: {{storage_tb_per_s: {storage_tb_per_s}, host_copy_gb_per_s: 200,
+             max_interval_minutes: 60, restart_minutes: 5}}
 {PROVENANCE}"""
     )
     return path
@@ -592,7 +596,8 @@ def test_a_higher_priority_job_preempts_a_lower_one_which_resumes_after(
     """On 10 racks ``low`` (8 racks, 10 days) runs; ``high`` (6 racks, 2 days) arrives on day
     1. Under gang admission ``low`` stops at a checkpoint, queues, and resumes when ``high``
     finishes; under malleable admission it shrinks to the 4 racks left and grows back. Either
-    way ``high`` starts on arrival and ``low`` does all its work."""
+    way ``high`` starts once ``low``'s stop checkpoint is written (well under a minute on 10
+    TB/s) and ``low`` does all its work."""
     path = scenario_file(
         tmp_path,
         [
@@ -605,7 +610,7 @@ def test_a_higher_priority_job_preempts_a_lower_one_which_resumes_after(
     result = api.simulate(path)
     jobs = {j.name: j for j in result.jobs}
     low, high = jobs["low"], jobs["high"]
-    assert high.start_days == pytest.approx(1.0) and high.wait_days == pytest.approx(0.0)
+    assert 0.0 < high.wait_days * SECONDS_PER_DAY < 60.0
     assert low.preemptions == 1 and low.finished
     assert low.tokens == pytest.approx(low.tokens_budget)
     series = result.job_series_frame()
@@ -704,3 +709,103 @@ def test_mfu_over_the_racks_counts_the_hot_spare_gpus(tmp_path: Path) -> None:
     (job,) = api.simulate(path).jobs
     assert job.plan.tp * job.plan.pp * job.plan.cp * job.plan.dp == 128
     assert job.mfu_physical == pytest.approx(job.mfu * 64 / 72, rel=1e-12)
+
+
+PREEMPTED_AT_DAY_1 = [
+    "low: {workload: imagine_v2, racks: 8, days: 10, priority: 0}",
+    "high: {workload: imagine_v2, racks: 6, days: 2, priority: 5, submit_days: 1}",
+]
+
+
+def _stop_checkpoint_s(resolved: ResolvedScenario, name: str, racks: int) -> float:
+    """A checkpoint of job ``name`` on ``racks`` racks, by hand: each GPU copies its shard to
+    host memory at 200 GB/s, then the whole state goes to storage (the job alone on it)."""
+    from colossus_sim.perf.model_size import model_size
+
+    job = next(j for j in resolved.jobs if j.name == name)
+    state_bytes = model_size(job.spec.arch).total * resolved.scenario.checkpoint.bytes_per_param
+    gpus = racks * job.spec.active_gpus_per_rack
+    storage_bytes_per_s = resolved.scenario.checkpoint.storage_tb_per_s * 1e12
+    return state_bytes / gpus / 200e9 + state_bytes / storage_bytes_per_s
+
+
+def test_a_stopped_job_holds_its_racks_until_its_checkpoint_is_durable(tmp_path: Path) -> None:
+    """On a 10 GB/s storage ``low``'s checkpoint-stop takes tens of seconds: ``high`` starts
+    exactly that long after it arrived, the racks were ``low``'s until then (a ``stop`` row
+    at day 1, ``requeue`` when it is written), the time is checkpoint time, and ``low`` loses
+    no work."""
+    path = scenario_file(
+        tmp_path, PREEMPTED_AT_DAY_1, scheduler="{preemption: priority}", storage_tb_per_s=0.01
+    )
+    resolved = api.load_scenario(path)
+    stop_s = _stop_checkpoint_s(resolved, "low", 8)
+    assert stop_s > 10.0  # the case is worth testing
+    result = Simulation(resolved).run()
+    jobs = {j.name: j for j in result.jobs}
+    low, high = jobs["low"], jobs["high"]
+    assert high.wait_days * SECONDS_PER_DAY == pytest.approx(stop_s, rel=1e-6)
+    rows = result.timeline_frame()
+    low_rows = rows[rows["job"] == "low"].set_index("kind")["time_days"]
+    assert low_rows["stop"] == pytest.approx(1.0)
+    assert (low_rows["requeue"] - 1.0) * SECONDS_PER_DAY == pytest.approx(stop_s, rel=1e-6)
+    assert low.tokens == pytest.approx(low.tokens_budget) and low.gpu_hours["rework"] == 0.0
+    assert low.preemptions == 1 and low.restarts == 1  # the resume
+
+
+def test_a_failure_during_the_stop_checkpoint_loses_the_unsaved_work(tmp_path: Path) -> None:
+    """A GPU of ``low`` fails halfway through its stop checkpoint: the write is lost with the
+    work since its last durable checkpoint (rework, at most an interval and a write), its
+    racks go at once, and it still does all its work after."""
+    from colossus_sim.config.reliability import FailureDomain
+    from colossus_sim.sim.failures import Failure
+
+    path = scenario_file(
+        tmp_path, PREEMPTED_AT_DAY_1, scheduler="{preemption: priority}", storage_tb_per_s=0.01
+    )
+    resolved = api.load_scenario(path)
+    stop_s = _stop_checkpoint_s(resolved, "low", 8)
+    sim = Simulation(resolved)
+    low = sim.jobs[0]
+
+    def strike(row: tuple[float, str, str, int, str]) -> None:
+        if row[1] == "stop":
+            rack = int(sim.cluster.racks_of(low.index)[0])
+            failure = Failure(rack, "test", FailureDomain.GPU, 1, 1.0, slot=0)
+            sim._later(stop_s / 2, lambda: sim._fail(failure))
+
+    sim.ledger.listeners.append(strike)
+    result = sim.run()
+    jobs = {j.name: j for j in result.jobs}
+    assert jobs["high"].wait_days * SECONDS_PER_DAY == pytest.approx(stop_s / 2, rel=1e-6)
+    lost_h = jobs["low"].gpu_hours["rework"]
+    max_interval_s = resolved.scenario.checkpoint.max_interval_minutes * 60
+    assert 0.0 < lost_h <= (max_interval_s + stop_s) * 8 * 72 / 3600
+    assert jobs["low"].failures == 1
+    assert jobs["low"].tokens == pytest.approx(jobs["low"].tokens_budget)
+
+
+def test_racks_pledged_by_a_stopping_job_are_not_taken_twice(tmp_path: Path) -> None:
+    """``high`` needs 6 of 10 racks, 2 are free: ``b`` (4 racks, started last) stops for it.
+    While ``b`` writes its checkpoint ``late`` (2 racks, ``a``'s priority) arrives and the
+    queue is looked at again: ``high`` counts ``b``'s 4 racks as coming, the 2 free racks are
+    held for it (``late`` would otherwise take them and ``high`` stop ``a`` too), and no one
+    else is stopped."""
+    path = scenario_file(
+        tmp_path,
+        [
+            "a: {workload: imagine_v2, racks: 4, days: 10, priority: 0}",
+            "b: {workload: imagine_v2, racks: 4, days: 10, priority: 0, submit_days: 0.1}",
+            "high: {workload: imagine_v2, racks: 6, days: 2, priority: 5, submit_days: 1}",
+            "late: {workload: imagine_v2, racks: 2, days: 1, priority: 0, submit_days: 1.00001}",
+        ],
+        scheduler="{preemption: priority}",
+        storage_tb_per_s=0.01,
+    )
+    resolved = api.load_scenario(path)
+    assert _stop_checkpoint_s(resolved, "b", 4) > 1e-5 * SECONDS_PER_DAY  # late comes first
+    jobs = {j.name: j for j in api.simulate(path).jobs}
+    assert jobs["b"].preemptions == 1 and jobs["a"].preemptions == 0
+    # b writes beside a, which checkpoints to the same storage: between all of it and half
+    alone_s = _stop_checkpoint_s(resolved, "b", 4)
+    assert alone_s <= jobs["high"].wait_days * SECONDS_PER_DAY <= 2 * alone_s
+    assert jobs["late"].start_days is not None and jobs["late"].start_days > 2.0

@@ -51,6 +51,7 @@ STATUS_COLORS: dict[str, str] = {
     JobStatus.RESTARTING: "#F2A33A",
     JobStatus.STALLED: "#C8372D",
     JobStatus.PENDING: "#C9CED6",
+    JobStatus.STOPPING: "#7B5EA7",
 }
 """Gantt bar colours by job status (``finished`` is a marker, not a bar)."""
 

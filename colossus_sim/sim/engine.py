@@ -24,12 +24,12 @@ from colossus_sim.sim import admission
 from colossus_sim.sim import recovery as rec
 from colossus_sim.sim.failures import Failure, interrupts
 from colossus_sim.sim.jobs import JobRun
-from colossus_sim.sim.lifecycle import Lifecycle
 from colossus_sim.sim.network import SwitchFault
+from colossus_sim.sim.scheduling import Scheduling
 from colossus_sim.units import SECONDS_PER_HOUR
 
 
-class Simulation(Lifecycle):
+class Simulation(Scheduling):
     """Runs one resolved scenario with one seed; ``run()`` returns the typed results."""
 
     # ------------------------------------------------------------------ run
@@ -93,6 +93,9 @@ class Simulation(Lifecycle):
         owner = int(self.cluster.owner[rack])
         job = self.jobs[owner] if owner != FREE else None
         interrupted = job if job is not None and job.status in ACTIVE else None
+        lost_stop = None  # a job whose stop checkpoint (preemption) the failure takes
+        if job is not None and job.status is JobStatus.STOPPING:
+            lost_stop = job if interrupts(failure, job.active_gpus) else None
         if interrupted is not None and not interrupts(failure, interrupted.active_gpus):
             interrupted = None  # an idle hot-spare GPU (or tray): a repair, not an interruption
             self.ledger.spare_gpu_failures += 1
@@ -113,6 +116,9 @@ class Simulation(Lifecycle):
         self.ledger.log(EventKind.FAILURE, job, rack, failure.cause)
         if failure.domain is FailureDomain.SWITCH:
             self._switch_fault(rack, failure.repair_h)
+        if lost_stop is not None:
+            lost_stop.failures += 1
+            self._stop_failed(lost_stop)  # the failure took its stop checkpoint's write
         if interrupted is None:
             return
         if drop:

@@ -43,6 +43,9 @@ class Cadence(NamedTuple):
     storage_write_s: float = 0.0
     storage_demand_bytes_per_s: float = 0.0
     storage_every: int = 1
+    stop_s: float = 0.0
+    """What a checkpoint-stop takes (preemption): the checkpoint's blocking copy and its
+    write to shared storage, the racks held until it is durable there."""
 
 
 @dataclass
@@ -103,13 +106,13 @@ class JobRun:
     replans: int = 0
     resizes: int = 0
     preemptions: int = 0
+    """Times it gave racks to a higher-priority queued job (stopped or shrunk)."""
     replicas_out: int = 0
     """Data-parallel replicas that left after a failure and have not rejoined
     (``drop_replica``); the others go on at their share of the rate."""
     replica_drops: int = 0
     drop_epoch: int = 0
     """Bumped by a global restart (every replica restarts): pending rejoins are then void."""
-    """Times it gave racks to a higher-priority queued job (stopped or shrunk)."""
     start_s: float | None = None
     finish_s: float | None = None
     # Power: relative compute clock set by the controller, and what the job's racks draw.
@@ -212,7 +215,16 @@ class JobRun:
             return [(GpuState.RESTART, dur * gpus)]
         if self.status is JobStatus.STALLED:
             return [(GpuState.STALLED, dur * gpus)]
+        if self.status is JobStatus.STOPPING:
+            return [(GpuState.CHECKPOINT, dur * gpus)]
         return []
+
+    def unsaved_s(self, now_s: float, *, since_storage: bool) -> float:
+        """The running stretch's compute since its last durable checkpoint (``since_storage``:
+        since the last in shared storage), what a failure now would lose."""
+        dur = now_s - self.since_s
+        split = rel.cycle_split(dur, self.interval_s, self.blocking_s)
+        return self._lost_s(dur, split, copy_lost=since_storage)
 
     def _lost_s(self, dur_s: float, split: rel.CycleSplit, *, copy_lost: bool) -> float:
         """Compute a failure ``dur_s`` into a running stretch throws away: since the last

@@ -1,16 +1,15 @@
-"""A job's lifecycle in a run: the state the engine's events change and the transitions
-between — held, queued, started, running, restarting, resized, finished — each applying the
-decision of a collaborator (``arrivals``, ``admission`` with ``queue`` and ``placement``,
-``planning``, ``network``, ``power``); the ledger records. After each event the cluster is
-settled: bandwidth shares first (they change step times), then clocks under the power cap.
-A job's events carry its ``version`` and are dropped when the job's state moved on since
-they were scheduled. The loops run over the live jobs (queued or holding racks), never over
-every job of a long stream. Cost: O(live jobs) per event plus what the collaborators say.
+"""A job's lifecycle in a run: the state the engine's events change and the transitions between —
+running, restarting, resized, finished — each applying the decision of a collaborator
+(``planning``, ``network``, ``power``, the storage); the ledger records. Queueing, handing
+racks out and preemption are ``scheduling.py``'s, on top of this class. After each event the
+cluster is settled: bandwidth shares first (they change step times), then clocks under the
+power cap. A job's events carry its ``version`` and are dropped when the job's state moved on
+since they were scheduled. The loops run over the live jobs (queued or holding racks), never
+over every job of a long stream. Cost: O(live jobs) per event plus what the collaborators say.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -22,7 +21,6 @@ from colossus_sim.fabric import JobBandwidth
 from colossus_sim.kinds import EventKind, JobStatus, RestartCause
 from colossus_sim.perf import power
 from colossus_sim.scenario import ResolvedScenario
-from colossus_sim.sim import admission, preemption
 from colossus_sim.sim import recovery as rec
 from colossus_sim.sim.arrivals import Arrivals
 from colossus_sim.sim.checkpoint_storage import SharedStorage
@@ -222,113 +220,12 @@ class Lifecycle:
 
     # ------------------------------------------------------------------ admission
     def _submit_at(self, job: JobRun, at_s: float, *, refill: bool = True) -> None:
-        """Queue ``job`` at ``at_s`` (now, if that has passed), then hand out its type's racks."""
-        if at_s > self.env.now:  # a held job's version does not change until it is queued
-            self._schedule(at_s - self.env.now, job, lambda j: self._submit_at(j, self.env.now))
-            return
-        job.status = JobStatus.PENDING
-        job.submit_s = job.since_s = self.env.now
-        job.version += 1  # its status changed: the ledger samples it now
-        self.live[job.index] = job
-        self.ledger.queued[self.cluster.type_index(job.gpu.name)] += 1
-        self.ledger.log(EventKind.SUBMIT, job)
-        if refill:
-            self._refill(job.gpu.name)
-
-    def _admit(self, job: JobRun, racks: int) -> None:
-        self.ledger.queued[self.cluster.type_index(job.gpu.name)] -= 1
-        chosen = admission.start_racks(job, racks, self.cluster, self.placement)
-        self._set_racks(job, len(chosen))
-        self.cluster.take(job.index, chosen)
-        job.first_step = job.first_step or job.step
-        job.first_racks = job.first_racks or len(chosen)
-        job.start_s = self.env.now if job.start_s is None else job.start_s
-        if job.preemptions:  # it ran before a higher-priority job stopped it
-            self.ledger.log(EventKind.START, job, detail=f"{len(chosen)} racks, resumed")
-            self._restart(job, RestartCause.RESUMED)
-            return
-        self.ledger.log(EventKind.START, job, detail=f"{len(chosen)} racks")
-        self._run(job)
-        self._reshare_storage(job)
+        """Queue ``job`` at ``at_s``: ``scheduling.py``'s."""
+        raise NotImplementedError
 
     def _refill(self, gpu: str) -> None:
-        """Hand free racks of ``gpu`` type out (``admission.py`` says to whom, in which order)."""
-        if not self.preempts and self.cluster.counts_of(gpu)[0] == 0:
-            return  # no rack free, and none can be taken: nothing to decide
-        order = admission.by_priority(j for j in self.live.values() if j.gpu.name == gpu)
-        owned = self.cluster.owned_count
-        first = -math.inf  # under preemption, a lower-priority job does not regrow past it
-        if self.preempts:
-            first = self._preempt(gpu, order)
-        idle, spare, _ = self.cluster.counts_of(gpu)
-        target = self.spare_target.get(gpu, 0)
-        if idle == 0 or (spare >= target and not admission.any_wants(order, owned)):
-            return  # nothing to hand out, or nobody to hand it to
-        spares = admission.spare_top_up(self.cluster, gpu, target)
-        if spares is not None:
-            self.cluster.set_spare(spares)
-        for job in order:  # 1. shrunk jobs back to the racks they asked for
-            count = admission.regrow_count(job, int(owned[job.index]))
-            if count > 0 and job.setup.priority >= first:
-                self._grow(job, count)
-        starts = admission.queue_starts(  # 2. queued jobs, as the queue decides
-            self.env.now, order, gpu, self.cluster, self.planner, self.queue_order, self.backfill
-        )
-        for job, racks in starts:
-            self._admit(job, racks)
-        for job in order:  # 3. jobs allowed to grow beyond what they asked for
-            count = admission.beyond_count(job, int(owned[job.index]))
-            if count > 0:
-                self._grow(job, count)
-
-    def _preempt(self, gpu: str, order: list[JobRun]) -> float:
-        """Queued jobs take racks from lower-priority running ones (``preemption.py``) and
-        start on them; returns the highest priority still queued."""
-        queued = [j for j in order if j.status is JobStatus.PENDING]
-        for head in queued:
-            free = self.cluster.counts_of(gpu)[0]
-            given = preemption.victims(
-                head,
-                free,
-                order,
-                self.cluster.owned_count,
-                lambda job, racks: self.planner.plan(job, racks) is not None,
-            )
-            for gives in given:
-                self._yield(gives, head)
-            size = admission.start_size(head, self.cluster.counts_of(gpu)[0], self.planner)
-            if given and size is not None:
-                self._admit(head, size)
-        left = [j.setup.priority for j in order if j.status is JobStatus.PENDING]
-        return max(left, default=-math.inf)
-
-    def _yield(self, gives: preemption.Yield, to: JobRun) -> None:
-        """``gives.job`` hands racks to ``to``: it stops at a checkpoint and requeues, or
-        shrinks and restarts."""
-        job = gives.job
-        self._close(job, lose_work=False)  # at a checkpoint: no work lost
-        racks = self.cluster.racks_of(job.index)
-        self.cluster.release(job.index, racks[len(racks) - gives.racks :])
-        job.preemptions += 1
-        if gives.stops:
-            job.status = JobStatus.PENDING
-            self.ledger.queued[self.cluster.type_index(job.gpu.name)] += 1
-            self.ledger.log(EventKind.REQUEUE, job, detail=f"{gives.racks} racks to {to.name}")
-            return
-        self._set_racks(job, len(racks) - gives.racks)
-        self.ledger.log(EventKind.SHRINK, job, detail=f"{gives.racks} racks to {to.name}")
-        self._restart(job, RestartCause.YIELDED)
-
-    def _grow(self, job: JobRun, count: int) -> None:
-        extra = admission.growth_racks(job, count, self.cluster, self.placement, self.planner)
-        if extra is None:
-            return
-        owned = int(self.cluster.owned_count[job.index])
-        self._close(job, lose_work=False)  # resized at a checkpoint boundary
-        self.cluster.take(job.index, extra)
-        self._set_racks(job, owned + len(extra))
-        self.ledger.log(EventKind.GROW, job, detail=f"+{len(extra)} racks")
-        self._restart(job, RestartCause.GROW)
+        """Hand free racks of ``gpu`` type out: ``scheduling.py``'s."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ settling
     def _settle(self) -> None:

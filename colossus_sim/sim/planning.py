@@ -173,6 +173,7 @@ class Planner:
             storage_share=bandwidth / pool,
             storage_write_s=write_s,
             storage_demand_bytes_per_s=demand,
+            stop_s=cost.blocking_s + cost.durable_after_s,
         )
 
     def _in_memory_cadence(
@@ -223,6 +224,7 @@ class Planner:
             storage_write_s=write_s,
             storage_demand_bytes_per_s=demand,
             storage_every=every,
+            stop_s=blocking_s + write_s,  # to storage: the peers' memory goes with the racks
         )
 
     def _fixed_interval_s(self, job: JobRun) -> float | None:
