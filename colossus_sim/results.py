@@ -208,6 +208,12 @@ class ClusterResult(BaseModel):
     idle_gpu_hours: dict[str, float]
     """``gpu_hours["idle"]`` by why the racks were idle (``IdleReason``)."""
     fabric_faults: int
+    lemon_trays: int = 0
+    """Compute trays that fail far more often than the rest (``failures.lemons``; 0: none)."""
+    lemon_failures: int = 0
+    """Failures of lemon trays (counted in ``failures`` too)."""
+    lemons_found: int = 0
+    """Lemon trays found and replaced by sound ones during the run."""
     storage_busy_frac: float
     """Share of the run the site's checkpoint storage spent writing: the bytes written over
     what its bandwidth could have written in the run (1.0: it never rests)."""

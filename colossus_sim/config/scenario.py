@@ -164,6 +164,19 @@ class SchedulerSpec(StrictModel):
     """Healthy racks held back per GPU type to replace failed ones."""
 
 
+class LemonSpec(StrictModel):
+    """Lemon trays: a few compute trays that fail far more often than the rest until they are
+    found and replaced (``sim/lemons.py``). ``tray_fraction``: the share of the site's trays
+    that are lemons; ``failure_share``: the share of all failures they cause while none is
+    found (the failure model's rate is the total: the other trays share the rest);
+    ``found_after_failures``: the failures of one tray after which it is found and replaced
+    by a sound one at its next repair (0: never found)."""
+
+    tray_fraction: Annotated[float, Field(gt=0, le=0.5, allow_inf_nan=False)]
+    failure_share: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+    found_after_failures: Annotated[int, Field(ge=0, le=1000)] = 0
+
+
 class FailureSpec(StrictModel):
     enabled: bool = True
     model: str = "reliability"
@@ -171,6 +184,8 @@ class FailureSpec(StrictModel):
     """At most 10,000× Llama 3's rate (the engine also refuses a run
     with more than 100k failures)."""
     repair_multiplier: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] = 1.0
+    lemons: LemonSpec | None = None
+    """Lemon trays (none unless set): some failures concentrate on a few trays."""
 
 
 class CheckpointMode(StrEnum):

@@ -49,6 +49,8 @@ class Simulation(Scheduling):
         horizon = self.env.timeout(self.resolved.effective.horizon_s)
         self.env.run(until=self.done | horizon)
         self.ledger.advance_cluster(self.env.now, self.site_it_w)
+        if (lemons := self.failures.lemons) is not None:
+            self.ledger.lemons = (lemons.count, lemons.accepted, lemons.found_count)
         for job in self.jobs:
             self.ledger.bank_power(job, self.env.now)
             if job.status is not JobStatus.FINISHED:

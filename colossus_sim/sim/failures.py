@@ -21,6 +21,7 @@ import numpy as np
 from colossus_sim.cluster import ClusterState
 from colossus_sim.config.reliability import FailureDomain
 from colossus_sim.scenario import ResolvedScenario
+from colossus_sim.sim.lemons import LemonCandidate, LemonTrays
 from colossus_sim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 MAX_FAILURES = 100_000
@@ -40,9 +41,9 @@ def failure_limit(gpus: int, horizon_days: float) -> int:
 BATCH = 4096
 
 
-Candidate = tuple[float, int, int, int, float]
+Candidate = tuple[float, int, int, int, float, int]
 """A candidate failure: (``gap_s`` after the previous one, rack, GPU slot, cause index,
-repair hours); a plain tuple, since one is made per draw."""
+repair hours, lemon tray or -1); a plain tuple, since one is made per draw."""
 
 
 class Failure(NamedTuple):
@@ -60,7 +61,7 @@ class Failure(NamedTuple):
 class FailureProcess:
     """The candidates of one run, and the decision of what an accepted one breaks."""
 
-    def __init__(self, resolved: ResolvedScenario, rng: np.random.Generator) -> None:
+    def __init__(self, resolved: ResolvedScenario, rng: np.random.Generator, seed: int) -> None:
         self.resolved = resolved
         self.rng = rng
         causes = list(resolved.reliability.causes.items())
@@ -78,11 +79,50 @@ class FailureProcess:
         self.limit = failure_limit(
             site.racks * site.gpus_per_rack, resolved.effective.horizon_s / SECONDS_PER_DAY
         )
+        spec = resolved.scenario.failures.lemons
+        rate_per_s = (
+            resolved.effective.failure_rate_per_gpu_hour
+            * site.racks
+            * site.gpus_per_rack
+            / SECONDS_PER_HOUR
+        )
+        self.lemons = (
+            None
+            if spec is None
+            else LemonTrays(
+                spec,
+                racks=site.racks,
+                trays_per_rack=site.gpus_per_rack // tray,
+                site_rate_per_s=rate_per_s,
+                seed=seed,
+            )
+        )
+        self.base_share = 1.0 - spec.failure_share if spec is not None else 1.0
+        """The share of the failure rate that falls on every GPU alike (the rest on lemons)."""
 
     def candidates(self, cluster: ClusterState) -> Iterator[Candidate]:
-        """Candidate failures in time order; none when the rate is zero."""
+        """Candidate failures in time order (the lemons' merged in); none when the rate is
+        zero."""
+        base = self._candidates(cluster)
+        if self.lemons is None:
+            return base
+        hardware = [
+            i
+            for i, d in enumerate(self.cause_domain)
+            if d in (FailureDomain.GPU, FailureDomain.TRAY)
+        ]
+        lemon = self.lemons.candidates(
+            cluster.gpus_per_rack,
+            np.asarray(hardware, dtype=np.int64),
+            self.cause_p[hardware],
+            np.asarray(self.resolved.effective.cause_repair_hours, dtype=np.float64),
+        )
+        return _merged(base, lemon, self.lemons.rack_of)
+
+    def _candidates(self, cluster: ClusterState) -> Iterator[Candidate]:
+        """The failures that strike every GPU alike, in time order."""
         gpus_total = cluster.racks * cluster.gpus_per_rack
-        rate_per_gpu_hour = self.resolved.effective.failure_rate_per_gpu_hour
+        rate_per_gpu_hour = self.resolved.effective.failure_rate_per_gpu_hour * self.base_share
         rate_per_s = rate_per_gpu_hour * gpus_total / SECONDS_PER_HOUR
         if rate_per_s <= 0:
             return
@@ -106,19 +146,25 @@ class FailureProcess:
                     int(slots[i]),
                     int(causes[i]),
                     float(repairs[i]),
+                    -1,
                 )
 
     def accept(self, candidate: Candidate, cluster: ClusterState) -> Failure | None:
         """The failure ``candidate`` is, or None when its GPU is already broken (thinning)."""
-        _, rack, slot, cause, repair_h = candidate
+        _, rack, slot, cause, repair_h, lemon = candidate
+        if lemon >= 0 and self.lemons is not None and not self.lemons.still_lemon(lemon):
+            return None  # that tray was found and replaced
         healthy = int(cluster.healthy[rack])
         if slot >= healthy:
             return None
         self.accepted += 1
         lost = self.cause_lost[cause]
+        name = self.cause_names[cause]
+        if lemon >= 0 and self.lemons is not None:
+            name += " (lemon tray, found)" if self.lemons.failed(lemon) else " (lemon tray)"
         return Failure(
             rack=rack,
-            cause=self.cause_names[cause],
+            cause=name,
             domain=self.cause_domain[cause],
             lost_gpus=healthy if lost < 0 else min(lost, healthy),
             repair_h=repair_h,
@@ -135,6 +181,30 @@ class FailureProcess:
                 got=f"{self.resolved.scenario.failures.rate_multiplier:g}",
                 expected="a lower rate_multiplier or a shorter horizon_days",
             )
+
+
+def _merged(
+    base: Iterator[Candidate], lemons: Iterator[LemonCandidate], rack_of: np.ndarray
+) -> Iterator[Candidate]:
+    """The base candidates (gaps) and the lemons' (absolute times) as one stream of gaps."""
+    last_s = base_s = 0.0
+    b = next(base, None)
+    if b is not None:
+        base_s = b[0]
+    lemon = next(lemons, None)
+    while b is not None or lemon is not None:
+        if lemon is None or (b is not None and base_s <= lemon[0]):
+            assert b is not None
+            yield (base_s - last_s, b[1], b[2], b[3], b[4], -1)
+            last_s = base_s
+            b = next(base, None)
+            if b is not None:
+                base_s += b[0]
+        else:
+            at_s, tray, slot, cause, repair_h = lemon
+            yield (at_s - last_s, int(rack_of[tray]), slot, cause, repair_h, tray)
+            last_s = at_s
+            lemon = next(lemons, None)
 
 
 def interrupts(failure: Failure, active_gpus: int) -> bool:

@@ -104,6 +104,8 @@ class Ledger:
         self.spare_gpu_failures = 0
         self.repairs = 0
         self.fabric_faults = 0
+        self.lemons = (0, 0, 0)
+        """Lemon trays, their failures, those found (set by the engine at the end)."""
         self.queued = [0] * len(cluster.type_names)
         """Jobs queued for racks, by GPU type (the lifecycle counts them in and out)."""
         self.idle_gpu_s = dict.fromkeys(IdleReason, 0.0)
@@ -330,6 +332,9 @@ class Ledger:
             ),
             idle_gpu_hours={k.value: v / SECONDS_PER_HOUR for k, v in self.idle_gpu_s.items()},
             fabric_faults=self.fabric_faults,
+            lemon_trays=self.lemons[0],
+            lemon_failures=self.lemons[1],
+            lemons_found=self.lemons[2],
             storage_busy_frac=sum(j.storage_busy_s for j in jobs) / end_s if end_s else 0.0,
             storage_pb_written=sum(j.storage_bytes for j in jobs) / BYTES_PER_PB,
             storage_peak_tb_per_s=storage_peak_bytes_per_s / BYTES_PER_TB,

@@ -49,7 +49,7 @@ class Lifecycle:
         self.placement = placement_for(sc.scheduler.policy)
         self.spare_target = dict(sc.scheduler.spare_racks)
         self.planner = Planner(resolved, site_gpus, self.cluster.gpus_per_rack)
-        self.failures = FailureProcess(resolved, np.random.default_rng(self.seed))
+        self.failures = FailureProcess(resolved, np.random.default_rng(self.seed), self.seed)
         self.power = PowerController(resolved, self.cluster)
         self.storage = SharedStorage(self.planner.storage_bytes_per_s())
         self.network = Network(resolved, self.seed, len(self.jobs))
