@@ -1,0 +1,74 @@
+"""The data-parallel side of a step: the gradient sync (or ZeRO-3's per-microbatch parameter
+gathers) beyond the compute it overlaps, and the optimizer update.
+
+Notes
+-----
+Each data-parallel group all-reduces its parameters' gradients hierarchically (NVLink inside
+a domain, NICs across, ``collectives.hierarchical_all_reduce_s``): the dense parameters over
+``dp·cp`` ranks, the routed experts over their ``tp·cp·dp/ep`` replicas. A reduce-scatter or
+an all-gather is half an all-reduce's traffic, so ZeRO-1/2's gradient reduce-scatter
+(``grad_b`` bytes per parameter) and parameter all-gather (``weight_b``) cost one all-reduce
+at their mean size, once per step after the last backward; ZeRO-3 gathers the parameters for
+forward and again for backward and reduce-scatters the gradients every microbatch
+(``weight_b + grad_b/2`` per parameter). With ``dp_overlap`` the sync runs beside a
+microbatch's compute ``t_c`` at the SM cost of ``overlap.exposed_s``; without it all of it
+is exposed. The optimizer update streams ``optimizer_hbm_bytes_per_param`` per local
+parameter (ZeRO ≥ 1: the ``1/dp`` shard) through HBM.
+
+References
+----------
+Rajbhandari et al., "ZeRO", SC'20 (data-parallel volumes per stage); Thakur et al. (ring
+costs, via ``collectives.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from colossus_sim.perf import collectives as coll
+from colossus_sim.perf.memory import state_bytes_per_param
+from colossus_sim.perf.overlap import exposed_s, sm_share
+from colossus_sim.perf.plan_grid import FloatArray, PlanGrid, RunSetup, device_params
+
+
+def dp_sync_exposed_s(
+    setup: RunSetup, grid: PlanGrid, compute_s: FloatArray, microbatches: FloatArray
+) -> FloatArray:
+    """Seconds per step the data-parallel gradient sync adds beyond ``compute_s`` (one
+    microbatch's compute on a device), for every plan of ``grid``."""
+    links, sw = setup.links, setup.software
+    nonexpert_local, expert_local = device_params(setup, grid)
+    dense_dp = grid.dp * grid.cp
+    expert_dp = grid.expert_dp()
+    g_dense = np.minimum(dense_dp, np.maximum(setup.domain_gpus // grid.tp, 1))
+    g_expert = np.minimum(expert_dp, np.maximum(setup.domain_gpus // grid.ep, 1))
+    weight_b, grad_b = state_bytes_per_param(setup)
+    share = sm_share(setup.gpu.collective_sms, setup.gpu.sm_count)
+
+    def all_reduce_s(bytes_per_param: float) -> FloatArray:
+        """Both data-parallel groups' hierarchical all-reduce of their parameters."""
+        return coll.hierarchical_all_reduce_s(
+            nonexpert_local * bytes_per_param, dense_dp, g_dense, links
+        ) + coll.hierarchical_all_reduce_s(
+            expert_local * bytes_per_param, expert_dp, g_expert, links
+        )
+
+    if sw.zero_stage >= 3:  # every microbatch: gather for forward and backward, scatter grads
+        per_mb = all_reduce_s(weight_b + 0.5 * grad_b)
+        exposed = exposed_s(per_mb, compute_s, share) if sw.dp_overlap else per_mb
+        return np.asarray(microbatches * exposed, dtype=np.float64)
+    total = all_reduce_s(0.5 * (weight_b + grad_b))  # once per step, after the last backward
+    return exposed_s(total, compute_s, share) if sw.dp_overlap else total
+
+
+def optimizer_s(setup: RunSetup, grid: PlanGrid) -> FloatArray:
+    """Seconds of the HBM-bound optimizer update on the busiest device."""
+    nonexpert_local, expert_local = device_params(setup, grid)
+    if setup.software.zero_stage >= 1:
+        local = nonexpert_local / (grid.dp * grid.cp) + expert_local / grid.expert_dp()
+    else:
+        local = nonexpert_local + expert_local
+    hbm_bytes_per_s = setup.gpu.hbm_tb_per_s * 1e12
+    return np.asarray(
+        local * setup.consts.optimizer_hbm_bytes_per_param / hbm_bytes_per_s, dtype=np.float64
+    )
