@@ -31,13 +31,25 @@ from colossus_sim.perf.overlap import exposed_s, sm_share
 from colossus_sim.perf.plan_grid import FloatArray, PlanGrid, RunSetup, device_params
 
 
-def dp_sync_exposed_s(
+def data_parallel_s(
     setup: RunSetup, grid: PlanGrid, compute_s: FloatArray, microbatches: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Seconds per step of (the data-parallel gradient sync beyond ``compute_s``, one
+    microbatch's compute on a device; the optimizer update), for every plan of ``grid``."""
+    params = device_params(setup, grid)
+    return _sync_s(setup, grid, params, compute_s, microbatches), _optimizer_s(setup, grid, params)
+
+
+def _sync_s(
+    setup: RunSetup,
+    grid: PlanGrid,
+    params: tuple[FloatArray, FloatArray],
+    compute_s: FloatArray,
+    microbatches: FloatArray,
 ) -> FloatArray:
-    """Seconds per step the data-parallel gradient sync adds beyond ``compute_s`` (one
-    microbatch's compute on a device), for every plan of ``grid``."""
+    """The gradient sync (ZeRO-3: the per-microbatch gathers and scatters) beyond the compute."""
     links, sw = setup.links, setup.software
-    nonexpert_local, expert_local = device_params(setup, grid)
+    nonexpert_local, expert_local = params
     dense_dp = grid.dp * grid.cp
     expert_dp = grid.expert_dp()
     g_dense = np.minimum(dense_dp, np.maximum(setup.domain_gpus // grid.tp, 1))
@@ -61,9 +73,11 @@ def dp_sync_exposed_s(
     return exposed_s(total, compute_s, share) if sw.dp_overlap else total
 
 
-def optimizer_s(setup: RunSetup, grid: PlanGrid) -> FloatArray:
+def _optimizer_s(
+    setup: RunSetup, grid: PlanGrid, params: tuple[FloatArray, FloatArray]
+) -> FloatArray:
     """Seconds of the HBM-bound optimizer update on the busiest device."""
-    nonexpert_local, expert_local = device_params(setup, grid)
+    nonexpert_local, expert_local = params
     if setup.software.zero_stage >= 1:
         local = nonexpert_local / (grid.dp * grid.cp) + expert_local / grid.expert_dp()
     else:

@@ -78,7 +78,7 @@ from pydantic import BaseModel, ConfigDict
 from colossus_sim.config.hardware import Precision
 from colossus_sim.config.workload import ParallelPlan, Recompute
 from colossus_sim.perf import collectives as coll
-from colossus_sim.perf.data_parallel import dp_sync_exposed_s, optimizer_s
+from colossus_sim.perf.data_parallel import data_parallel_s
 from colossus_sim.perf.flops import (
     AttentionCount,
     attention_flops_per_token_fwd,
@@ -94,6 +94,7 @@ from colossus_sim.perf.memory import (
     full_activation_bytes_per_token_layer,
     memory_per_gpu,
 )
+from colossus_sim.perf.moe_imbalance import rank_load_imbalance
 from colossus_sim.perf.overlap import exposed_s, shared_nvlink_exposed_s, sm_share
 from colossus_sim.perf.plan_grid import RECOMPUTE_ORDER, FloatArray, PlanGrid, RunSetup
 from colossus_sim.units import BYTES_PER_GB, FLOPS_PER_TFLOPS
@@ -184,7 +185,7 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     shape = shape_efficiencies(setup, grid, peak_gemm)
     last_stage_mm = 3.0 * (head_fwd / shape.head + mtp_mm_fwd / shape.body)
     t_gemm = (
-        (body_mm_fwd * lam / layers * mm_passes / shape.body + last_stage_mm)
+        (body_mm_fwd * shape.body_flops * lam / layers * mm_passes / shape.body + last_stage_mm)
         * tokens_mb
         / (tp * peak_gemm)
     )
@@ -251,6 +252,7 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     )
     a2a_bytes = tokens_rank * top_k * arch.d_model
     ep_in_domain = np.minimum(grid.ep, setup.domain_gpus)
+    a2a_bytes = a2a_bytes * rank_load_imbalance(arch, grid.ep)  # the busiest rank receives most
     ep_bytes = a2a_bytes * (dispatch_bytes + consts.ep_combine_bytes)
     ep_one = coll.all_to_all_s(a2a_bytes * dispatch_bytes, grid.ep, ep_in_domain, links) + (
         coll.all_to_all_s(a2a_bytes * consts.ep_combine_bytes, grid.ep, ep_in_domain, links)
@@ -271,8 +273,9 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
         exposed_s(c, w, share) if on else none
         for c, w, share, on in zip(totals, windows, shares, overlaps, strict=True)
     ]
-    nvlink = [n if on else none for n, on in zip(on_nvlink, overlaps, strict=True)]
-    hidden = shared_nvlink_exposed_s(nvlink, hidden, t_c)
+    if sum(overlaps) > 1:  # one overlapped collective alone never waits for the port
+        nvlink = [n if on else none for n, on in zip(on_nvlink, overlaps, strict=True)]
+        hidden = shared_nvlink_exposed_s(nvlink, hidden, t_c)
     tp_exposed, cp_exposed, ep_exposed = (
         h if on else c for h, on, c in zip(hidden, overlaps, totals, strict=True)
     )
@@ -287,8 +290,7 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     p2p = 2.0 * (pp - 1.0) * coll.p2p_s(p2p_buffer, pp_bw, pp_lat)
 
     # --- data parallel and the optimizer (data_parallel.py) --------------------------------
-    dp_exposed = dp_sync_exposed_s(setup, grid, t_c, m)
-    t_opt = optimizer_s(setup, grid)
+    dp_exposed, t_opt = data_parallel_s(setup, grid, t_c, m)
 
     return StepArrays(
         compute_s=m * (t_gemm + t_attn),
