@@ -26,11 +26,10 @@ def test_every_published_case_within_15_percent(row) -> None:  # type: ignore[no
     assert abs(row.error_pct) <= 15.0, f"{row.case}: {row.error_pct:+.1f}%"
 
 
-def test_median_error_of_held_out_cases_at_most_5_5_percent() -> None:
-    # Issue 17 asks for 5% (and 10% for the worst case). Charging overlapped communication
-    # the SMs its kernels hold moved the runs that hide the most of it (ZeRO-3 on H100 by
-    # 3 points) and left the median at 5.5% (docs/architecture.md): held here, not tuned away.
-    assert median_abs_error_pct(ROWS, CaseRole.VALIDATION) <= 5.5
+def test_median_error_of_held_out_cases_at_most_5_percent() -> None:
+    # Issue 17's bar for the median (its 10% bar for the worst case is not met: a narrow A100
+    # run and NVIDIA's MLPerf GPT-3 run on 512 H100 sit above it, see docs/architecture.md).
+    assert median_abs_error_pct(ROWS, CaseRole.VALIDATION) <= 5.0
 
 
 def test_most_cases_are_held_out() -> None:

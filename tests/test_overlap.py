@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 
 from colossus_sim.config.load import load_validation_cases
 from colossus_sim.perf.fidelity import case_breakdown, case_setup
-from colossus_sim.perf.overlap import exposed_s, shared_nvlink_exposed_s, sm_share
+from colossus_sim.perf.overlap import (
+    exposed_after_idle_s,
+    exposed_s,
+    shared_nvlink_exposed_s,
+    sm_share,
+)
 from colossus_sim.perf.plan_grid import PlanGrid, RunSetup
 from colossus_sim.perf.step_time import StepArrays, step_arrays
 
@@ -99,3 +104,19 @@ def test_fully_hidden_communication_costs_its_sm_share_of_its_time(
     share = sm_share(getattr(setup.gpu, sms), setup.gpu.sm_count)
     assert share > 0
     assert getattr(hidden, part)[0] == pytest.approx(share * getattr(serial, part)[0], rel=1e-9)
+
+
+@given(comm=seconds, idle=seconds, compute=seconds, share=shares)
+def test_a_collective_uses_the_bubble_before_it_slows_compute(
+    comm: float, idle: float, compute: float, share: float
+) -> None:
+    # Idle time costs compute nothing: a collective that fits in the bubble is free, one
+    # without a bubble costs what exposed_s says, and the bubble never makes it cost more.
+    c, b, w = np.array([comm]), np.array([idle]), np.array([compute])
+    with_idle = float(exposed_after_idle_s(c, b, w, share)[0])
+    if comm <= idle:
+        assert with_idle == 0.0
+    assert float(exposed_after_idle_s(c, np.zeros(1), w, share)[0]) == pytest.approx(
+        float(exposed_s(c, w, share)[0])
+    )
+    assert with_idle <= float(exposed_s(c, w, share)[0]) + 1e-12

@@ -10,10 +10,13 @@ an all-gather is half an all-reduce's traffic, so ZeRO-1/2's gradient reduce-sca
 (``grad_b`` bytes per parameter) and parameter all-gather (``weight_b``) cost one all-reduce
 at their mean size, once per step after the last backward; ZeRO-3 gathers the parameters for
 forward and again for backward and reduce-scatters the gradients every microbatch
-(``weight_b + grad_b/2`` per parameter). With ``dp_overlap`` the sync runs beside a
-microbatch's compute ``t_c`` at the SM cost of ``overlap.exposed_s``; without it all of it
-is exposed. The optimizer update streams ``optimizer_hbm_bytes_per_param`` per local
-parameter (ZeRO ≥ 1: the ``1/dp`` shard) through HBM.
+(``weight_b + grad_b/2`` per parameter). With ``dp_overlap`` the once-a-step sync runs through
+the pipeline bubble, where the device idles (Megatron reduces each model chunk's gradients as
+its last backward ends, during the drain, and gathers the next step's parameters during the
+fill), and beside a microbatch's compute ``t_c`` at the SM cost of ``overlap.exposed_s``
+(``overlap.exposed_after_idle_s``); ZeRO-3's per-microbatch traffic has only ``t_c``. Without
+``dp_overlap`` all of it is exposed. The optimizer update streams
+``optimizer_hbm_bytes_per_param`` per local parameter (ZeRO ≥ 1: the ``1/dp`` shard) through HBM.
 
 References
 ----------
@@ -27,28 +30,36 @@ import numpy as np
 
 from colossus_sim.perf import collectives as coll
 from colossus_sim.perf.memory import state_bytes_per_param
-from colossus_sim.perf.overlap import exposed_s, sm_share
+from colossus_sim.perf.overlap import exposed_after_idle_s, exposed_s, sm_share
 from colossus_sim.perf.plan_grid import FloatArray, PlanGrid, RunSetup, device_params
 
 
 def data_parallel_s(
-    setup: RunSetup, grid: PlanGrid, compute_s: FloatArray, microbatches: FloatArray
+    setup: RunSetup,
+    grid: PlanGrid,
+    compute_s: FloatArray,
+    bubble_s: FloatArray,
+    microbatches: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """Seconds per step of (the data-parallel gradient sync beyond ``compute_s``, one
-    microbatch's compute on a device; the optimizer update), for every plan of ``grid``."""
+    microbatch's compute on a device, and ``bubble_s``, the step's pipeline bubble; the
+    optimizer update), for every plan of ``grid``."""
     params = device_params(setup, grid)
-    return _sync_s(setup, grid, params, compute_s, microbatches), _optimizer_s(setup, grid, params)
+    sync = _sync_s(setup, grid, params, (compute_s, bubble_s), microbatches)
+    return sync, _optimizer_s(setup, grid, params)
 
 
 def _sync_s(
     setup: RunSetup,
     grid: PlanGrid,
     params: tuple[FloatArray, FloatArray],
-    compute_s: FloatArray,
+    windows: tuple[FloatArray, FloatArray],
     microbatches: FloatArray,
 ) -> FloatArray:
-    """The gradient sync (ZeRO-3: the per-microbatch gathers and scatters) beyond the compute."""
+    """The gradient sync (ZeRO-3: the per-microbatch gathers and scatters) beyond the compute
+    and idle time it overlaps (``windows``: one microbatch's compute, the step's bubble)."""
     links, sw = setup.links, setup.software
+    compute_s, bubble_s = windows
     nonexpert_local, expert_local = params
     dense_dp = grid.dp * grid.cp
     expert_dp = grid.expert_dp()
@@ -70,7 +81,7 @@ def _sync_s(
         exposed = exposed_s(per_mb, compute_s, share) if sw.dp_overlap else per_mb
         return np.asarray(microbatches * exposed, dtype=np.float64)
     total = all_reduce_s(0.5 * (weight_b + grad_b))  # once per step, after the last backward
-    return exposed_s(total, compute_s, share) if sw.dp_overlap else total
+    return exposed_after_idle_s(total, bubble_s, compute_s, share) if sw.dp_overlap else total
 
 
 def _optimizer_s(

@@ -29,6 +29,11 @@ plus what is already exposed; the rest, ``max(0, Σ nvlink_i − (t_c + Σ expos
 exposed too, charged to each collective in proportion to its NVLink time. A single overlapped
 collective never pays it (its exposure already covers ``c − W``).
 
+**Idle time.** A collective that may also run while the device idles in a pipeline bubble
+(the data-parallel sync: Megatron reduces the gradients of each model chunk as its last
+backward ends, through the pipeline's drain, and gathers the next step's parameters through
+its fill) uses that time first, at no cost to compute; only the rest meets the SMs' cost.
+
 Cost: a few numpy operations per part over the plan grid.
 
 References
@@ -53,6 +58,16 @@ def exposed_s(comm_s: FloatArray, window_s: FloatArray, sm_share: float) -> Floa
     """Seconds a collective of ``comm_s`` overlapped with ``window_s`` of compute adds, its
     kernels holding ``sm_share`` of the SMs: ``max(c − W, s·c)``."""
     return np.asarray(np.maximum(comm_s - window_s, sm_share * comm_s), dtype=np.float64)
+
+
+def exposed_after_idle_s(
+    comm_s: FloatArray, idle_s: FloatArray, window_s: FloatArray, sm_share: float
+) -> FloatArray:
+    """Seconds a collective adds when it may also run through ``idle_s`` of the device's idle
+    time (a pipeline bubble: no compute there to slow): it fills the idle time first, and the
+    rest overlaps ``window_s`` of compute as in ``exposed_s``."""
+    on_compute = np.maximum(comm_s - idle_s, 0.0)
+    return exposed_s(on_compute, window_s, sm_share)
 
 
 def sm_share(comm_sms: float, sm_count: int) -> float:

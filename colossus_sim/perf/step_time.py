@@ -51,8 +51,9 @@ ones share the NVLink port (``overlap.py``); one not overlapped exposes all of `
 
     step = m·t_mb  +  (pp−1)/vp · t_mb      (interleaved 1F1B bubble)
          + 2·(pp−1)·t_p2p                   (pipeline fill and drain sends)
-         + max(t_dp − t_c, s·t_dp)          (gradient sync beyond the last backward; all of
-                                             it without dp_overlap)
+         + max(t'_dp − t_c, s·t'_dp)        (gradient sync beyond the bubble and the last
+                                             backward, t'_dp = max(t_dp − bubble, 0); all
+                                             of it without dp_overlap)
          [ZeRO-3: m·max(t_z3 − t_c, s·t_z3) instead, t_z3 = parameter all-gathers for
           forward and backward and the gradient reduce-scatter of every microbatch]
          + t_opt                            (the HBM-bound optimizer update; both in
@@ -290,7 +291,7 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     p2p = 2.0 * (pp - 1.0) * coll.p2p_s(p2p_buffer, pp_bw, pp_lat)
 
     # --- data parallel and the optimizer (data_parallel.py) --------------------------------
-    dp_exposed, t_opt = data_parallel_s(setup, grid, t_c, m)
+    dp_exposed, t_opt = data_parallel_s(setup, grid, t_c, bubble, m)
 
     return StepArrays(
         compute_s=m * (t_gemm + t_attn),
