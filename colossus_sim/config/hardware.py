@@ -99,6 +99,11 @@ class GpuSpec(Sourced):
     """Exponentials per second (10¹²) the special-function units compute: softmax's cost."""
     attention_softmax_overlaps_mma: bool
     """Whether fused attention kernels hide the softmax behind the tensor-core matmuls."""
+    collective_sms: Annotated[int, Field(ge=0, le=4096)]
+    """SMs an NCCL collective holds while it runs (one thread block per channel): what an
+    overlapped data-, context- or expert-parallel collective takes from compute."""
+    tp_overlap_sms: Annotated[float, Field(ge=0, le=4096, allow_inf_nan=False)]
+    """Mean SMs Transformer Engine's tensor-parallel comm-GEMM overlap holds per collective."""
     matmul_efficiency: Fraction
     calibration_case: str
 
@@ -106,6 +111,9 @@ class GpuSpec(Sourced):
     def _reserve_below_capacity(self) -> Self:
         if self.hbm_reserved_gb >= self.hbm_gb:
             raise FieldValueError("hbm_reserved_gb", "must be smaller than hbm_gb")
+        for name in ("collective_sms", "tp_overlap_sms"):
+            if getattr(self, name) >= self.sm_count:
+                raise FieldValueError(name, f"must be fewer than sm_count ({self.sm_count})")
         if not self.power.idle_w < self.power.comm_phase_w < self.full_compute_w:
             raise FieldValueError(
                 "power", "needs idle_w < comm_phase_w < compute_frac_of_tdp × tdp_w"

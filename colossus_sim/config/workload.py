@@ -99,7 +99,8 @@ class MoEArch(_ArchBase):
     """A decoder-only mixture-of-experts transformer: routed experts plus an optional shared MLP.
 
     ``dense_layers`` leading layers use a dense FFN of ``dense_ffn_dim`` instead of experts
-    (DeepSeek-V3 style); the rest are MoE layers.
+    (DeepSeek-V3 style); the rest are MoE layers. ``expert_load_cv`` is how unevenly the
+    trained router spreads a microbatch's tokens over the experts.
     """
 
     kind: Literal["moe"]
@@ -109,6 +110,10 @@ class MoEArch(_ArchBase):
     shared_ffn_dim: NonNegativeInt = 0
     dense_layers: NonNegativeInt = 0
     dense_ffn_dim: NonNegativeInt = 0
+    expert_load_cv: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.0
+    """Coefficient of variation of the tokens a microbatch routes to each expert: 0 when
+    routing is balanced (force-balanced benchmarks); the busiest expert-parallel rank's excess
+    follows from it (``perf/moe_imbalance.py``)."""
 
     @model_validator(mode="after")
     def _routing_consistent(self) -> Self:

@@ -137,6 +137,17 @@ def all_to_all_s(
     return np.where(n_ > 1.0, cost, 0.0)
 
 
+def all_to_all_nvlink_s(
+    buffer_bytes: ArrayLike, n: ArrayLike, ranks_per_domain: ArrayLike, links: Links
+) -> FloatArray:
+    """Seconds an all-to-all keeps a rank's NVLink busy: its ``(g−1)/n`` share of the buffer
+    for the peers in its domain, at NVLink bandwidth (``all_to_all_s``'s NVLink leg)."""
+    n_ = _f(n)
+    g = np.clip(_f(ranks_per_domain), 1.0, np.maximum(n_, 1.0))
+    intra = _f(buffer_bytes) * (g - 1.0) / np.maximum(n_, 1.0) / links.nvlink_bytes_per_s
+    return np.asarray(np.where(n_ > 1.0, intra, 0.0), dtype=np.float64)
+
+
 def p2p_s(buffer_bytes: ArrayLike, bw_bytes_per_s: ArrayLike, latency_s: ArrayLike) -> FloatArray:
     """One point-to-point send of ``buffer_bytes``."""
     return _f(latency_s) + _f(buffer_bytes) / _f(bw_bytes_per_s)

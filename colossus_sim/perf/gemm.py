@@ -46,6 +46,7 @@ from colossus_sim.config.hardware import GpuSpec, Precision
 from colossus_sim.config.workload import MoEArch
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf.model_size import ArchT
+from colossus_sim.perf.moe_imbalance import rank_load_imbalance
 from colossus_sim.perf.plan_grid import FloatArray, IntArray, PlanGrid, RunSetup
 
 Dim = FloatArray | float
@@ -135,15 +136,18 @@ def shape_efficiency(shapes: list[GemmShape], machine: GemmMachine) -> FloatArra
     return np.asarray(np.asarray(ideal) / np.asarray(actual), dtype=np.float64)
 
 
-def layer_gemms(arch: ArchT, tokens: FloatArray, tp: FloatArray, ep: FloatArray) -> list[GemmShape]:
-    """Forward weight GEMMs of one transformer layer on one GPU (``tokens`` rows each).
+def layer_gemms(
+    arch: ArchT, tokens: FloatArray, tp: FloatArray, ep: FloatArray, imbalance: Dim = 1.0
+) -> list[GemmShape]:
+    """Forward weight GEMMs of one transformer layer on the busiest GPU (``tokens`` rows each).
 
     Attention (QKV and output projections) and dense FFNs are split ``tp`` ways (columns of
     the first GEMM, rows of the second); routed experts are grouped GEMMs over the
     ``experts/ep`` local experts, each taking ``(tokens/tp)·top_k·ep/experts`` rows when
     routing is balanced (each of the ``ep`` ranks of the expert group routes its
-    ``tokens/tp`` shard ``top_k`` times, as ``step_time.py``'s dispatch does). MoE layers and
-    dense layers are weighted by their share of the layers.
+    ``tokens/tp`` shard ``top_k`` times, as ``step_time.py``'s dispatch does), ``imbalance``
+    times that on the busiest rank (``moe_imbalance.py``). MoE layers and dense layers are
+    weighted by their share of the layers.
     """
     h = float(arch.d_model)
     up = 2.0 if arch.gated_ffn else 1.0
@@ -158,7 +162,7 @@ def layer_gemms(arch: ArchT, tokens: FloatArray, tp: FloatArray, ep: FloatArray)
     if not isinstance(arch, MoEArch):
         return shapes + ffn(float(getattr(arch, "ffn_dim", 0)), 1.0)
     moe_share = arch.moe_layers / arch.layers
-    per_expert = tokens / tp * arch.top_k * ep / arch.experts
+    per_expert = tokens / tp * arch.top_k * ep / arch.experts * imbalance
     local = moe_share * arch.experts / ep
     fe = float(arch.expert_ffn_dim)
     shapes += [
@@ -195,13 +199,13 @@ def attention_gemms(arch: ArchT, tokens: FloatArray, tp: FloatArray) -> list[Gem
 
 
 def quantized_elements_per_token(
-    arch: ArchT, tokens: FloatArray, tp: FloatArray, ep: FloatArray
+    shapes: list[GemmShape], tokens: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """Elements per token and layer that FP8 training casts: (forward GEMM inputs, output
-    gradients fed to the backward GEMMs), summed over the layer's GEMMs on one GPU."""
+    gradients fed to the backward GEMMs), summed over a layer's GEMMs ``shapes`` on one GPU."""
     fwd: FloatArray | float = 0.0
     bwd: FloatArray | float = 0.0
-    for gemm in layer_gemms(arch, tokens, tp, ep):
+    for gemm in shapes:
         rows_per_token = np.asarray(gemm.groups) * np.asarray(gemm.m) / tokens
         fwd = fwd + rows_per_token * gemm.k
         bwd = bwd + rows_per_token * gemm.n
@@ -228,14 +232,17 @@ def attention_efficiency(
 @dataclass(frozen=True)
 class ShapeEfficiency:
     """Per plan: the shape efficiency of a layer's GEMMs, of the output head, of attention,
-    and the elements per token and layer FP8 training casts (``quantized_elements_per_token``:
-    forward inputs, output gradients)."""
+    the elements per token and layer FP8 training casts (``quantized_elements_per_token``:
+    forward inputs, output gradients), all on the busiest GPU of an expert group."""
 
     body: FloatArray
     head: FloatArray
     attention: FloatArray
     cast_fwd: FloatArray
     cast_bwd: FloatArray
+    body_flops: FloatArray
+    """The busiest GPU's layer GEMM FLOPs over the balanced ones (≥ 1: routed experts'
+    ``imbalance``)."""
 
 
 def _distinct_rows(cols: list[IntArray]) -> tuple[IntArray, list[FloatArray]]:
@@ -275,16 +282,20 @@ def shape_efficiencies(
     # hundred among tens of thousands of candidates) and index the results back.
     back, (tp, cp, mb, ep) = _distinct_rows([grid.tp, grid.cp, grid.mb, grid.ep])
     tokens = mb * setup.training.seq_len / cp
-    body = shape_efficiency(layer_gemms(arch, tokens, tp, ep), machine)
+    shapes = layer_gemms(arch, tokens, tp, ep, rank_load_imbalance(arch, ep))
+    body = shape_efficiency(shapes, machine)
+    balanced = sum(ideal_time_s(g, machine) for g in layer_gemms(arch, tokens, tp, ep))
+    body_flops = sum(ideal_time_s(g, machine) for g in shapes) / np.asarray(balanced)
     head = shape_efficiency([head_gemm(arch, tokens, tp)], machine) if arch.vocab else body
     attention = attention_efficiency(arch, setup.training.seq_len / cp, mb, tp, setup.gpu)
-    cast_fwd, cast_bwd = quantized_elements_per_token(arch, tokens, tp, ep)
+    cast_fwd, cast_bwd = quantized_elements_per_token(shapes, tokens)
     return ShapeEfficiency(
         body=body[back],
         head=np.asarray(head)[back],
         attention=attention[back],
         cast_fwd=cast_fwd[back],
         cast_bwd=cast_bwd[back],
+        body_flops=np.asarray(body_flops, dtype=np.float64)[back],
     )
 
 

@@ -42,17 +42,22 @@ selective recompute).
 
 ``t_c = t_gemm + t_attn + t_elem + t_moe``. Communication per microbatch: tensor-parallel
 all-gather/reduce-scatter pairs (2 per layer forward, 2 backward, 2 more with full
-recompute; hidden behind ``t_gemm`` when ``tp_overlap``), context-parallel ring passes of
-K/V (hidden behind ``t_attn`` when ``cp_overlap``) and expert all-to-all dispatch+combine
-(hidden behind ``t_c`` when ``ep_overlap``). ``t_mb = t_c + exposed comm``. Then
+recompute; overlapped with ``t_gemm`` when ``tp_overlap``), context-parallel ring passes of
+K/V (with ``t_attn`` when ``cp_overlap``) and expert all-to-all dispatch+combine (with
+``t_c`` when ``ep_overlap``). An overlapped collective of ``c`` seconds beside compute ``W``
+exposes ``max(c − W, s·c)``, ``s`` the share of SMs its kernels hold, and the overlapped
+ones share the NVLink port (``overlap.py``); one not overlapped exposes all of ``c``.
+``t_mb = t_c + exposed comm``. Then
 
     step = m·t_mb  +  (pp−1)/vp · t_mb      (interleaved 1F1B bubble)
          + 2·(pp−1)·t_p2p                   (pipeline fill and drain sends)
-         + max(0, t_dp − t_c)               (gradient sync beyond the last backward; all of
-                                             it without dp_overlap)
-         [ZeRO-3: m·max(0, t_z3 − t_c) instead, t_z3 = parameter all-gathers for forward
-          and backward and the gradient reduce-scatter of every microbatch]
-         + t_opt                            (the HBM-bound optimizer update)
+         + max(t'_dp − t_c, s·t'_dp)        (gradient sync beyond the bubble and the last
+                                             backward, t'_dp = max(t_dp − bubble, 0); all
+                                             of it without dp_overlap)
+         [ZeRO-3: m·max(t_z3 − t_c, s·t_z3) instead, t_z3 = parameter all-gathers for
+          forward and backward and the gradient reduce-scatter of every microbatch]
+         + t_opt                            (the HBM-bound optimizer update; both in
+                                             data_parallel.py)
 
 References
 ----------
@@ -60,7 +65,8 @@ Narayanan et al., SC'21, arXiv 2104.04473 §2.2 (interleaved bubble (p−1)/(v·
 (communication volumes); Korthikanti et al., arXiv 2205.05198 (sequence parallelism);
 Rajbhandari et al., ZeRO (data-parallel volumes); Liu et al., Ring Attention (CP); Megatron-Core
 ``megatron/core/transformer/moe/token_dispatcher.py`` (each rank routes its ``S/TP·B`` local
-tokens; the MoE token path ``t_moe`` is fitted on ``perf_model.yaml``'s named case).
+tokens; the MoE token path ``t_moe`` is fitted on ``perf_model.yaml``'s named case); the
+SM and NVLink costs of overlap: ``overlap.py``'s references.
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ from pydantic import BaseModel, ConfigDict
 from colossus_sim.config.hardware import Precision
 from colossus_sim.config.workload import ParallelPlan, Recompute
 from colossus_sim.perf import collectives as coll
+from colossus_sim.perf.data_parallel import data_parallel_s
 from colossus_sim.perf.flops import (
     AttentionCount,
     attention_flops_per_token_fwd,
@@ -87,15 +94,10 @@ from colossus_sim.perf.memory import (
     block_recompute_share,
     full_activation_bytes_per_token_layer,
     memory_per_gpu,
-    state_bytes_per_param,
 )
-from colossus_sim.perf.plan_grid import (
-    RECOMPUTE_ORDER,
-    FloatArray,
-    PlanGrid,
-    RunSetup,
-    device_params,
-)
+from colossus_sim.perf.moe_imbalance import rank_load_imbalance
+from colossus_sim.perf.overlap import exposed_s, shared_nvlink_exposed_s, sm_share
+from colossus_sim.perf.plan_grid import RECOMPUTE_ORDER, FloatArray, PlanGrid, RunSetup
 from colossus_sim.units import BYTES_PER_GB, FLOPS_PER_TFLOPS
 
 PART_NAMES = (
@@ -184,7 +186,7 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     shape = shape_efficiencies(setup, grid, peak_gemm)
     last_stage_mm = 3.0 * (head_fwd / shape.head + mtp_mm_fwd / shape.body)
     t_gemm = (
-        (body_mm_fwd * lam / layers * mm_passes / shape.body + last_stage_mm)
+        (body_mm_fwd * shape.body_flops * lam / layers * mm_passes / shape.body + last_stage_mm)
         * tokens_mb
         / (tp * peak_gemm)
     )
@@ -235,14 +237,13 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     tp_buffer = tokens_mb * arch.d_model * consts.activation_bytes
     tp_one = coll.ring_all_reduce_s(tp_buffer, tp, links.nvlink_bytes_per_s, links.nvlink_latency_s)
     tp_total = tp_one * pairs_per_layer * lam
-    tp_exposed = np.maximum(tp_total - t_gemm, 0.0) if sw.tp_overlap else tp_total
 
     # --- context parallel: ring passes of K/V (fwd) and K/V + their grads (bwd) ----------
     kv_chunk = tokens_mb * (arch.widths.k + arch.widths.v) * consts.activation_bytes / tp
-    cp_bw, cp_lat = coll.tier(grid.tp * grid.cp <= setup.domain_gpus, links)
+    cp_in_domain = grid.tp * grid.cp <= setup.domain_gpus
+    cp_bw, cp_lat = coll.tier(cp_in_domain, links)
     cp_total = 3.0 * np.maximum(cp - 1.0, 0.0) * coll.p2p_s(kv_chunk, cp_bw, cp_lat) * lam
     cp_total = np.where(grid.cp > 1, cp_total, 0.0)
-    cp_exposed = np.maximum(cp_total - t_attn, 0.0) if sw.cp_overlap else cp_total
 
     # --- expert parallel: dispatch + combine all-to-all, forward and backward ------------
     dispatch_bytes = (
@@ -252,11 +253,33 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     )
     a2a_bytes = tokens_rank * top_k * arch.d_model
     ep_in_domain = np.minimum(grid.ep, setup.domain_gpus)
+    a2a_bytes = a2a_bytes * rank_load_imbalance(arch, grid.ep)  # the busiest rank receives most
+    ep_bytes = a2a_bytes * (dispatch_bytes + consts.ep_combine_bytes)
     ep_one = coll.all_to_all_s(a2a_bytes * dispatch_bytes, grid.ep, ep_in_domain, links) + (
         coll.all_to_all_s(a2a_bytes * consts.ep_combine_bytes, grid.ep, ep_in_domain, links)
     )
-    ep_total = ep_one * (2.0 + full) * moe_frac * lam
-    ep_exposed = np.maximum(ep_total - t_c, 0.0) if sw.ep_overlap else ep_total
+    ep_passes = (2.0 + full) * moe_frac * lam
+    ep_total = ep_one * ep_passes
+    ep_nvlink = coll.all_to_all_nvlink_s(ep_bytes, grid.ep, ep_in_domain, links) * ep_passes
+
+    # --- overlap: the SMs overlapped collectives hold, the NVLink they share (overlap.py) ----
+    comm_share = sm_share(gpu.collective_sms, gpu.sm_count)
+    totals = (tp_total, cp_total, ep_total)
+    windows = (t_gemm, t_attn, t_c)
+    shares = (sm_share(gpu.tp_overlap_sms, gpu.sm_count), comm_share, comm_share)
+    on_nvlink = (tp_total, np.where(cp_in_domain, cp_total, 0.0), ep_nvlink)
+    overlaps = (sw.tp_overlap, sw.cp_overlap, sw.ep_overlap)
+    none = np.zeros_like(t_c)
+    hidden = [
+        exposed_s(c, w, share) if on else none
+        for c, w, share, on in zip(totals, windows, shares, overlaps, strict=True)
+    ]
+    if sum(overlaps) > 1:  # one overlapped collective alone never waits for the port
+        nvlink = [n if on else none for n, on in zip(on_nvlink, overlaps, strict=True)]
+        hidden = shared_nvlink_exposed_s(nvlink, hidden, t_c)
+    tp_exposed, cp_exposed, ep_exposed = (
+        h if on else c for h, on, c in zip(hidden, overlaps, totals, strict=True)
+    )
 
     t_mb = t_c + tp_exposed + cp_exposed + ep_exposed
 
@@ -267,38 +290,8 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
     p2p_buffer = tokens_mb * arch.d_model * consts.activation_bytes / tp
     p2p = 2.0 * (pp - 1.0) * coll.p2p_s(p2p_buffer, pp_bw, pp_lat)
 
-    # --- data parallel: gradient reduce-scatter + parameter all-gather ---------------------
-    nonexpert_local, expert_local = device_params(setup, grid)
-    dense_dp = grid.dp * grid.cp
-    expert_dp = grid.expert_dp()
-    g_dense = np.minimum(dense_dp, np.maximum(setup.domain_gpus // grid.tp, 1))
-    g_expert = np.minimum(expert_dp, np.maximum(setup.domain_gpus // grid.ep, 1))
-    weight_b, grad_b = state_bytes_per_param(setup)
-
-    def dp_all_reduce_s(bytes_per_param: float) -> FloatArray:
-        """Both data-parallel groups' hierarchical all-reduce of their parameters."""
-        return coll.hierarchical_all_reduce_s(
-            nonexpert_local * bytes_per_param, dense_dp, g_dense, links
-        ) + coll.hierarchical_all_reduce_s(
-            expert_local * bytes_per_param, expert_dp, g_expert, links
-        )
-
-    # A reduce-scatter or an all-gather is half an all-reduce's traffic, so a gradient
-    # reduce-scatter (grad_b) and a parameter all-gather (weight_b) cost one all-reduce at
-    # their mean size.
-    if sw.zero_stage >= 3:  # every microbatch: gather for forward and backward, scatter grads
-        per_mb = dp_all_reduce_s(weight_b + 0.5 * grad_b)
-        dp_exposed = m * (np.maximum(per_mb - t_c, 0.0) if sw.dp_overlap else per_mb)
-    else:  # once per step, after the last backward
-        dp_total = dp_all_reduce_s(0.5 * (weight_b + grad_b))
-        dp_exposed = np.maximum(dp_total - t_c, 0.0) if sw.dp_overlap else dp_total
-
-    # --- optimizer update (HBM-bound) ------------------------------------------------------
-    if sw.zero_stage >= 1:
-        local_params = nonexpert_local / dense_dp + expert_local / expert_dp
-    else:
-        local_params = nonexpert_local + expert_local
-    t_opt = local_params * consts.optimizer_hbm_bytes_per_param / hbm_bytes_per_s
+    # --- data parallel and the optimizer (data_parallel.py) --------------------------------
+    dp_exposed, t_opt = data_parallel_s(setup, grid, t_c, bubble, m)
 
     return StepArrays(
         compute_s=m * (t_gemm + t_attn),
