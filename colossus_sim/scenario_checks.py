@@ -173,7 +173,9 @@ def check_checkpoint_tiers(
     """Each job's checkpoint fits the tiers it goes to, on the racks it asks for: its GPU's
     shard staged in host memory (an ``in_memory`` job's own snapshot and a peer's copy), and
     two of its shards in its share of its tray's drives (``perf/checkpoint_tiers.py``); and
-    ``checkpoint_to: local_nvme`` has drives to go to and a mode that checkpoints to them."""
+    ``checkpoint_to: local_nvme`` has drives to go to and a mode that checkpoints to them. A
+    shard larger than its GPU's HBM is left to the plan's check before the run (the model
+    does not fit its racks at all: ``Planner.check_fits``)."""
     ckpt = scenario.checkpoint
     params: dict[str, float] = {}  # by workload: a trace's jobs share one
     for job in jobs:
@@ -182,6 +184,8 @@ def check_checkpoint_tiers(
             params[job.spec.name] = model_size(job.spec.arch).total
         gpus = job.setup.racks * job.spec.active_gpus_per_rack
         shard = tiers.shard_bytes(params[job.spec.name] * ckpt.bytes_per_param, gpus)
+        if shard > (job.gpu.hbm_gb - job.gpu.hbm_reserved_gb) * BYTES_PER_GB:
+            continue  # its state does not fit its GPUs at all: the plan's check says so
         _check_host_memory(job, shard, gpus, ckpt.mode, fail)
         nvme = ckpt.local_nvme
         if job.setup.checkpoint_to is CheckpointTarget.LOCAL_NVME and nvme is not None:

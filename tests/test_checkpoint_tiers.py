@@ -121,16 +121,19 @@ def refused(path: Path, overrides: list[str] | None = None, *, run: bool = False
 def test_an_in_memory_snapshot_must_fit_in_host_memory(tmp_path: Path) -> None:
     """On 2 racks (128 GPUs) each GPU's shard of the 20.6 TB state is 161 GB: staged for an
     asynchronous write it fits the 236 GB beside a GB300 GPU; kept twice by an ``in_memory``
-    job (its snapshot and its peer's copy) it does not. On one rack even the staged shard does
-    not fit."""
+    job (its snapshot and its peer's copy) it does not. On one rack, at 11 bytes a parameter,
+    even the staged 253 GB shard does not (its 273 GB of usable HBM would hold it); at 14
+    (322 GB) the state does not fit the GPUs at all, which the plan's check says instead."""
     checkpoint = "mode: async, storage_tb_per_s: 10, max_interval_minutes: 60"
     extra = f"recovery: {RECOVERY}"
     api.load_scenario(alone(tmp_path, racks=2, checkpoint=checkpoint, extra=extra))
     path = alone(tmp_path, racks=2, checkpoint=checkpoint, extra=extra, recovery="in_memory")
     assert refused(path).startswith("jobs.grok45_15t_a.recovery: each GPU's checkpoint shard")
     path = alone(tmp_path, racks=1, checkpoint=checkpoint, extra=extra)
+    assert refused(path, run=True).startswith("jobs.grok45_15t_a.racks: no plan of the model")
+    path.write_text(path.read_text().replace("bytes_per_param: 14", "bytes_per_param: 11"))
     assert "236 GB of host memory" in refused(path)
-    assert refused(path).startswith("jobs.grok45_15t_a.racks:")
+    assert refused(path).startswith("jobs.grok45_15t_a.racks: each GPU's checkpoint shard")
 
 
 def test_local_nvme_needs_drives_that_hold_two_checkpoints(tmp_path: Path) -> None:

@@ -151,7 +151,9 @@ class Planner:
         times, for ``job`` on up to ``racks`` racks with the whole storage (or its trays'
         drives) to itself: one would always start before the last is durable."""
         ckpt = self.resolved.scenario.checkpoint
-        step = self.plan(job, racks) or self.plan(job, job.want_racks)
+        step = None
+        if ckpt.interval_steps is not None:  # the shortest step: on the most racks, if it fits
+            step = self.plan(job, racks) or self.plan(job, job.want_racks)
         fixed_s = self.checkpoints.fixed_interval_s(job, step)
         if fixed_s is None:
             return
