@@ -13,7 +13,8 @@ them:
   ``breakdown_<part>`` (``breakdown_compute_s``, ``breakdown_dp_sync_s``: the step's parts),
   ``fabric_cost_<part>`` (seconds the fabric added to a part, 0 where none) and
   ``restart_<part>`` (``restart_detection_s``: a restart by part; empty where
-  ``checkpoint.restart_minutes`` times every restart flat).
+  ``checkpoint.restart_minutes`` times every restart flat), and a figure by checkpoint tier
+  ``<figure>_<tier>`` (``checkpoints_local_nvme``, ``checkpoint_tb_shared_storage``).
 
 ``job_number_columns`` gives the number columns of ``jobs_frame`` from the schema alone. Cost:
 one dict per job or per event row, milliseconds for a run's ~10⁵ timeline rows.
@@ -27,6 +28,7 @@ from pydantic import BaseModel
 
 from colossus_sim.config.workload import ParallelPlan
 from colossus_sim.fabric import JobFabric
+from colossus_sim.kinds import CheckpointTier
 from colossus_sim.perf.reliability import RESTART_PART_NAMES
 from colossus_sim.perf.step_time import PART_NAMES
 from colossus_sim.units import HOURS_PER_DAY
@@ -40,10 +42,23 @@ JOB_COLUMN = "job"
 """What every frame calls a job."""
 RENAMED = {"name": JOB_COLUMN, "throttled_hours": "throttled_days"}
 """Result fields whose frame column is named otherwise (``throttled_hours`` ÷ 24)."""
+TIER_NAMES = tuple(tier.value for tier in CheckpointTier)
+BY_TIER = {
+    "checkpoints_by_tier": "checkpoints_",
+    "checkpoint_tb_by_tier": "checkpoint_tb_",
+    "checkpoint_pb_by_tier": "checkpoint_pb_",
+    "checkpoint_mean_interval_min_by_tier": "checkpoint_mean_interval_min_",
+}
+"""A by-tier mapping field (of a job or the site) → its columns' prefix, one per tier."""
 BREAKDOWNS: dict[str, tuple[str, tuple[str, ...], float | None]] = {
     "breakdown_s": ("breakdown_", PART_NAMES, None),
     "fabric_cost_s": ("fabric_cost_", PART_NAMES, 0.0),
     "restart_breakdown_s": ("restart_", RESTART_PART_NAMES, None),
+    **{
+        name: (prefix, TIER_NAMES, None)
+        for name, prefix in BY_TIER.items()
+        if name != "checkpoint_pb_by_tier"
+    },
 }
 """A mapping field → its columns' prefix, its parts and the value of a part it lacks."""
 FLATTENED: dict[str, type[BaseModel]] = {"plan": ParallelPlan, "fabric": JobFabric}
@@ -82,10 +97,14 @@ def cluster_frame(result: RunResult) -> pd.DataFrame:
     import pandas as pd
 
     cluster = result.cluster
-    row = cluster.model_dump(mode="json", exclude={"gpu_hours", "idle_gpu_hours", "hours"})
+    tiered = {name for name in BY_TIER if name in type(cluster).model_fields}
+    row = cluster.model_dump(mode="json", exclude={"gpu_hours", "idle_gpu_hours", "hours", *tiered})
     row = {"days": cluster.hours / HOURS_PER_DAY, **row}
     row.update({f"gpu_hours_{k}": v for k, v in cluster.gpu_hours.items()})
     row.update({f"idle_gpu_hours_{k}": v for k, v in cluster.idle_gpu_hours.items()})
+    for name in sorted(tiered):
+        mapping: dict[str, float] = getattr(cluster, name)
+        row.update({BY_TIER[name] + tier: mapping[tier] for tier in TIER_NAMES})
     return pd.DataFrame([row])
 
 

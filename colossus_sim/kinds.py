@@ -1,7 +1,8 @@
-"""The simulation's vocabulary as enums: a job's status, the kinds of timeline events and why a
-job restarts. Compared as enums everywhere — by the simulation that writes them and by the
-figures and reports that read them back from results; their values are the words the
-timeline and job series hold. A leaf module: it imports nothing of the project."""
+"""The simulation's vocabulary as enums: a job's status, the kinds of timeline events, why a
+job restarts and the tiers a checkpoint is durable in. Compared as enums everywhere — by the
+simulation that writes them and by the figures and reports that read them back from results;
+their values are the words the timeline and job series hold. A leaf module: it imports
+nothing of the project."""
 
 from __future__ import annotations
 
@@ -85,3 +86,15 @@ _DETECTED = frozenset(
         RestartCause.RACK_FROM_LOWER_PRIORITY,
     )
 )
+
+
+class CheckpointTier(StrEnum):
+    """Where a checkpoint is durable: ``host_memory`` (an ``in_memory`` job's snapshot and its
+    copy in a peer's host memory), ``local_nvme`` (each compute tray's data drives) or
+    ``shared_storage`` (the site's storage system)."""
+
+    HOST_MEMORY = "host_memory"
+    LOCAL_NVME = "local_nvme"
+    SHARED_STORAGE = "shared_storage"
+
+    __hash__ = str.__hash__

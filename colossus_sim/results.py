@@ -156,6 +156,14 @@ class JobResult(BaseModel):
     storage_write_frac: float
     """Share of its running time its share of the storage bandwidth spends writing, in its
     last running stretch: 1.0 means saturated (it checkpoints as often as it can write)."""
+    checkpoints_by_tier: dict[str, int]
+    """Checkpoints durable in each tier over the run (``CheckpointTier``: ``host_memory``
+    snapshots of an ``in_memory`` job, ``local_nvme``, ``shared_storage``; 0 where none)."""
+    checkpoint_tb_by_tier: dict[str, float]
+    """What its checkpoints wrote to each tier (an ``in_memory`` snapshot counts the state
+    once: each GPU's shard to its peer)."""
+    checkpoint_mean_interval_min_by_tier: dict[str, float]
+    """Mean compute between its checkpoints in each tier over the run (null where none)."""
     replans: int
     resizes: int
     """Times its racks changed after it started (a grow, a shrink, racks taken by a
@@ -221,6 +229,12 @@ class ClusterResult(BaseModel):
     storage_peak_tb_per_s: float = 0.0
     """The most the running jobs' shares of the shared checkpoint storage added up to (its
     bandwidth when some job writes without pause)."""
+    checkpoints_by_tier: dict[str, int]
+    """Every job's checkpoints durable in each tier (``JobResult.checkpoints_by_tier``)."""
+    checkpoint_pb_by_tier: dict[str, float]
+    checkpoint_mean_interval_min_by_tier: dict[str, float]
+    """Mean compute between a checkpoint in each tier and the job's last before it, over all
+    jobs' checkpoints there (null where none)."""
     power_cap_mw: float
     peak_it_mw: float
     peak_facility_mw: float

@@ -44,6 +44,7 @@ from colossus_sim.figures import expect_issues
 from colossus_sim.scenario_checks import (
     ResolvedJob,
     check_after,
+    check_checkpoint_tiers,
     check_racks,
     check_recovery,
     resolve_job,
@@ -343,6 +344,7 @@ def _resolve(
             got=repr(scenario.failures.model),
         )
     reliability = load_file(ReliabilitySpec, model_path)
+    check_checkpoint_tiers(scenario, jobs, reliability.tray_gpus, fail)
     return ResolvedScenario(
         error_at=fail,
         scenario=scenario,

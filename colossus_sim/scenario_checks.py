@@ -1,7 +1,8 @@
 """The checks a scenario gets once its files are loaded: each job's workload and GPU type
-against the cluster, rack counts against what the cluster has for jobs, and that restarts are
-timed. Each failure is a located ``ScenarioError`` built by the caller's ``fail`` (blamed on
-the ``--set`` that wrote the field, else on the file's line). Cost: O(jobs).
+against the cluster, rack counts against what the cluster has for jobs, that restarts are
+timed, and that each job's checkpoint fits the tiers it goes to. Each failure is a located
+``ScenarioError`` built by the caller's ``fail`` (blamed on the ``--set`` that wrote the field,
+else on the file's line). Cost: O(jobs).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from colossus_sim.config.checkpoint import CheckpointMode, CheckpointTarget
 from colossus_sim.config.cluster import ClusterSpec
 from colossus_sim.config.hardware import GpuSpec
 from colossus_sim.config.load import gpu_names, job_names, load_gpu, load_job
@@ -19,7 +21,10 @@ from colossus_sim.config.phases import SEPARATOR as PHASE_SEPARATOR
 from colossus_sim.config.scenario import RecoveryMode, Scenario, ScenarioJob, TraceSpec
 from colossus_sim.config.workload import JobSpec
 from colossus_sim.errors import Issue, ScenarioError
+from colossus_sim.perf import checkpoint_tiers as tiers
+from colossus_sim.perf.model_size import model_size
 from colossus_sim.traces import read_trace
+from colossus_sim.units import BYTES_PER_GB, BYTES_PER_TB
 
 Fail = Callable[..., ScenarioError]
 """``fail(field, message, got=, expected=, suggestion=)`` → the error to raise."""
@@ -160,6 +165,93 @@ def check_recovery(scenario: Scenario, fail: Fail) -> None:
             "recovery: section that times it part by part",
             expected="a number of minutes, or a recovery: section",
         )
+
+
+def check_checkpoint_tiers(
+    scenario: Scenario, jobs: list[ResolvedJob], tray_gpus: int, fail: Fail
+) -> None:
+    """Each job's checkpoint fits the tiers it goes to, on the racks it asks for: its GPU's
+    shard staged in host memory (an ``in_memory`` job's own snapshot and a peer's copy), and
+    two of its shards in its share of its tray's drives (``perf/checkpoint_tiers.py``); and
+    ``checkpoint_to: local_nvme`` has drives to go to and a mode that checkpoints to them. A
+    shard larger than its GPU's HBM is left to the plan's check before the run (the model
+    does not fit its racks at all: ``Planner.check_fits``)."""
+    ckpt = scenario.checkpoint
+    params: dict[str, float] = {}  # by workload: a trace's jobs share one
+    for job in jobs:
+        _check_target(job, ckpt.local_nvme is not None, fail)
+        if job.spec.name not in params:
+            params[job.spec.name] = model_size(job.spec.arch).total
+        gpus = job.setup.racks * job.spec.active_gpus_per_rack
+        shard = tiers.shard_bytes(params[job.spec.name] * ckpt.bytes_per_param, gpus)
+        if shard > (job.gpu.hbm_gb - job.gpu.hbm_reserved_gb) * BYTES_PER_GB:
+            continue  # its state does not fit its GPUs at all: the plan's check says so
+        _check_host_memory(job, shard, gpus, ckpt.mode, fail)
+        nvme = ckpt.local_nvme
+        if job.setup.checkpoint_to is CheckpointTarget.LOCAL_NVME and nvme is not None:
+            tray = tiers.nvme_share(
+                nvme.tb_per_tray,
+                nvme.write_gb_per_s_per_tray,
+                nvme.read_gb_per_s_per_tray,
+                tray_gpus,
+            )
+            needed_tb = tiers.nvme_needed_bytes(shard) * tray_gpus / BYTES_PER_TB
+            if tiers.nvme_needed_bytes(shard) > tray.capacity_bytes:
+                raise fail(
+                    "checkpoint.local_nvme.tb_per_tray",
+                    f"a tray's drives cannot hold {job.name}'s checkpoint: its {tray_gpus} "
+                    "GPUs' shards twice (the last durable one and the one being written)",
+                    got=f"{nvme.tb_per_tray:g} TB",
+                    expected=f"at least {needed_tb:.3g} TB",
+                )
+
+
+def _check_target(job: ResolvedJob, has_nvme: bool, fail: Fail) -> None:
+    """``checkpoint_to: local_nvme`` needs the scenario's drives and a job that checkpoints
+    (an ``in_memory`` job snapshots to its peers instead)."""
+    if job.setup.checkpoint_to is not CheckpointTarget.LOCAL_NVME:
+        return
+    if job.setup.recovery is RecoveryMode.IN_MEMORY:
+        raise fail(
+            f"jobs.{job.name}.checkpoint_to",
+            "an in_memory job keeps its snapshots in peers' host memory, not on local NVMe",
+            got="local_nvme",
+            expected="shared_storage, or another recovery mode",
+        )
+    if not has_nvme:
+        raise fail(
+            f"jobs.{job.name}.checkpoint_to",
+            "local_nvme needs the scenario's checkpoint.local_nvme (the trays' drives)",
+            got="local_nvme",
+            expected="a checkpoint.local_nvme section, or shared_storage",
+        )
+
+
+def _check_host_memory(
+    job: ResolvedJob, shard: float, gpus: int, mode: CheckpointMode, fail: Fail
+) -> None:
+    """The host memory beside each GPU holds what its checkpoint puts there: an asynchronous
+    checkpoint's staged shard, an ``in_memory`` job's snapshot and its peer's copy."""
+    in_memory = job.setup.recovery is RecoveryMode.IN_MEMORY
+    host_gb = job.gpu.host_memory_gb
+    if host_gb is None or not (in_memory or mode is CheckpointMode.ASYNC):
+        return
+    needed = tiers.host_memory_needed_bytes(shard, in_memory=in_memory)
+    if needed <= host_gb * BYTES_PER_GB:
+        return
+    kept = ", kept twice: its own and a peer's" if in_memory else ""
+    field = f"jobs.{job.name}.recovery" if in_memory else f"jobs.{job.name}.racks"
+    whose = ""
+    if job.background:  # a trace's job: blamed on the trace's model
+        field, whose = "trace.workload", f"{job.name}: "
+    raise fail(
+        field,
+        f"{whose}each GPU's checkpoint shard ({shard / BYTES_PER_GB:,.0f} GB on {gpus:,} "
+        f"GPUs{kept}) does not fit in its {host_gb:g} GB of host memory",
+        got=f"{needed / BYTES_PER_GB:,.0f} GB",
+        expected=f"at most {host_gb:g} GB: more racks, or "
+        + ("restart or hot_spare" if in_memory else "synchronous checkpoints"),
+    )
 
 
 def check_racks(

@@ -86,6 +86,10 @@ class GpuSpec(Sourced):
     nvlink_gb_per_s: Positive
     nvlink_domain_gpus: Annotated[int, Field(ge=1)]
     nic_gbit_per_s: Positive
+    host_memory_gb: Positive | None = None
+    """CPU memory beside each GPU (its host's LPDDR5X or DDR ÷ the GPUs it serves): where
+    checkpoints are staged and ``in_memory`` snapshots kept. None: not given for this type
+    (nothing then checks that a checkpoint's shard fits in it)."""
     nvlink_bus_efficiency: Fraction
     nic_bus_efficiency: Fraction
     nvlink_latency_us: Positive

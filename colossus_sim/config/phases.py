@@ -50,7 +50,7 @@ SEPARATOR = "/"
 """Between a job's name and its phase's: ``grok45_15t_a/sft``."""
 
 #: Fields of an expanded job a phase cannot set: they are its job's.
-_INHERITED = frozenset({"workload", "on_rack_loss", "recovery"})
+_INHERITED = frozenset({"workload", "on_rack_loss", "recovery", "checkpoint_to"})
 
 
 class Phase(StrictModel):
@@ -119,6 +119,7 @@ def expand_phases(jobs: Mapping[str, ScenarioJob]) -> dict[str, ScenarioJob]:
                 priority=job.priority if phase.priority is None else phase.priority,
                 on_rack_loss=job.on_rack_loss,
                 recovery=job.recovery,
+                checkpoint_to=job.checkpoint_to,
                 min_racks=phase.min_racks,
                 max_racks=phase.max_racks,
                 after={previous: phase.lag_days},

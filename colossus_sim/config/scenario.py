@@ -1,4 +1,5 @@
-"""``Scenario``: jobs on the cluster, scheduler, failures, checkpoints (``scenarios/*.yaml``).
+"""``Scenario``: jobs on the cluster, scheduler, failures, checkpoints (``scenarios/*.yaml``;
+the ``checkpoint:`` section is ``config/checkpoint.py``).
 
 A job's ``phases`` become jobs of their own as the last step of validating a ``Scenario``
 (``config/phases.py`` says how and why there).
@@ -13,8 +14,8 @@ from typing import Annotated, Self
 from pydantic import Field, field_validator, model_validator
 
 from colossus_sim.config.base import NonNegativeFloat, PositiveFloat, Sourced, StrictModel
+from colossus_sim.config.checkpoint import CheckpointSpec, CheckpointTarget
 from colossus_sim.config.phases import Phase, check_phase_names, expand_phases
-from colossus_sim.errors import FieldValueError
 
 
 class RecoveryPolicy(StrEnum):
@@ -77,6 +78,9 @@ class ScenarioJob(StrictModel):
     """The fewest racks ``malleable`` admission starts it on (default: any number its model
     runs on); ``gang`` admission starts it on ``racks``."""
     recovery: RecoveryMode = RecoveryMode.RESTART
+    checkpoint_to: CheckpointTarget = CheckpointTarget.SHARED_STORAGE
+    """The tier its regular checkpoints go to (``local_nvme`` needs ``checkpoint.local_nvme``
+    and a mode that checkpoints to storage, not ``in_memory``)."""
     submit_days: NonNegativeFloat = 0.0
     """When the job joins the queue, in days from the start of the run."""
     after: dict[str, NonNegativeFloat] = Field(default_factory=dict)
@@ -186,43 +190,6 @@ class FailureSpec(StrictModel):
     repair_multiplier: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] = 1.0
     lemons: LemonSpec | None = None
     """Lemon trays (none unless set): some failures concentrate on a few trays."""
-
-
-class CheckpointMode(StrEnum):
-    SYNC = "sync"
-    ASYNC = "async"
-
-
-class CheckpointSpec(StrictModel):
-    """Checkpoint size, where it goes and how fast, and what a restart costs.
-
-    ``sync``: training blocks while the state is written to storage. ``async``: training blocks
-    only while each GPU copies its shard to host memory; the write to storage proceeds in the
-    background and a checkpoint counts once it is durable.
-    """
-
-    mode: CheckpointMode = CheckpointMode.ASYNC
-    bytes_per_param: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 14.0
-    storage_tb_per_s: PositiveFloat
-    host_copy_gb_per_s: PositiveFloat
-    max_interval_minutes: PositiveFloat
-    interval_minutes: PositiveFloat | None = None
-    """A fixed interval of compute between checkpoints to storage, instead of Young–Daly's for
-    each job's failure rate; it must leave each checkpoint time to be written."""
-    interval_steps: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
-    """A fixed interval in each job's own training steps (as trainers count it), instead of
-    minutes or Young–Daly's; a checkpoint still waits for the last to be written."""
-    restart_minutes: NonNegativeFloat | None = None
-    """A total override: every restart takes this long, whatever ``recovery:`` says it is made
-    of. Unset, a restart is timed part by part (``RecoverySpec``)."""
-
-    @model_validator(mode="after")
-    def _one_fixed_interval(self) -> Self:
-        if self.interval_minutes is not None and self.interval_steps is not None:
-            raise FieldValueError(
-                "interval_steps", "give interval_minutes or interval_steps, not both"
-            )
-        return self
 
 
 class SnapshotPeer(StrEnum):

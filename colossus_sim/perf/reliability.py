@@ -27,6 +27,26 @@ expected wall time of one cycle is ``M·e^{R/M}·(e^{(τ+δ)/M} − 1)`` (Daly 2
 effective training time ratio is ``ETTR = τ / (M·e^{R/M}·(e^{(τ+δ)/M} − 1))``
 (``ettr_closed_form``), which the simulation's goodput must reproduce.
 
+**The write in flight.** A checkpoint that becomes durable ``δ_p`` after its blocking ends
+(the asynchronous write to storage, ``δ_p ≤ τ + δ``) shifts every commit by ``δ_p``. Between
+two failures the commits then come at ``P + δ_p, 2P + δ_p, …`` from the stretch's start
+(``P = τ + δ``): each after ``P`` more, except the first, which needs ``P + δ_p``. A stretch
+lasts ``M`` on average (memoryless), and commits ``e^{−(P+δ_p)/M} / (1 − e^{−P/M})`` cycles
+of ``τ``; with the restart's ``M·(e^{R/M} − 1)``,
+``ETTR = τ / (M·e^{R/M}·(e^{P/M} − 1)·e^{δ_p/M})``. The write in flight costs the factor
+``e^{−δ_p/M}`` (≈ ``δ_p`` per failure: a failure inside the window, probability ``δ_p/P``,
+loses one interval more), the same at every ``τ``.
+
+**The optimal interval** (``optimal_interval_s``) maximises that ETTR. ``δ_p`` and ``R`` do
+not depend on ``τ``, so ``d ln ETTR / dτ = 1/τ − e^{P/M} / (M·(e^{P/M} − 1)) = 0``, i.e.
+``1 − e^{−P/M} = τ/M``: with ``y = τ/M`` and ``b = δ/M``, ``ln(1 − y) + y + b = 0``, whose
+root in ``(0, 1)`` is ``y = 1 + W₀(−e^{−1−b})`` (Lambert's principal branch; unique, since the
+left side falls from ``b`` at ``y = 0`` to ``−∞`` at ``y = 1``). For ``b → 0`` it is
+``√(2b) − 2b/3 + O(b^{3/2})``: Young's ``√(2·δ·M)`` less Daly's ``2δ/3``. The storage enters
+twice: a synchronous write is ``δ`` itself, and an asynchronous one bounds ``τ`` from below
+by its write ``δ_p`` (one in flight at a time) — so the optimum is the root clamped to
+``[max(δ_p, step), τ_max]`` (the ETTR is unimodal in ``τ``).
+
 References
 ----------
 Young, "A first order approximation to the optimum checkpoint interval", CACM 17(9), 1974;
@@ -211,15 +231,54 @@ def restart_anatomy(
 
 
 def ettr_closed_form(
-    *, interval_s: float, blocking_s: float, restart_s: float, mtbf_s: float
+    *,
+    interval_s: float,
+    blocking_s: float,
+    restart_s: float,
+    mtbf_s: float,
+    durable_after_s: float = 0.0,
 ) -> float:
-    """Expected share of wall time spent on compute that is kept (Daly's renewal, above)."""
+    """Expected share of wall time spent on compute that is kept (Daly's renewal, with the
+    write in flight ``durable_after_s``: above)."""
     if not math.isfinite(mtbf_s):
         return interval_s / (interval_s + blocking_s)
-    expected_cycle_s = (
-        mtbf_s * math.exp(restart_s / mtbf_s) * math.expm1((interval_s + blocking_s) / mtbf_s)
-    )
-    return interval_s / expected_cycle_s
+    # τ / (M·e^{(R+δ_p)/M}·(e^{P/M} − 1)), written with e^{−x} so that a cycle of many
+    # mean times between failures comes out ~0 instead of overflowing
+    period_s = interval_s + blocking_s
+    kept = math.exp(-(restart_s + durable_after_s + period_s) / mtbf_s)
+    return interval_s / mtbf_s * kept / -math.expm1(-period_s / mtbf_s)
+
+
+def optimal_interval_s(blocking_s: float, mtbf_s: float, *, min_s: float, max_s: float) -> float:
+    """The compute between checkpoints that maximises ``ettr_closed_form`` (Notes: ``M·y``,
+    ``y`` the root of ``ln(1 − y) + y + δ/M = 0``), clamped to ``[min_s, max_s]``; ``max_s``
+    when nothing fails."""
+    if not math.isfinite(mtbf_s):
+        return max_s
+    ideal = mtbf_s * _daly_root(blocking_s / mtbf_s)
+    return min(max(ideal, min_s), max_s)
+
+
+def _daly_root(b: float) -> float:
+    """The ``y`` in ``(0, 1)`` with ``ln(1 − y) + y + b = 0`` (0 for ``b ≤ 0``), by Newton's
+    method from the right of the root: the left side is concave and falling, so each step
+    stays right of it and closes in (from ``√(2b)``, or ``1 − e^{−1−b}`` when that is
+    nearer; both lie right of the root)."""
+    if b <= 0:
+        return 0.0
+    if b > 35.0:  # 1 − y = e^{−y−b} is below rounding: y is 1 − e^{−1−b} to double precision
+        return -math.expm1(-1.0 - b)
+    y = min(math.sqrt(2.0 * b), -math.expm1(-1.0 - b))
+    for _ in range(100):
+        if y < 1e-4:  # ln(1 − y) + y by its series: the sum would cancel to rounding
+            g = b - y * y * (0.5 + y * (1.0 / 3.0 + y * (0.25 + y * 0.2)))
+        else:
+            g = math.log1p(-y) + y + b
+        step = g * (1.0 - y) / y  # g / g', g' = −y / (1 − y)
+        y += step
+        if abs(step) <= 1e-15 * y:
+            break
+    return y
 
 
 def storage_bytes_per_s(tb_per_s: float) -> float:

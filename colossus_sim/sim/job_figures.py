@@ -1,4 +1,5 @@
-"""What a job's result says about it, from its state at the end of a run: its checkpointing,
+"""What a job's result says about it, from its state at the end of a run: its checkpointing
+(and the site's, summed by tier),
 its counts (failures, restarts, resizes, preemptions, dropped replicas), its days (submit,
 start, wait, finish) and time to train, and what the fabric cost its step. Pure functions of a
 ``JobRun`` (the ledger builds the ``JobResult`` from them). Cost: O(1) per job.
@@ -6,16 +7,19 @@ start, wait, finish) and time to train, and what the fabric cost its step. Pure 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from colossus_sim.kinds import CheckpointTier
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.sim.jobs import JobRun
-from colossus_sim.units import BYTES_PER_TB, SECONDS_PER_DAY, SECONDS_PER_MINUTE
+from colossus_sim.units import BYTES_PER_PB, BYTES_PER_TB, SECONDS_PER_DAY, SECONDS_PER_MINUTE
 
 
 def checkpoint_figures(job: JobRun) -> dict[str, Any]:
     """How ``job`` checkpointed: how often and how long, what it wrote, how busy that kept its
-    share of the storage (from its last running stretch's cadence)."""
+    share of the storage (from its last running stretch's cadence), and by tier over the run:
+    checkpoints, bytes and the mean compute between them."""
     cadence = job.cadence
     write_frac = 0.0
     if cadence is not None:
@@ -26,6 +30,28 @@ def checkpoint_figures(job: JobRun) -> dict[str, Any]:
         "checkpoint_blocking_s": job.blocking_s,
         "checkpoint_tb_written": job.storage_bytes / BYTES_PER_TB,
         "storage_write_frac": write_frac,
+        **_by_tier([job], "tb", BYTES_PER_TB),
+    }
+
+
+def site_checkpoint_figures(jobs: list[JobRun]) -> dict[str, Any]:
+    """Every job's checkpoints by tier: counts, petabytes, the mean compute between them."""
+    return _by_tier(jobs, "pb", BYTES_PER_PB)
+
+
+def _by_tier(jobs: list[JobRun], unit: str, bytes_per_unit: float) -> dict[str, Any]:
+    counts = {t: sum(j.tier_checkpoints.get(t, 0) for j in jobs) for t in CheckpointTier}
+    written = {t: math.fsum(j.tier_bytes.get(t, 0.0) for j in jobs) for t in CheckpointTier}
+    apart_s = {t: math.fsum(j.tier_interval_s.get(t, 0.0) for j in jobs) for t in CheckpointTier}
+    return {
+        "checkpoints_by_tier": {t.value: counts[t] for t in CheckpointTier},
+        f"checkpoint_{unit}_by_tier": {
+            t.value: written[t] / bytes_per_unit for t in CheckpointTier
+        },
+        "checkpoint_mean_interval_min_by_tier": {
+            t.value: apart_s[t] / counts[t] / SECONDS_PER_MINUTE if counts[t] else math.nan
+            for t in CheckpointTier
+        },
     }
 
 

@@ -10,14 +10,14 @@ the run records (GPU-seconds, energy) is the ledger's. Cost: O(1) per call.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from colossus_sim.config.hardware import GpuSpec
 from colossus_sim.config.scenario import ScenarioJob
 from colossus_sim.config.workload import JobSpec
 from colossus_sim.fabric import JobFabric
-from colossus_sim.kinds import JobStatus
+from colossus_sim.kinds import CheckpointTier, JobStatus
 from colossus_sim.perf import power
 from colossus_sim.perf import reliability as rel
 from colossus_sim.perf.model_size import model_size
@@ -29,9 +29,9 @@ from colossus_sim.units import SECONDS_PER_DAY
 
 class Cadence(NamedTuple):
     """How a running job checkpoints: it blocks ``blocking_s`` every ``interval_s``, and a
-    checkpoint is durable ``durable_s`` after it starts. Every ``storage_every``-th checkpoint
-    (each one's, or an ``in_memory`` job's every k-th snapshot, written on from host memory)
-    writes ``storage_bytes`` to shared storage, served at ``storage_share`` of the storage's
+    checkpoint is durable in ``tier`` ``durable_s`` after it starts. Every ``storage_every``-th
+    checkpoint (each one, or a tiered job's every k-th, written on from host memory) writes
+    ``storage_bytes`` to shared storage, served at ``storage_share`` of the storage's
     bandwidth for ``storage_write_s``; it asked for ``storage_demand_bytes_per_s`` on
     average."""
 
@@ -43,6 +43,7 @@ class Cadence(NamedTuple):
     storage_write_s: float = 0.0
     storage_demand_bytes_per_s: float = 0.0
     storage_every: int = 1
+    tier: CheckpointTier = CheckpointTier.SHARED_STORAGE
     stop_s: float = 0.0
     """What a checkpoint-stop takes (preemption): the checkpoint's blocking copy and its
     write to shared storage, the racks held until it is durable there."""
@@ -103,6 +104,12 @@ class JobRun:
     lost), not a peer's copy."""
     storage_busy_s: float = 0.0
     """Seconds × share of the site's storage bandwidth its checkpoint writes occupied."""
+    tier_checkpoints: dict[CheckpointTier, int] = field(default_factory=dict)
+    """Checkpoints durable in each tier so far."""
+    tier_bytes: dict[CheckpointTier, float] = field(default_factory=dict)
+    tier_interval_s: dict[CheckpointTier, float] = field(default_factory=dict)
+    """Compute between its checkpoints in each tier, summed over them (÷ their count: the
+    mean interval)."""
     replans: int = 0
     resizes: int = 0
     preemptions: int = 0
@@ -246,17 +253,30 @@ class JobRun:
         )
 
     def _count_storage_writes(self, checkpoints: int) -> None:
-        """Bank what ``checkpoints`` more checkpoints wrote to shared storage: each one, or an
-        ``in_memory`` job's every k-th snapshot, counted across its stretches (a restart from
-        a peer's copy keeps its place in the count; one from storage starts it again:
-        ``Lifecycle._restart_done``)."""
+        """Bank what ``checkpoints`` more checkpoints wrote: to their tier, and to shared
+        storage each one, or a tiered job's every k-th, counted across its stretches (a
+        restart from a fast tier's copy keeps its place in the count; one from storage starts
+        it again: ``Lifecycle._restart_done``)."""
         cadence = self.cadence
         if cadence is None or not checkpoints:
             return
+        if cadence.tier is not CheckpointTier.SHARED_STORAGE:
+            self._tally(cadence.tier, checkpoints, cadence.storage_bytes, cadence.interval_s)
         taken = self.snapshots_unstored + checkpoints
         writes, self.snapshots_unstored = divmod(taken, cadence.storage_every)
         self.storage_bytes += writes * cadence.storage_bytes
         self.storage_busy_s += writes * cadence.storage_write_s * cadence.storage_share
+        if writes:
+            interval_s = cadence.storage_every * cadence.interval_s
+            self._tally(CheckpointTier.SHARED_STORAGE, writes, cadence.storage_bytes, interval_s)
+
+    def _tally(
+        self, tier: CheckpointTier, count: int, bytes_each: float, interval_s: float
+    ) -> None:
+        """``count`` checkpoints of ``bytes_each`` in ``tier``, ``interval_s`` of compute apart."""
+        self.tier_checkpoints[tier] = self.tier_checkpoints.get(tier, 0) + count
+        self.tier_bytes[tier] = self.tier_bytes.get(tier, 0.0) + count * bytes_each
+        self.tier_interval_s[tier] = self.tier_interval_s.get(tier, 0.0) + count * interval_s
 
 
 def jobs_of(resolved: ResolvedScenario, malleable: bool) -> list[JobRun]:

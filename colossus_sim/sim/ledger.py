@@ -338,6 +338,7 @@ class Ledger:
             storage_busy_frac=sum(j.storage_busy_s for j in jobs) / end_s if end_s else 0.0,
             storage_pb_written=sum(j.storage_bytes for j in jobs) / BYTES_PER_PB,
             storage_peak_tb_per_s=storage_peak_bytes_per_s / BYTES_PER_TB,
+            **job_figures.site_checkpoint_figures(jobs),
             power_cap_mw=cap_mw,
             peak_it_mw=max((p[1] for p in self.power_samples), default=0.0),
             peak_facility_mw=max((p[2] for p in self.power_samples), default=0.0),

@@ -1,5 +1,6 @@
-"""A job's plan and step time on a number of racks, at a fabric share, and its checkpoint
-cadence: the glue between the simulation and the physics in ``perf/``, with its caches.
+"""A job's plan and step time on a number of racks, at a fabric share, and its restart (its
+checkpoint cadence is ``sim/cadence.py``'s): the glue between the simulation and the physics in
+``perf/``, with its caches.
 
 Re-planning keeps a job's model-parallel layout and re-plans data parallelism, searching
 afresh only when that no longer fits; a step at a reduced NIC share re-times the same plan.
@@ -10,24 +11,18 @@ size costs one planner search (tens of ms), a size nothing fits on is remembered
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-
-from colossus_sim.config.reliability import FailureDomain
-from colossus_sim.config.scenario import CheckpointMode, RecoveryMode, SnapshotPeer
+from colossus_sim.config.scenario import RecoveryMode
 from colossus_sim.config.workload import PlanFields
 from colossus_sim.errors import ScenarioError
+from colossus_sim.perf import checkpoint_tiers as tiers
 from colossus_sim.perf import reliability as rel
 from colossus_sim.perf.gemm import check_gemm_shapes
 from colossus_sim.perf.plan_grid import RunSetup, job_setup
 from colossus_sim.perf.planner import plan_job
 from colossus_sim.perf.step_time import StepBreakdown, step_breakdown
 from colossus_sim.scenario import ResolvedScenario
+from colossus_sim.sim.cadence import CheckpointPolicy, Served
 from colossus_sim.sim.jobs import Cadence, JobRun, fixed_work_tokens
-from colossus_sim.units import BITS_PER_BYTE, BYTES_PER_GB, SECONDS_PER_MINUTE
-
-BITS_TO_BYTES_PER_GBIT = BYTES_PER_GB / BITS_PER_BYTE
-"""Bytes per second in one Gbit/s."""
 
 PlanKey = tuple[str, str, int, int, str]
 """A planner search: workload, GPU type, active GPUs per rack, racks, fixed plan fields."""
@@ -44,12 +39,8 @@ class Planner:
         """Searches by size and fixed fields, and those nothing fits (None: not searched
         again)."""
         self.step_cache: dict[tuple[str, str, int, int, str, float], StepBreakdown] = {}
-        self.rack_loss_rate_per_gpu_hour = rel.domain_rate_per_gpu_hour(
-            resolved.effective.failure_rate_per_gpu_hour,
-            {name: (c.count, c.domain) for name, c in resolved.reliability.causes.items()},
-            FailureDomain.RACK,
-        )
-        """Failures that take a whole rack, per GPU-hour (they take an in-rack snapshot copy)."""
+        self.checkpoints = CheckpointPolicy(resolved, gpus_per_rack)
+        """How each job checkpoints and where its restarts load from (``sim/cadence.py``)."""
 
     def setup(self, job: JobRun, racks: int, scale_out_frac: float = 1.0) -> RunSetup:
         return job_setup(
@@ -145,149 +136,39 @@ class Planner:
             self.step_cache[key] = step
         return step
 
-    def checkpoint_cadence(
-        self, job: JobRun, racks: int, served: Callable[[float], float]
-    ) -> Cadence:
-        """``job``'s checkpoint blocking, durability lag and interval on ``racks`` racks.
-
-        ``restart`` (and the other modes that reload from storage): the job asks the shared
-        storage for its checkpoint's bytes over the interval it would choose if writing were
-        free (``checkpoint.interval_minutes``, or Young–Daly's for its failure rate) and is
-        ``served`` a write bandwidth for it (``sim/checkpoint_storage.py``); the interval is
-        then at least the write (one checkpoint in flight at a time). ``in_memory``: see
-        ``_in_memory_cadence``."""
-        assert job.step is not None
-        if job.setup.recovery is RecoveryMode.IN_MEMORY:
-            return self._in_memory_cadence(job, racks, served)
-        pool = self.storage_bytes_per_s()
-        wanted_s = self._interval_s(job, racks, self._storage_checkpoint(job, racks, pool))
-        demand = self._state_bytes(job) / wanted_s
-        bandwidth = served(demand)
-        cost = self._storage_checkpoint(job, racks, bandwidth)
-        write_s = cost.durable_after_s or cost.blocking_s  # async: in the background; sync: blocked
-        return Cadence(
-            cost.blocking_s,
-            cost.durable_after_s,
-            max(self._interval_s(job, racks, cost), cost.durable_after_s),
-            storage_bytes=cost.bytes_total,
-            storage_share=bandwidth / pool,
-            storage_write_s=write_s,
-            storage_demand_bytes_per_s=demand,
-            stop_s=cost.blocking_s + cost.durable_after_s,
-        )
-
-    def _in_memory_cadence(
-        self, job: JobRun, racks: int, served: Callable[[float], float]
-    ) -> Cadence:
-        """Every ``snapshot_interval_steps`` steps each GPU copies its shard to host memory
-        (blocking) and on to its peer (durable when there: over its NIC to another rack, or
-        over NVLink to another tray of its rack). Every k-th snapshot also goes on from host
-        memory to the shared storage, without blocking: as often as Young–Daly's interval for
-        the failures that take a snapshot's copies says (whole-rack failures when the peer is
-        in the rack; none otherwise, so every ``checkpoint.max_interval_minutes``), and at
-        least the write apart."""
-        assert job.step is not None
-        recovery = self.resolved.scenario.recovery
-        assert recovery is not None  # checked when the scenario loads
-        ckpt = self.resolved.scenario.checkpoint
-        state_bytes = self._state_bytes(job)
-        shard_bytes = state_bytes / (racks * job.active_gpus)
-        in_rack = recovery.snapshot_peer is SnapshotPeer.SAME_RACK
-        period_s = recovery.snapshot_interval_steps * job.step.step_s
-        blocking_s = shard_bytes / rel.host_copy_bytes_per_s(ckpt.host_copy_gb_per_s)
-        copy_bytes_per_s = self._nvlink_bytes_per_s(job) if in_rack else self._nic_bytes_per_s(job)
-        rate = self.rack_loss_rate_per_gpu_hour if in_rack else 0.0
-        mtbf_s = rel.job_mtbf_s(rate, racks * self.gpus_per_rack)
-
-        def storage_interval_s(write_s: float) -> float:
-            fixed_s = self._fixed_interval_s(job)
-            if fixed_s is not None:
-                return max(fixed_s, write_s)
-            return rel.young_daly_interval_s(
-                0.0,  # written on from host memory: training does not wait for it
-                mtbf_s,
-                min_s=max(write_s, period_s),
-                max_s=ckpt.max_interval_minutes * SECONDS_PER_MINUTE,
-            )
-
-        pool = self.storage_bytes_per_s()
-        demand = state_bytes / storage_interval_s(state_bytes / pool)
-        bandwidth = served(demand)
-        write_s = state_bytes / bandwidth
-        every = max(1, math.ceil(storage_interval_s(write_s) / (period_s + blocking_s)))
-        return Cadence(
-            blocking_s=blocking_s,
-            durable_s=shard_bytes / copy_bytes_per_s,
-            interval_s=period_s,
-            storage_bytes=state_bytes,
-            storage_share=bandwidth / pool,
-            storage_write_s=write_s,
-            storage_demand_bytes_per_s=demand,
-            storage_every=every,
-            stop_s=blocking_s + write_s,  # to storage: the peers' memory goes with the racks
-        )
-
-    def _fixed_interval_s(self, job: JobRun) -> float | None:
-        """The scenario's fixed checkpoint interval for ``job`` (``interval_minutes``, or
-        ``interval_steps`` of its step now), or None under Young–Daly's."""
-        ckpt = self.resolved.scenario.checkpoint
-        if ckpt.interval_minutes is not None:
-            return ckpt.interval_minutes * SECONDS_PER_MINUTE
-        if ckpt.interval_steps is not None and job.step is not None:
-            return ckpt.interval_steps * job.step.step_s
-        return None
-
-    def _interval_s(self, job: JobRun, racks: int, cost: rel.CheckpointCost) -> float:
-        """The scenario's fixed interval, or Young–Daly's for ``job``'s failure rate on
-        ``racks`` racks and a checkpoint costing ``cost`` (at least a step and the write)."""
-        assert job.step is not None
-        ckpt = self.resolved.scenario.checkpoint
-        fixed_s = self._fixed_interval_s(job)
-        if fixed_s is not None:
-            return fixed_s
-        gpus = racks * self.gpus_per_rack
-        mtbf = rel.job_mtbf_s(self.resolved.effective.failure_rate_per_gpu_hour, gpus)
-        return rel.young_daly_interval_s(
-            cost.blocking_s,
-            mtbf,
-            min_s=max(cost.durable_after_s, job.step.step_s),
-            max_s=ckpt.max_interval_minutes * SECONDS_PER_MINUTE,
-        )
-
-    def _storage_checkpoint(
-        self, job: JobRun, racks: int, bytes_per_s: float
-    ) -> rel.CheckpointCost:
-        ckpt = self.resolved.scenario.checkpoint
-        return rel.checkpoint_cost(
-            params=job.params,
-            bytes_per_param=ckpt.bytes_per_param,
-            gpus=racks * job.active_gpus,
-            storage_bytes_per_s=bytes_per_s,
-            host_copy_bytes_per_s=rel.host_copy_bytes_per_s(ckpt.host_copy_gb_per_s),
-            asynchronous=ckpt.mode is CheckpointMode.ASYNC,
-        )
+    def checkpoint_cadence(self, job: JobRun, racks: int, served: Served) -> Cadence:
+        """How ``job`` checkpoints on ``racks`` racks, ``served`` its write bandwidth by the
+        shared storage (``sim/cadence.py`` decides)."""
+        return self.checkpoints.cadence(job, racks, served)
 
     def storage_bytes_per_s(self) -> float:
         """The shared checkpoint storage's bandwidth (all jobs share it:
         ``sim/checkpoint_storage.py``)."""
-        return rel.storage_bytes_per_s(self.resolved.scenario.checkpoint.storage_tb_per_s)
+        return self.checkpoints.storage_bytes_per_s()
 
     def check_interval(self, job: JobRun, racks: int) -> None:
-        """Refuse a fixed checkpoint interval shorter than ``job``'s asynchronous write on
-        ``racks`` racks with the whole storage to itself (a checkpoint would always start
-        before the last one is durable)."""
-        minutes = self.resolved.scenario.checkpoint.interval_minutes
-        if minutes is None or job.setup.recovery is RecoveryMode.IN_MEMORY:
+        """Refuse a fixed checkpoint interval shorter than the write of the checkpoint it
+        times, for ``job`` on up to ``racks`` racks with the whole storage (or its trays'
+        drives) to itself: one would always start before the last is durable."""
+        ckpt = self.resolved.scenario.checkpoint
+        step = None
+        if ckpt.interval_steps is not None:  # the shortest step: on the most racks, if it fits
+            step = self.plan(job, racks) or self.plan(job, job.want_racks)
+        fixed_s = self.checkpoints.fixed_interval_s(job, step)
+        if fixed_s is None:
             return
-        write_s = self._storage_checkpoint(job, racks, self.storage_bytes_per_s()).durable_after_s
-        if minutes * SECONDS_PER_MINUTE < write_s:
-            raise self.resolved.error_at(
-                "checkpoint.interval_minutes",
-                f"shorter than the {write_s:,.0f} s {job.name} needs to write a checkpoint with "
-                "all of the storage's bandwidth (one would start before the last is durable)",
-                got=f"{minutes:g} min",
-                expected=f"at least {write_s / SECONDS_PER_MINUTE:.2f} min, or faster storage",
-            )
+        write_s, tier = self.checkpoints.fixed_write_s(job, racks)
+        if fixed_s >= write_s:
+            return
+        field = "interval_minutes" if ckpt.interval_minutes is not None else "interval_steps"
+        raise self.resolved.error_at(
+            f"checkpoint.{field}",
+            f"shorter than the {write_s:,.2f} s {job.name} needs to write a checkpoint to its "
+            f"{tier.value.replace('_', ' ')} with all of its bandwidth (one would start before "
+            "the last is durable)",
+            got=f"{fixed_s:,.2f} s",
+            expected=f"at least {write_s:,.2f} s, or a faster tier",
+        )
 
     def restart(
         self, job: JobRun, racks: int, *, detected: bool, read_bytes_per_s: float
@@ -301,17 +182,7 @@ class Planner:
             return None
         assert job.step is not None
         training_gpus = racks * job.active_gpus
-        state_bytes = self._state_bytes(job)
-        if job.setup.recovery is RecoveryMode.IN_MEMORY and not job.from_storage:
-            # each GPU reads its shard back from its peer
-            load_bytes = state_bytes / training_gpus
-            load_bytes_per_s = (
-                self._nvlink_bytes_per_s(job)
-                if recovery.snapshot_peer is SnapshotPeer.SAME_RACK
-                else self._nic_bytes_per_s(job)
-            )
-        else:  # every rank reads the checkpoint from the shared storage
-            load_bytes, load_bytes_per_s = state_bytes, read_bytes_per_s
+        load_bytes, load_bytes_per_s = self.checkpoints.load(job, racks, read_bytes_per_s)
         in_rack = job.setup.recovery is RecoveryMode.HOT_SPARE  # the rack's spare steps in
         return rel.restart_anatomy(
             gpus=training_gpus,
@@ -336,7 +207,8 @@ class Planner:
         startup_s = recovery.process_start_s + recovery.comm_init_s_per_1k_gpus * (
             replica_gpus / 1000.0
         )
-        copy_s = self._state_bytes(job) / replica_gpus / self._nic_bytes_per_s(job)
+        state_bytes = self.checkpoints.state_bytes(job)
+        copy_s = state_bytes / replica_gpus / tiers.nic_bytes_per_s(job.gpu)
         return recovery.detection_s, startup_s + copy_s
 
     def restart_s(
@@ -361,17 +233,3 @@ class Planner:
         if anatomy is None:
             return self.restart_s(job, racks, detected=True, read_bytes_per_s=read_bytes_per_s), {}
         return anatomy.total_s, anatomy.breakdown_s()
-
-    def _state_bytes(self, job: JobRun) -> float:
-        """What ``job``'s checkpoint holds: its parameters × the scenario's bytes per one."""
-        return job.params * self.resolved.scenario.checkpoint.bytes_per_param
-
-    @staticmethod
-    def _nvlink_bytes_per_s(job: JobRun) -> float:
-        gpu = job.gpu
-        return gpu.nvlink_gb_per_s * gpu.nvlink_bus_efficiency * BYTES_PER_GB
-
-    @staticmethod
-    def _nic_bytes_per_s(job: JobRun) -> float:
-        gpu = job.gpu
-        return gpu.nic_gbit_per_s * gpu.nic_bus_efficiency * BITS_TO_BYTES_PER_GBIT

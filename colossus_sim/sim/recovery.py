@@ -19,6 +19,7 @@ from colossus_sim.cluster import ClusterState
 from colossus_sim.config.reliability import FailureDomain
 from colossus_sim.config.scenario import RecoveryMode, RecoveryPolicy, SnapshotPeer
 from colossus_sim.kinds import ACTIVE, JobStatus
+from colossus_sim.sim.cadence import copy_domains
 from colossus_sim.sim.jobs import JobRun
 from colossus_sim.sim.placement import Placement
 from colossus_sim.sim.planning import Planner
@@ -82,14 +83,10 @@ def drops_replica(job: JobRun, healthy_after: int) -> bool:
 
 
 def takes_snapshot_copy(ctx: RecoveryPolicyContext, job: JobRun, domain: FailureDomain) -> bool:
-    """Whether a failure taking out ``domain`` takes both copies of an ``in_memory`` job's
-    last snapshot (its own and its peer's), so it restarts from shared storage: only a whole
-    rack, and only when the peer is in the same rack."""
-    return (
-        job.setup.recovery is RecoveryMode.IN_MEMORY
-        and ctx.snapshot_peer is SnapshotPeer.SAME_RACK
-        and domain is FailureDomain.RACK
-    )
+    """Whether a failure taking out ``domain`` takes every copy of ``job``'s last fast-tier
+    checkpoint, so it restarts from shared storage (``cadence.copy_domains``: a whole rack
+    for an ``in_memory`` job with its peer in the rack; a tray or rack for ``local_nvme``)."""
+    return domain in copy_domains(job, ctx.snapshot_peer)
 
 
 def recover(ctx: RecoveryPolicyContext, job: JobRun, bad: int) -> Recovery:
