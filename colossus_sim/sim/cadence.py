@@ -78,6 +78,11 @@ class CheckpointPolicy:
             )
         )
         """One GPU's part of its tray's drives (None: the scenario has no local NVMe tier)."""
+        self._memo: dict[
+            tuple[int, int], tuple[StepBreakdown | None, float, dict[float, Cadence]]
+        ] = {}
+        """By (job, racks): the step it was worked out for, the bytes/s the job asked of the
+        storage, and its cadence by the bandwidth it was served."""
 
     def storage_bytes_per_s(self) -> float:
         """The shared checkpoint storage's bandwidth (``sim/checkpoint_storage.py`` shares it)."""
@@ -88,6 +93,31 @@ class CheckpointPolicy:
         return job.params * self.ckpt.bytes_per_param
 
     def cadence(self, job: JobRun, racks: int, served: Served) -> Cadence:
+        """``_cadence``, remembered: what a job asks of the storage follows from its step and
+        racks alone, and its cadence from those and the bandwidth it is served, so a job that
+        restarts again and again beside the same writers is not worked out again each time
+        (``served`` is still asked, as it records the storage's peak)."""
+        entry = self._memo.get((job.index, racks))
+        if entry is not None and entry[0] is job.step:
+            found = entry[2].get(served(entry[1]))
+            if found is not None:
+                return found
+        asked: list[tuple[float, float]] = []
+
+        def recording(demand: float) -> float:
+            bandwidth = served(demand)
+            asked.append((demand, bandwidth))
+            return bandwidth
+
+        made = self._cadence(job, racks, recording)
+        demand, bandwidth = asked[0]
+        if entry is None or entry[0] is not job.step:
+            entry = (job.step, demand, {})
+            self._memo[(job.index, racks)] = entry
+        entry[2][bandwidth] = made
+        return made
+
+    def _cadence(self, job: JobRun, racks: int, served: Served) -> Cadence:
         """``job``'s checkpoint blocking, durability lag and interval on ``racks`` racks.
 
         To the shared storage: the job asks for its checkpoint's bytes over the interval it
