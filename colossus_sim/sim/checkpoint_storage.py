@@ -7,7 +7,8 @@ its checkpoint's bytes over the interval it would choose if writing were free (s
 last started running: a job's cadence holds until its next start, so the others it shares
 with are those running then). A restart's read competes with them as a job that wants all it
 can get; a restarting job is not counted against the writers (its read is minutes of a
-restart that is mostly detection and start-up). ``in_memory`` jobs write to peers, not here.
+restart that is mostly detection and start-up). A tiered job (``in_memory``, ``local_nvme``)
+asks for its every k-th checkpoint's bytes, the ones that go on to the storage.
 Cost: O(running jobs) per job start or restart (O(n log n) the first time a set of writers
 is seen; remembered after); no event of its own.
 """
