@@ -114,3 +114,28 @@ def test_bad_lemons_are_refused_at_their_field(tmp_path: Path, override: str, fi
     with pytest.raises(ScenarioError) as caught:
         api.load_scenario(one_job_scenario(tmp_path), [f"{k}={v}" for k, v in values.items()])
     assert f"{LEMONS}.{field}" in str(caught.value)
+
+
+def test_the_run_text_says_how_the_checkpoints_went_and_what_the_lemons_did(
+    tmp_path: Path,
+) -> None:
+    """The text output's checkpoint line counts each tier the run used as the result does,
+    and the lemon line gives the result's lemon counts."""
+    from typer.testing import CliRunner
+
+    from colossus_sim.cli.app import app
+
+    path = one_job_scenario(tmp_path, horizon_days=2, rate=3.0)
+    overrides = _lemon_overrides(0.73, found_after=1)
+    args = ["run", str(path), *[a for o in overrides for a in ("--set", o)]]
+    shown = CliRunner().invoke(app, args, env={"COLUMNS": "400"})
+    assert shown.exit_code == 0, shown.output
+    result = api.simulate(path, overrides)
+    c = result.cluster
+    stored = c.checkpoints_by_tier["shared_storage"]
+    assert stored > 0 and f"checkpoints: {stored:,} to shared storage" in shown.output
+    assert "to local NVMe" not in shown.output  # a tier the run did not use
+    assert (
+        f"lemon trays: {c.lemon_trays:,} · {c.lemon_failures:,} of the {c.failures:,} failures"
+        f" · {c.lemons_found:,} found and replaced" in shown.output
+    )

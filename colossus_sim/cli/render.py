@@ -18,6 +18,7 @@ from rich.table import Table
 
 from colossus_sim import api
 from colossus_sim.cli.render_grid import grid_lines
+from colossus_sim.cli.render_recovery import recovery_lines
 
 if TYPE_CHECKING:
     from colossus_sim.api import Calibration, FidelityRow, JobStep, RunResult
@@ -216,7 +217,8 @@ def cluster_lines(result: RunResult) -> list[str]:
             f"takes {j.step_s_at_min_clock:.2f} s (+{j.step_s_at_min_clock / j.step_s - 1:.1%}); "
             "communication and HBM-bound parts keep their time"
         )
-    return lines + trace_lines(result) + restart_lines(result) + fabric_lines(result)
+    lines += recovery_lines(result) + trace_lines(result) + restart_lines(result)
+    return lines + fabric_lines(result)
 
 
 def trace_lines(result: RunResult) -> list[str]:
