@@ -44,6 +44,7 @@ class EventKind(StrEnum):
     PREEMPT = "preempt"
     STOP = "stop"
     REQUEUE = "requeue"
+    STRAGGLER = "straggler"
     DROP_REPLICA = "drop replica"
     REJOIN = "rejoin"
     REPAIR = "repair"
@@ -68,6 +69,8 @@ class RestartCause(StrEnum):
     """It shrank to give racks to a higher-priority queued job."""
     RESUMED = "resumed"
     """It starts again after a higher-priority job stopped it."""
+    STRAGGLER_DRAINED = "straggler drained"
+    """A slow tray was found: the job restarts without it (nothing failed)."""
 
     __hash__ = str.__hash__
 

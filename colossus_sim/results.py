@@ -169,6 +169,10 @@ class JobResult(BaseModel):
     """Times its racks changed after it started (a grow, a shrink, racks taken by a
     higher-priority job), each a restart from a checkpoint."""
     preemptions: int
+    stragglers: int = 0
+    """Slow trays that struck it (``failures.stragglers``)."""
+    straggler_hours: float = 0.0
+    """Hours it had a slow tray among its racks, not yet found (it ran slowed meanwhile)."""
     """Times it gave racks to a higher-priority queued job (``scheduler.preemption``): it
     shrank, or stopped at a checkpoint and queued again."""
     gpu_hours: dict[str, float]
@@ -222,6 +226,9 @@ class ClusterResult(BaseModel):
     """Failures of lemon trays (counted in ``failures`` too)."""
     lemons_found: int = 0
     """Lemon trays found and replaced by sound ones during the run."""
+    stragglers: int = 0
+    """Slow trays that started during the run (``failures.stragglers``), on a job's racks or
+    not."""
     storage_busy_frac: float
     """Share of the run the site's checkpoint storage spent writing: the bytes written over
     what its bandwidth could have written in the run (1.0: it never rests)."""

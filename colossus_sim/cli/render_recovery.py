@@ -1,6 +1,6 @@
 """The run's checkpoint and failure-source lines in the terminal: checkpoints by tier (how
-many, how much, how often), the shared storage's load, and the lemon trays when the run has
-them. Text only; O(jobs)."""
+many, how much, how often), the shared storage's load, and the lemon trays and stragglers
+when the run has them. Text only; O(jobs log jobs)."""
 
 from __future__ import annotations
 
@@ -38,5 +38,13 @@ def recovery_lines(result: RunResult) -> list[str]:
         lines.append(
             f"lemon trays: {c.lemon_trays:,} · {c.lemon_failures:,} of the {c.failures:,} "
             f"failures · {c.lemons_found:,} found and replaced"
+        )
+    if c.stragglers:
+        hit = sorted((j for j in result.jobs if j.stragglers), key=lambda j: -j.straggler_hours)
+        worst = ", ".join(
+            f"{j.name} {j.stragglers:,} ({j.straggler_hours:,.0f} h slowed)" for j in hit[:3]
+        )
+        lines.append(
+            f"stragglers: {c.stragglers:,} slow trays started · on jobs: {worst or 'none'}"
         )
     return lines

@@ -181,6 +181,16 @@ class LemonSpec(StrictModel):
     found_after_failures: Annotated[int, Field(ge=0, le=1000)] = 0
 
 
+class StragglerSpec(StrictModel):
+    """Trays that turn slow without failing (``sim/stragglers.py``): they start at
+    ``onsets_per_million_gpu_hours``, slow the job training on them to ``1 + slowdown`` times
+    its step, and are each found and drained ``found_after_minutes`` after they start."""
+
+    onsets_per_million_gpu_hours: Annotated[float, Field(ge=0, le=1e5, allow_inf_nan=False)]
+    slowdown: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+    found_after_minutes: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
+
+
 class FailureSpec(StrictModel):
     enabled: bool = True
     model: str = "reliability"
@@ -190,6 +200,8 @@ class FailureSpec(StrictModel):
     repair_multiplier: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] = 1.0
     lemons: LemonSpec | None = None
     """Lemon trays (none unless set): some failures concentrate on a few trays."""
+    stragglers: StragglerSpec | None = None
+    """Slow trays (none unless set): each slows its job until it is found and drained."""
 
 
 class SnapshotPeer(StrEnum):

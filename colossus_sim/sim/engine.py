@@ -26,6 +26,7 @@ from colossus_sim.sim.failures import Failure, interrupts
 from colossus_sim.sim.jobs import JobRun
 from colossus_sim.sim.network import SwitchFault
 from colossus_sim.sim.scheduling import Scheduling
+from colossus_sim.sim.stragglers import StragglerProcess
 from colossus_sim.units import SECONDS_PER_HOUR
 
 
@@ -46,9 +47,22 @@ class Simulation(Scheduling):
             self._refill(gpu)
         self._settle()
         self.env.process(self._failure_loop())
+        spec = self.resolved.scenario.failures
+        if spec.stragglers is not None and spec.enabled:
+            stragglers = StragglerProcess(
+                spec.stragglers,
+                racks=self.cluster.racks,
+                gpus_per_rack=self.cluster.gpus_per_rack,
+                seed=self.seed,
+            )
+            self.env.process(self._straggler_loop(stragglers))
         horizon = self.env.timeout(self.resolved.effective.horizon_s)
         self.env.run(until=self.done | horizon)
         self.ledger.advance_cluster(self.env.now, self.site_it_w)
+        for job in self.jobs:
+            if job.slow_stragglers:  # still slowed at the end
+                until_s = self.env.now if job.finish_s is None else job.finish_s
+                job.slowed_s += max(until_s - job.slow_since_s, 0.0)
         if (lemons := self.failures.lemons) is not None:
             self.ledger.lemons = (lemons.count, lemons.accepted, lemons.found_count)
         for job in self.jobs:
@@ -132,6 +146,49 @@ class Simulation(Scheduling):
                 self.power_dirty = power_dirty
             return
         self._recover(interrupted, rack)
+
+    def _straggler_loop(self, process: StragglerProcess) -> Generator[simpy.Event, None, None]:
+        for gap_s, rack in process.onsets():
+            yield self.env.timeout(gap_s)
+            self.ledger.advance_cluster(self.env.now, self.site_it_w)
+            self._straggle(process, rack)
+            self._settle()
+
+    def _straggle(self, process: StragglerProcess, rack: int) -> None:
+        """A tray of ``rack`` turns slow: the job training there runs slowed until it is found
+        (``stragglers.py``)."""
+        self.ledger.stragglers += 1
+        owner = int(self.cluster.owner[rack])
+        job = self.jobs[owner] if owner != FREE else None
+        if job is None or job.status not in ACTIVE:
+            return  # the site's health checks find it before a job trains there
+        job.stragglers += 1
+        self.ledger.log(EventKind.STRAGGLER, job, rack, f"{process.slow_factor:g}× slower")
+        if not job.slow_stragglers:
+            job.slow_since_s = self.env.now
+            running = job.status is JobStatus.RUNNING
+            if running:
+                job.bank_rate(self.env.now)
+            job.slow = process.slow_factor
+            if running:
+                job.version += 1
+                self._schedule_finish(job)
+        job.slow_stragglers += 1
+        self._later(process.found_after_s, functools.partial(self._straggler_found, job))
+
+    def _straggler_found(self, job: JobRun) -> None:
+        """A straggler of ``job`` is found: the job restarts with the tray swapped out (and
+        runs at full speed again once none is left)."""
+        job.slow_stragglers -= 1
+        if not job.slow_stragglers:
+            until_s = self.env.now if job.finish_s is None else min(self.env.now, job.finish_s)
+            job.slowed_s += max(until_s - job.slow_since_s, 0.0)
+        if job.status in ACTIVE:
+            self._close(job, lose_work=False)  # drained at a checkpoint: nothing lost
+            job.slow = job.slow if job.slow_stragglers else 1.0
+            self._restart(job, RestartCause.STRAGGLER_DRAINED)
+        elif not job.slow_stragglers:
+            job.slow = 1.0
 
     def _drop_replica(self, job: JobRun, cause: str) -> None:
         """The replica holding the failed GPU leaves; the others pause to notice, then go on

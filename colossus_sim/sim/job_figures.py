@@ -13,7 +13,13 @@ from typing import Any
 from colossus_sim.kinds import CheckpointTier
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.sim.jobs import JobRun
-from colossus_sim.units import BYTES_PER_PB, BYTES_PER_TB, SECONDS_PER_DAY, SECONDS_PER_MINUTE
+from colossus_sim.units import (
+    BYTES_PER_PB,
+    BYTES_PER_TB,
+    SECONDS_PER_DAY,
+    SECONDS_PER_HOUR,
+    SECONDS_PER_MINUTE,
+)
 
 
 def checkpoint_figures(job: JobRun) -> dict[str, Any]:
@@ -66,6 +72,8 @@ def counts(job: JobRun) -> dict[str, Any]:
         "resizes": job.resizes,
         "preemptions": job.preemptions,
         "replica_drops": job.replica_drops,
+        "stragglers": job.stragglers,
+        "straggler_hours": job.slowed_s / SECONDS_PER_HOUR,
     }
 
 

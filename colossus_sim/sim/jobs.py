@@ -113,6 +113,15 @@ class JobRun:
     replans: int = 0
     resizes: int = 0
     preemptions: int = 0
+    stragglers: int = 0
+    """Slow trays that struck it (``failures.stragglers``)."""
+    slow: float = 1.0
+    """How many times longer its steps take while a straggler is among its racks."""
+    slow_stragglers: int = 0
+    """Stragglers among its racks not yet found."""
+    slow_since_s: float = 0.0
+    slowed_s: float = 0.0
+    """Seconds it had a straggler (it ran slowed while it trained)."""
     """Times it gave racks to a higher-priority queued job (stopped or shrunk)."""
     replicas_out: int = 0
     """Data-parallel replicas that left after a failure and have not rejoined
@@ -134,7 +143,8 @@ class JobRun:
     @property
     def tokens_per_s(self) -> float:
         assert self.step is not None and self.phases is not None
-        return self.step.tokens_per_step / self.phases.step_s(self.clock) * self.replica_share
+        step_s = self.phases.step_s(self.clock) * self.slow
+        return self.step.tokens_per_step / step_s * self.replica_share
 
     @property
     def replica_share(self) -> float:

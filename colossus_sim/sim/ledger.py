@@ -104,6 +104,7 @@ class Ledger:
         self.spare_gpu_failures = 0
         self.repairs = 0
         self.fabric_faults = 0
+        self.stragglers = 0
         self.lemons = (0, 0, 0)
         """Lemon trays, their failures, those found (set by the engine at the end)."""
         self.queued = [0] * len(cluster.type_names)
@@ -187,7 +188,7 @@ class Ledger:
                 continue  # nothing that sets its row moved since it was last looked at
             self.job_last_mark[job.index] = mark
             running = job.status is JobStatus.RUNNING and job.phases is not None
-            step_s = job.phases.step_s(job.clock) if running and job.phases else 0.0
+            step_s = job.phases.step_s(job.clock) * job.slow if running and job.phases else 0.0
             state = (job.status.value, owned[job.index], step_s, job.fabric_frac)
             if state != self.job_last_sample[job.index]:
                 self.job_last_sample[job.index] = state
@@ -335,6 +336,7 @@ class Ledger:
             lemon_trays=self.lemons[0],
             lemon_failures=self.lemons[1],
             lemons_found=self.lemons[2],
+            stragglers=self.stragglers,
             storage_busy_frac=sum(j.storage_busy_s for j in jobs) / end_s if end_s else 0.0,
             storage_pb_written=sum(j.storage_bytes for j in jobs) / BYTES_PER_PB,
             storage_peak_tb_per_s=storage_peak_bytes_per_s / BYTES_PER_TB,
