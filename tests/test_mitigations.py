@@ -137,16 +137,40 @@ def test_storage_by_hand() -> None:
     assert full.loss_mwh == pytest.approx(0.1 * 2.2)
 
 
+def test_recharge_by_hand() -> None:
+    """The +100 MW step above (the store gives 1.389 MWh over its 100 s hand-over), then 900 s
+    before the next: at 36 MW (9 MWh) it is back at its 50 MWh; at 3.6 MW it gets 0.9 MWh of
+    it back, which the grid supplies (charged) and whose loss is priced."""
+    for recharge_mw, back_mwh in ((36.0, 100 * 100 / 2 / 3600), (3.6, 0.9)):
+        run = storage.buffer_steps(
+            np.array([100.0]),
+            np.array([1000.0]),
+            power_mw=200,
+            energy_mwh=100,
+            grid_ramp_mw_per_s=1.0,
+            initial_soc_mwh=50,
+            efficiency=0.9,
+            recharge_mw=recharge_mw,
+        )
+        assert run.soc_mwh[0] == pytest.approx(50 - 100 * 100 / 2 / 3600 + back_mwh)
+        assert run.charged_mwh == pytest.approx(back_mwh)
+        assert run.loss_mwh == pytest.approx(0.1 * back_mwh)
+        assert run.grid_steps_mw[0] == pytest.approx(0.0)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     steps=st.lists(st.floats(-500, 500), min_size=1, max_size=60),
     gaps=st.lists(st.floats(0.0, 3600.0), min_size=60, max_size=60),
     energy=st.floats(0.01, 1000.0),
     soc_frac=st.floats(0.0, 1.0),
+    recharge_mw=st.sampled_from([0.0, 5.0, 200.0]),
 )
 def test_the_state_of_charge_stays_within_capacity(
-    steps: list[float], gaps: list[float], energy: float, soc_frac: float
+    steps: list[float], gaps: list[float], energy: float, soc_frac: float, recharge_mw: float
 ) -> None:
+    """Whatever the steps, the charge stays within [0, E], recharging or not, and what went
+    in less what came out is the change of charge (the tracking is lossless)."""
     run = storage.buffer_steps(
         np.array(steps),
         np.array(gaps[: len(steps)]),
@@ -155,9 +179,12 @@ def test_the_state_of_charge_stays_within_capacity(
         grid_ramp_mw_per_s=2.0,
         initial_soc_mwh=soc_frac * energy,
         efficiency=0.85,
+        recharge_mw=recharge_mw,
     )
     slack = 1e-9 * max(energy, 1.0)  # float rounding of the hand-over energy
     assert -slack <= run.min_soc_mwh and run.max_soc_mwh <= energy + slack
+    moved = run.charged_mwh - run.discharged_mwh
+    assert moved == pytest.approx(run.soc_mwh[-1] - soc_frac * energy, abs=1e-6 * max(energy, 1))
     # What the grid does not see the storage took: its output moves within ±200 MW, so no
     # step changes it by more than 400 MW, and it never takes more than the step itself.
     taken = np.array(steps) - run.grid_steps_mw

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from colossus_sim.config.base import NonNegativeFloat, PositiveFloat, Sourced, StrictModel
 from colossus_sim.config.checkpoint import CheckpointSpec, CheckpointTarget
 from colossus_sim.config.phases import Phase, check_phase_names, expand_phases
+from colossus_sim.errors import FieldValueError
 
 
 class RecoveryPolicy(StrEnum):
@@ -263,6 +264,18 @@ class StorageSpec(StrictModel):
     grid_ramp_mw_per_s: PositiveFloat = 1.0
     round_trip_efficiency: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.85
     initial_soc_frac: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.5
+    recharge_mw: NonNegativeFloat = 0.0
+    """How fast it moves its charge back toward ``initial_soc_frac`` between steps, drawing
+    from (or giving to) the grid (0: it does not, and a full or empty store absorbs less); at
+    most ``power_mw``, its converters' rating."""
+
+    @model_validator(mode="after")
+    def _recharge_within_rating(self) -> Self:
+        if self.recharge_mw > self.power_mw:
+            raise FieldValueError(
+                "recharge_mw", f"above the storage's {self.power_mw:g} MW rating (power_mw)"
+            )
+        return self
 
 
 class PowerSpec(StrictModel):

@@ -11,9 +11,12 @@ every step: ``|b| ≤ P`` (its power rating) and, since handing over ``b`` moves
 energy, ``½·b²/R ≤`` the charge it holds (discharging) or the room it has (charging), which
 keeps the state of charge within ``[0, E]`` until the next step. The charge is tracked
 losslessly; what charging loses, ``(1 − η)`` of the energy taken in, is bought back from the
-grid and reported as the storage's energy cost. Between steps the storage only hands over: it
-is not recharged toward a target (a full or empty store simply absorbs less). Cost: one pass
-over the steps (a Python loop over events, never over time).
+grid and reported as the storage's energy cost. Once a hand-over ends, the storage moves its
+charge back toward a target at up to ``recharge_mw`` (drawing from the grid, or giving to it)
+until the next step: a slow flow the grid follows, not a step of its own (it starts and stops
+at the grid's ramp rate, seconds against the minutes between steps, which the energy ignores).
+With ``recharge_mw`` 0 the store only hands over (a full or empty store simply absorbs less).
+Cost: one pass over the steps (a Python loop over events, never over time).
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ class Buffered:
 
     grid_steps_mw: FloatArray
     soc_mwh: FloatArray
-    """The state of charge once each step's hand-over ends (or the next step comes): the charge
-    moves one way between steps, so these are its extremes."""
+    """The state of charge just before each next step (after its hand-over and any recharge):
+    between steps the charge moves one way during the hand-over, then toward the target, so
+    the extremes are at those two ends (``min_soc_mwh``/``max_soc_mwh`` hold both)."""
     min_soc_mwh: float
     max_soc_mwh: float
     discharged_mwh: float
@@ -54,9 +58,13 @@ def buffer_steps(
     grid_ramp_mw_per_s: float,
     initial_soc_mwh: float,
     efficiency: float,
+    recharge_mw: float = 0.0,
+    target_soc_mwh: float | None = None,
 ) -> Buffered:
     """Pass the site's steps (MW, one per instant) through storage; ``gaps_s[k]`` is the time
-    from step ``k`` to the next (the last: to the end of the run)."""
+    from step ``k`` to the next (the last: to the end of the run). Between steps the charge
+    moves toward ``target_soc_mwh`` (default: the initial charge) at up to ``recharge_mw``."""
+    soc_target = initial_soc_mwh if target_soc_mwh is None else target_soc_mwh
     ramp = grid_ramp_mw_per_s
     b = 0.0
     soc = initial_soc_mwh
@@ -77,9 +85,16 @@ def buffer_steps(
             soc, out_mwh = soc - moved_mwh, out_mwh + moved_mwh
         elif new_b < 0:
             soc, in_mwh = soc + moved_mwh, in_mwh + moved_mwh
-        socs[k] = soc
-        low, high = min(low, soc), max(high, soc)
         b = math.copysign(max(abs(new_b) - ramp * tau, 0.0), new_b)
+        low, high = min(low, soc), max(high, soc)
+        if b == 0.0 and recharge_mw > 0:  # handed over: back toward the target until the next
+            flow_mwh = min(abs(soc_target - soc), recharge_mw * (gap - tau) / SECONDS_PER_HOUR)
+            if soc_target > soc:
+                soc, in_mwh = soc + flow_mwh, in_mwh + flow_mwh
+            else:
+                soc, out_mwh = soc - flow_mwh, out_mwh + flow_mwh
+            low, high = min(low, soc), max(high, soc)
+        socs[k] = soc
     return Buffered(
         grid_steps_mw=grid,
         soc_mwh=socs,

@@ -102,6 +102,7 @@ def _buffered(
         grid_ramp_mw_per_s=spec.grid_ramp_mw_per_s,
         initial_soc_mwh=spec.initial_soc_frac * spec.energy_mwh,
         efficiency=spec.round_trip_efficiency,
+        recharge_mw=spec.recharge_mw,
     )
 
 
