@@ -144,21 +144,20 @@ class Scheduling(Lifecycle):
         gives them when it is durable; a restarting one gives them now."""
         job = gives.job
         job.preemptions += 1
-        running = job.status is JobStatus.RUNNING and job.cadence is not None
-        if not running or job.cadence is None or job.cadence.stop_s <= 0:
+        cadence = job.cadence
+        if job.status is not JobStatus.RUNNING or cadence is None or cadence.stop_s <= 0:
             self._close(job, lose_work=False)  # nothing unsaved: it gives its racks now
             self._give(gives, to)
             return
         in_memory = job.setup.recovery is RecoveryMode.IN_MEMORY
         unsaved_s = job.unsaved_s(self.env.now, since_storage=in_memory)
-        stop_s = job.cadence.stop_s
         self._close(job, lose_work=False)  # its work is saved by the stop checkpoint
         job.status = JobStatus.STOPPING
         self.stops[job.index] = StopOrder(gives, to, unsaved_s)
         self.ledger.log(
             EventKind.STOP, job, detail=f"checkpoint, then {gives.racks} racks to {to.name}"
         )
-        self._schedule(stop_s, job, self._stopped)
+        self._schedule(cadence.stop_s, job, self._stopped)
 
     def _stopped(self, job: JobRun) -> None:
         """``job``'s stop checkpoint is durable: its racks go, first to the job it stopped for."""
@@ -195,7 +194,6 @@ class Scheduling(Lifecycle):
         self.cluster.release(job.index, racks[len(racks) - gives.racks :])
         if gives.stops:
             job.status = JobStatus.PENDING
-            job.version += 1
             self.ledger.queued[self.cluster.type_index(job.gpu.name)] += 1
             self.ledger.log(EventKind.REQUEUE, job, detail=f"{gives.racks} racks to {to.name}")
             return
