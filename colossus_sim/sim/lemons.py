@@ -11,7 +11,8 @@ found: a share ``s`` of it falls on ``L`` lemon trays (chosen at random, one ran
 their own), the rest ``1 − s`` on every GPU alike (``failures.py``). The lemon failures are a
 second Poisson stream of rate ``s·λ·N`` that lands on a uniformly drawn lemon tray, with a
 hardware cause (a GPU or tray domain, in the model's proportions); a candidate on a tray
-already found is dropped (thinning), so the lemon rate falls as trays are found. A lemon is
+already found is dropped (thinning, in the stream itself, so it costs no event), so the lemon
+rate falls as trays are found. A lemon is
 found at its ``found_after_failures``-th failure and its repair replaces it by a sound tray.
 Slots within a rack are not located (``failures.py``): a lemon failure strikes a uniformly
 drawn GPU slot of its rack, as any other. Cost: O(1) per candidate; draws in batches.
@@ -83,7 +84,11 @@ class LemonTrays:
             repairs = self.rng.exponential(1.0, BATCH) * repair_h[chosen]
             times = now_s + np.cumsum(gaps)
             now_s = float(times[-1])
+            if self.found.all():
+                return  # every lemon was found: the stream is spent
             for i in range(BATCH):
+                if self.found[trays[i]]:
+                    continue  # thinned here, not as an event: that tray was replaced
                 yield (
                     float(times[i]),
                     int(trays[i]),
