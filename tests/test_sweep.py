@@ -138,6 +138,7 @@ def test_a_lost_dask_scheduler_is_exit_2_and_the_rerun_resumes(
     """The scheduler closed after the first stored point: exit 2 saying how many points the
     store kept and that a rerun computes the rest, no traceback; the rerun (on a new
     scheduler, same store) computes only the missing points."""
+    import dask
     from distributed import LocalCluster
 
     scenario = one_job_scenario(tmp_path)
@@ -156,6 +157,10 @@ def test_a_lost_dask_scheduler_is_exit_2_and_the_rerun_resumes(
         closer.start()
         lost = runner.invoke(cli_module.app, [*args, "--scheduler", cluster.scheduler_address])
         closer.join(timeout=30)
+        # Closing the cluster asks its scheduler, gone now, to terminate: dask retries that
+        # connection for distributed.comm.timeouts.connect (30 s by default) before giving up.
+        with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+            cluster.close()
     assert lost.exit_code == 2, lost.output
     assert "Traceback" not in lost.output, lost.output
     kept = len(list(store.glob("*.parquet")))
