@@ -69,8 +69,10 @@ def waiting_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
 
 @pytest.fixture(scope="module")
 def capped_run() -> RunResult:
-    """The default scenario under an 800 MW facility cap (the clocks drop to meet it)."""
-    return api.simulate(overrides=["power.facility_cap_mw=800"])
+    """The default scenario's first 5 days under an 800 MW facility cap (the clocks drop to
+    meet it from the start, every pretraining job running; the whole run, 72 days, costs four
+    times as much and draws nothing these figures do not)."""
+    return api.simulate(overrides=["power.facility_cap_mw=800", "horizon_days=5"])
 
 
 def test_allocation_png(small_run: RunResult, tmp_path: Path) -> None:
@@ -338,7 +340,7 @@ def test_sweep_edge_cases(tmp_path: Path) -> None:
 def test_cli_run_and_sweep_write_their_plots(cli_module, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 
-    scenario = str(small_scenario(tmp_path))
+    scenario = str(small_scenario(tmp_path, horizon_days="1"))  # a run, a sweep: 1 day each
     runner = CliRunner()
     got = runner.invoke(cli_module.app, ["run", scenario, "--plot", str(tmp_path / "r.png")])
     assert got.exit_code == 0, got.output
