@@ -57,14 +57,15 @@ def labels(fig: Figure) -> list[str]:
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    """Three jobs on 100 racks for 6 days, failures at 300× (hundreds of them)."""
-    return api.simulate(small_scenario(tmp_path_factory.mktemp("small")))
+    """Three jobs on 100 racks for 2 days, failures at 300× (hundreds of them hit the jobs)."""
+    return api.simulate(small_scenario(tmp_path_factory.mktemp("small"), horizon_days="2"))
 
 
 @pytest.fixture(scope="module")
 def waiting_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     """Job b asks for more GB200 racks than a leaves free and waits the whole horizon."""
-    return api.simulate(small_scenario(tmp_path_factory.mktemp("waiting"), b_racks="40"))
+    path = small_scenario(tmp_path_factory.mktemp("waiting"), b_racks="40", horizon_days="2")
+    return api.simulate(path)
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +198,9 @@ def test_gantt_draws_the_queue_from_submit_to_start_and_nothing_while_held(
 
 
 def test_plots_with_failures_off(tmp_path: Path) -> None:
-    scenario = api.load_scenario(small_scenario(tmp_path), ["failures.enabled=false"])
+    scenario = api.load_scenario(
+        small_scenario(tmp_path, horizon_days="2"), ["failures.enabled=false"]
+    )
     run = api.simulate(scenario)
     assert run.cluster.failures == 0
     for plot in (plots.plot_allocation, plots.plot_power, plots.plot_gantt):
