@@ -46,10 +46,12 @@ def default_run_with() -> Callable[..., RunResult]:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the step-time model's error against every published case."""
-    from colossus_sim.config.workload import CaseRole
-    from colossus_sim.perf.fidelity import fidelity_table, median_abs_error_pct
+    from fidelity_rows import fidelity_rows
 
-    rows = fidelity_table()
+    from colossus_sim.config.workload import CaseRole
+    from colossus_sim.perf.fidelity import median_abs_error_pct
+
+    rows = fidelity_rows()
     write = terminalreporter.write_line
     terminalreporter.section("fidelity: step-time model vs published runs")
     write(
