@@ -38,7 +38,7 @@ def _store_names(store: Path) -> list[str]:
 
 
 def test_an_interrupted_sweep_resumes_without_redoing_points(tmp_path: Path) -> None:
-    scenario = one_job_scenario(tmp_path)
+    scenario = one_job_scenario(tmp_path, horizon_days=1)  # 24 points computed, a day each
     reference = sweeps.run(scenario, GRID, seeds=[1, 2], workers=1, store=tmp_path / "ref")
     assert (reference.points, reference.computed, reference.reused) == (12, 12, 0)
 
