@@ -141,7 +141,7 @@ def test_a_lost_dask_scheduler_is_exit_2_and_the_rerun_resumes(
     import dask
     from distributed import LocalCluster
 
-    scenario = one_job_scenario(tmp_path)
+    scenario = one_job_scenario(tmp_path, horizon_days=1)
     store = tmp_path / "store"
     args = ["sweep", str(scenario), "--grid", "failures.rate_multiplier=0.5,1,2", "--seeds", "1-4"]
     args += ["--store", str(store)]
