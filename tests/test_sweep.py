@@ -262,7 +262,7 @@ def test_cli_sweep_writes_the_table_and_resumes(cli_module: ModuleType, tmp_path
 
 def test_ctrl_c_stops_the_cli_cleanly_and_the_rerun_resumes(tmp_path: Path) -> None:
     """A real Ctrl-C (SIGINT to the process group, as a terminal sends it) mid-sweep."""
-    scenario = one_job_scenario(tmp_path, horizon_days=3)
+    scenario = one_job_scenario(tmp_path, horizon_days=1)
     store = tmp_path / "store"
     args = [sys.executable, str(ROOT / "cli.py"), "sweep", str(scenario), "--store", str(store)]
     args += ["--grid", "failures.rate_multiplier=0.5,1,2,4", "--seeds", "0-3", "--workers", "2"]
