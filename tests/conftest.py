@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from colossus_sim.results import RunResult
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,12 +26,32 @@ def cli_module() -> ModuleType:
     return module
 
 
+@pytest.fixture(scope="session")
+def default_run_with() -> Callable[..., RunResult]:
+    """The default scenario run with these ``--set`` overrides, once per test session: modules
+    that read the same run (the first five days, say) share it instead of each simulating it.
+    A run is a pure function of its scenario and seed (``test_engine`` checks it), so a shared
+    one is the run each would have made; tests only read it."""
+    from colossus_sim import api
+
+    runs: dict[tuple[str, ...], RunResult] = {}
+
+    def run(*overrides: str) -> RunResult:
+        if overrides not in runs:
+            runs[overrides] = api.simulate(overrides=list(overrides))
+        return runs[overrides]
+
+    return run
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the step-time model's error against every published case."""
-    from colossus_sim.config.workload import CaseRole
-    from colossus_sim.perf.fidelity import fidelity_table, median_abs_error_pct
+    from fidelity_rows import fidelity_rows
 
-    rows = fidelity_table()
+    from colossus_sim.config.workload import CaseRole
+    from colossus_sim.perf.fidelity import median_abs_error_pct
+
+    rows = fidelity_rows()
     write = terminalreporter.write_line
     terminalreporter.section("fidelity: step-time model vs published runs")
     write(

@@ -23,7 +23,7 @@ def test_capacity_planning_example_writes_its_figures(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "CAPACITY_PLANNING_OUT": str(out),
-        "CAPACITY_PLANNING_QUICK": "1",  # 3-day runs: the script's steps, not its full runs
+        "CAPACITY_PLANNING_QUICK": "1",  # a tenth of the failures: every step, whole runs
         "MPLBACKEND": "Agg",
     }
     done = subprocess.run(

@@ -230,7 +230,7 @@ def test_policies_place_as_documented() -> None:
 def test_a_network_failure_is_one_event_interrupting_its_job_and_taking_one_switch(
     tmp_path: Path,
 ) -> None:
-    path = small_scenario(tmp_path)
+    path = small_scenario(tmp_path, horizon_days="2")  # ~2,000 failures, ~150 of the network
     on = api.simulate(path)
     off = api.simulate(path, overrides=["fabric.faults=false"])
     assert on.cluster.fabric_faults > 0 and off.cluster.fabric_faults == 0

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from fidelity_rows import fidelity_rows
 
 from colossus_sim.config.load import load_validation_cases
 from colossus_sim.config.workload import CaseRole
 from colossus_sim.perf.fidelity import (
     calibration_case_names,
     calibrations,
-    fidelity_table,
     median_abs_error_pct,
 )
 
-ROWS = fidelity_table()
+ROWS = fidelity_rows()
 
 
 HELD_TO_THE_BAR = [r for r in ROWS if r.role is not CaseRole.TRACKED]

@@ -3,6 +3,7 @@ default run's restarts)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -51,8 +52,8 @@ def test_the_largest_ramp_adds_an_instants_rows_and_spreads_the_cooling_share() 
 
 
 @pytest.fixture(scope="module")
-def five_days() -> api.RunResult:
-    return api.simulate(overrides=["horizon_days=5"])
+def five_days(default_run_with: Callable[..., api.RunResult]) -> api.RunResult:
+    return default_run_with("horizon_days=5")
 
 
 def test_the_default_runs_fastest_ramp_is_a_whole_step_over_the_gpus_ramp(

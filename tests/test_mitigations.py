@@ -3,6 +3,7 @@ storage and staggered restarts — their physics, their bookkeeping, and bad inp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -46,8 +47,8 @@ def test_a_smoothed_gpu_never_draws_below_its_floor(clock: float, floor_frac: fl
 
 
 @pytest.fixture(scope="module")
-def plain() -> api.RunResult:
-    return api.simulate(overrides=["horizon_days=5"])
+def plain(default_run_with: Callable[..., api.RunResult]) -> api.RunResult:
+    return default_run_with("horizon_days=5")
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +72,14 @@ def test_the_notebook_runs_and_shows_frames_figures_and_progress(tmp_path: Path)
     assert "sweep 2/2" in progress  # the notebook's sweep shows its progress unasked
 
 
-def test_a_run_and_a_figure_show_themselves_briefly() -> None:
+def test_a_run_and_a_figure_show_themselves_briefly(
+    default_run_with: Callable[..., Any],
+) -> None:
     """Without Jupyter: a run's repr is a summary of a few lines (a default run's full dump is
     megabytes), its HTML a small table, and a figure renders itself as a PNG for the notebook."""
-    from colossus_sim import api, plots
+    from colossus_sim import plots
 
-    run = api.simulate(overrides=["horizon_days=1", "failures.enabled=false"])
+    run = default_run_with("horizon_days=1", "failures.enabled=false")
     text = repr(run)
     assert text == str(run) and text.startswith("RunResult(colossus2 + horizon_days=1")
     assert len(text.splitlines()) <= 25 and all(j.name in text for j in run.jobs)

@@ -21,21 +21,25 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from small_cluster import small_scenario
 
 from colossus_sim import api, outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS_PER_LANE = 10
-LANES = 2  # two folders killed in turn side by side: 20 kills in about 35 s on 2 cores
+LANES = 2  # two folders killed in turn side by side, a core each: 20 kills, ~45 s of CPU
 
 
-def _command(out: Path, seed: int) -> list[str]:
+def _command(scenario: Path, out: Path, seed: int) -> list[str]:
+    """``run --out`` of the small test cluster for half a day: every file a run writes
+    (~300 kB, as a default run's 440 kB), in about half a default run's time."""
     return [
         sys.executable,
         str(ROOT / "cli.py"),
         "run",
+        str(scenario),
         "--set",
-        "horizon_days=2",
+        "horizon_days=0.5",
         "--seed",
         str(seed),
         "--out",
@@ -90,7 +94,9 @@ def _kill_at(
     return alive
 
 
-def _lane(out: Path, held: int, full_s: float, known: dict[int, dict[str, str]], seed: int) -> int:
+def _lane(
+    scenario: Path, out: Path, held: int, full_s: float, known: dict[int, dict[str, str]], seed: int
+) -> int:
     """Kill runs over ``out`` in turn (each writing the result it does not hold), at random
     moments of the run's later part or in the middle of its writing, until ``KILLS_PER_LANE``
     kills met a live process; check the folder after each. Return the kills that did."""
@@ -98,7 +104,10 @@ def _lane(out: Path, held: int, full_s: float, known: dict[int, dict[str, str]],
     hits = 0
     for i in range(KILLS_PER_LANE + 5):
         proc = subprocess.Popen(
-            _command(out, 3 - held), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            _command(scenario, out, 3 - held),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         moment = rng.uniform(0.3, 0.9) * full_s if i % 2 else None
         hits += _kill_at(proc, out, moment, rng)
@@ -115,11 +124,15 @@ def test_a_killed_run_leaves_all_of_the_old_result_or_all_of_the_new(tmp_path: P
     """SIGKILL at 20 random moments of ``run --out`` over an earlier result (half of them
     within 10 ms of its first write): each time the folder is exactly one of the two results,
     byte for byte, with at most one stray sibling. Two folders side by side, for time."""
+    scenario = small_scenario(tmp_path)
     lanes = [tmp_path / f"out{i}" for i in range(LANES)]
     start = time.perf_counter()
     first = [
         subprocess.Popen(
-            _command(out, seed), cwd=ROOT, stderr=subprocess.DEVNULL, preexec_fn=_umask_022
+            _command(scenario, out, seed),
+            cwd=ROOT,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_umask_022,
         )
         for out, seed in zip(lanes, (1, 2), strict=True)
     ]
@@ -136,7 +149,7 @@ def test_a_killed_run_leaves_all_of_the_old_result_or_all_of_the_new(tmp_path: P
 
     def lane(i: int) -> None:
         try:
-            results.append(_lane(lanes[i], i + 1, full_s, known, seed=20 + i))
+            results.append(_lane(scenario, lanes[i], i + 1, full_s, known, seed=20 + i))
         except BaseException as exc:
             results.append(exc)
 

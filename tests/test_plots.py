@@ -57,20 +57,23 @@ def labels(fig: Figure) -> list[str]:
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    """Three jobs on 100 racks for 6 days, failures at 300× (hundreds of them)."""
-    return api.simulate(small_scenario(tmp_path_factory.mktemp("small")))
+    """Three jobs on 100 racks for 2 days, failures at 300× (hundreds of them hit the jobs)."""
+    return api.simulate(small_scenario(tmp_path_factory.mktemp("small"), horizon_days="2"))
 
 
 @pytest.fixture(scope="module")
 def waiting_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     """Job b asks for more GB200 racks than a leaves free and waits the whole horizon."""
-    return api.simulate(small_scenario(tmp_path_factory.mktemp("waiting"), b_racks="40"))
+    path = small_scenario(tmp_path_factory.mktemp("waiting"), b_racks="40", horizon_days="2")
+    return api.simulate(path)
 
 
 @pytest.fixture(scope="module")
 def capped_run() -> RunResult:
-    """The default scenario under an 800 MW facility cap (the clocks drop to meet it)."""
-    return api.simulate(overrides=["power.facility_cap_mw=800"])
+    """The default scenario's first 5 days under an 800 MW facility cap (the clocks drop to
+    meet it from the start, every pretraining job running; the whole run, 72 days, costs four
+    times as much and draws nothing these figures do not)."""
+    return api.simulate(overrides=["power.facility_cap_mw=800", "horizon_days=5"])
 
 
 def test_allocation_png(small_run: RunResult, tmp_path: Path) -> None:
@@ -195,7 +198,9 @@ def test_gantt_draws_the_queue_from_submit_to_start_and_nothing_while_held(
 
 
 def test_plots_with_failures_off(tmp_path: Path) -> None:
-    scenario = api.load_scenario(small_scenario(tmp_path), ["failures.enabled=false"])
+    scenario = api.load_scenario(
+        small_scenario(tmp_path, horizon_days="2"), ["failures.enabled=false"]
+    )
     run = api.simulate(scenario)
     assert run.cluster.failures == 0
     for plot in (plots.plot_allocation, plots.plot_power, plots.plot_gantt):
@@ -338,7 +343,7 @@ def test_sweep_edge_cases(tmp_path: Path) -> None:
 def test_cli_run_and_sweep_write_their_plots(cli_module, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 
-    scenario = str(small_scenario(tmp_path))
+    scenario = str(small_scenario(tmp_path, horizon_days="1"))  # a run, a sweep: 1 day each
     runner = CliRunner()
     got = runner.invoke(cli_module.app, ["run", scenario, "--plot", str(tmp_path / "r.png")])
     assert got.exit_code == 0, got.output

@@ -4,6 +4,7 @@ never speeding a job up."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -134,10 +135,12 @@ def test_grid_steps_are_net_changes_per_instant_and_the_exceeded_draw_is_time_we
     assert curve == pytest.approx([580.0, 580.0, 500.0, 320.0, 320.0])
 
 
-def test_the_run_reports_the_steps_its_restarts_make() -> None:
+def test_the_run_reports_the_steps_its_restarts_make(
+    default_run_with: Callable[..., api.RunResult],
+) -> None:
     """The default run's grid figures: each of the 10T's restarts drops and restores its
     training draw at once, the largest steps of the run, both ways."""
-    result = api.simulate(overrides=["horizon_days=5"])
+    result = default_run_with("horizon_days=5")
     g = result.cluster.grid
     ten_t = next(j for j in result.jobs if j.name == "grok5_10t")
     assert g.steps_per_day["100"] >= g.steps_per_day["200"] > 0

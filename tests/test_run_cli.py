@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -174,15 +175,16 @@ def test_a_job_too_big_for_its_racks_is_refused_before_the_run(cli_module: Modul
     )
 
 
-def test_the_run_table_fits_an_80_column_terminal_without_cutting_a_name() -> None:
+def test_the_run_table_fits_an_80_column_terminal_without_cutting_a_name(
+    default_run_with: Callable[..., api.RunResult],
+) -> None:
     """On 80 columns the table leaves out its least-needed columns (and says which), never
     truncating a job's name or a finish day."""
     from rich.console import Console
 
-    from colossus_sim import api
     from colossus_sim.cli.render import run_table
 
-    result = api.simulate(overrides=["horizon_days=1", "failures.enabled=false"])
+    result = default_run_with("horizon_days=1", "failures.enabled=false")
     console = Console(width=80, record=True)
     console.print(run_table(result, 80))
     text = console.export_text()

@@ -38,7 +38,7 @@ def _store_names(store: Path) -> list[str]:
 
 
 def test_an_interrupted_sweep_resumes_without_redoing_points(tmp_path: Path) -> None:
-    scenario = one_job_scenario(tmp_path)
+    scenario = one_job_scenario(tmp_path, horizon_days=1)  # 24 points computed, a day each
     reference = sweeps.run(scenario, GRID, seeds=[1, 2], workers=1, store=tmp_path / "ref")
     assert (reference.points, reference.computed, reference.reused) == (12, 12, 0)
 
@@ -138,9 +138,10 @@ def test_a_lost_dask_scheduler_is_exit_2_and_the_rerun_resumes(
     """The scheduler closed after the first stored point: exit 2 saying how many points the
     store kept and that a rerun computes the rest, no traceback; the rerun (on a new
     scheduler, same store) computes only the missing points."""
+    import dask
     from distributed import LocalCluster
 
-    scenario = one_job_scenario(tmp_path)
+    scenario = one_job_scenario(tmp_path, horizon_days=1)
     store = tmp_path / "store"
     args = ["sweep", str(scenario), "--grid", "failures.rate_multiplier=0.5,1,2", "--seeds", "1-4"]
     args += ["--store", str(store)]
@@ -156,6 +157,10 @@ def test_a_lost_dask_scheduler_is_exit_2_and_the_rerun_resumes(
         closer.start()
         lost = runner.invoke(cli_module.app, [*args, "--scheduler", cluster.scheduler_address])
         closer.join(timeout=30)
+        # Closing the cluster asks its scheduler, gone now, to terminate: dask retries that
+        # connection for distributed.comm.timeouts.connect (30 s by default) before giving up.
+        with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+            cluster.close()
     assert lost.exit_code == 2, lost.output
     assert "Traceback" not in lost.output, lost.output
     kept = len(list(store.glob("*.parquet")))
@@ -257,7 +262,7 @@ def test_cli_sweep_writes_the_table_and_resumes(cli_module: ModuleType, tmp_path
 
 def test_ctrl_c_stops_the_cli_cleanly_and_the_rerun_resumes(tmp_path: Path) -> None:
     """A real Ctrl-C (SIGINT to the process group, as a terminal sends it) mid-sweep."""
-    scenario = one_job_scenario(tmp_path, horizon_days=3)
+    scenario = one_job_scenario(tmp_path, horizon_days=1)
     store = tmp_path / "store"
     args = [sys.executable, str(ROOT / "cli.py"), "sweep", str(scenario), "--store", str(store)]
     args += ["--grid", "failures.rate_multiplier=0.5,1,2,4", "--seeds", "0-3", "--workers", "2"]
