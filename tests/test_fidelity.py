@@ -27,8 +27,8 @@ def test_every_published_case_within_15_percent(row) -> None:  # type: ignore[no
 
 
 def test_median_error_of_held_out_cases_at_most_5_percent() -> None:
-    # Issue 17's bar for the median (its 10% bar for the worst case is not met: a narrow A100
-    # run and NVIDIA's MLPerf GPT-3 run on 512 H100 sit above it, see docs/architecture.md).
+    # Issue 17's bar for the median (its 10% bar for the worst case is not met: NVIDIA's MLPerf
+    # GPT-3 run on 512 H100 sits above it, see docs/architecture.md).
     assert median_abs_error_pct(ROWS, CaseRole.VALIDATION) <= 5.0
 
 

@@ -19,7 +19,13 @@ from colossus_sim.config.load import (
     load_perf_constants,
     load_validation_cases,
 )
-from colossus_sim.config.workload import MoEArch, ParallelPlan, PlanFields, Recompute
+from colossus_sim.config.workload import (
+    Fp8Scaling,
+    MoEArch,
+    ParallelPlan,
+    PlanFields,
+    Recompute,
+)
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf.fidelity import case_setup
 from colossus_sim.perf.memory import memory_per_gpu
@@ -293,3 +299,45 @@ def test_fp8_training_pays_for_casting_every_gemm_input_and_output_gradient() ->
     assert (
         step_arrays(bf16, plan).memory_bound_s[0] == step_arrays(bf16_free, plan).memory_bound_s[0]
     )
+
+
+def test_delayed_scaling_casts_with_one_read_instead_of_two() -> None:
+    # The same FP8 run under delayed scaling: every cast streams the tensor once (no amax pass),
+    # so the casts' HBM time is fp8_delayed_cast_bytes_per_element over fp8_cast_bytes_per_element
+    # of current scaling's, and nothing else in the step changes.
+    case = next(c for c in load_validation_cases() if c.name == "mbridge-llama3-8b-gb200")
+    plan = PlanGrid.of(ParallelPlan(tp=1, pp=1, dp=8, microbatch=2))
+    current = case_setup(case)
+    delayed = replace(
+        current,
+        software=current.software.model_copy(update={"fp8_scaling": Fp8Scaling.DELAYED}),
+    )
+
+    def casts_s(setup: RunSetup) -> float:
+        free = setup.consts.model_copy(
+            update={"fp8_cast_bytes_per_element": 0.0, "fp8_delayed_cast_bytes_per_element": 0.0}
+        )
+        with_casts = step_arrays(setup, plan).memory_bound_s[0]
+        return float(with_casts - step_arrays(replace(setup, consts=free), plan).memory_bound_s[0])
+
+    consts = current.consts
+    ratio = consts.fp8_delayed_cast_bytes_per_element / consts.fp8_cast_bytes_per_element
+    assert ratio < 1.0
+    assert casts_s(delayed) == pytest.approx(ratio * casts_s(current), rel=1e-9)
+    assert step_arrays(delayed, plan).compute_s[0] == step_arrays(current, plan).compute_s[0]
+
+
+def test_unfused_fp32_loss_streams_its_bytes_for_every_logit() -> None:
+    # The 2021 Megatron-LM loss on GPT 1.7B (TP 1, one microbatch of 16 × 2,048 tokens per GPU
+    # per step): unfused_cross_entropy_bytes_per_logit for each of the 51,200 logits of each
+    # token, at A100's 2.039 TB/s; once per step (the loss is not recomputed).
+    case = next(c for c in load_validation_cases() if c.name == "narayanan-1p7b-32")
+    plan = PlanGrid.of(ParallelPlan(tp=1, pp=1, dp=32, microbatch=16, recompute=Recompute.FULL))
+    setup = case_setup(case)
+    unfused, fused = (
+        replace(setup, software=setup.software.model_copy(update={"unfused_fp32_cross_entropy": u}))
+        for u in (True, False)
+    )
+    expected_s = unfused.consts.unfused_cross_entropy_bytes_per_logit * 51200 * 16 * 2048 / 2.039e12
+    got = step_arrays(unfused, plan).memory_bound_s[0] - step_arrays(fused, plan).memory_bound_s[0]
+    assert float(got) == pytest.approx(expected_s, rel=1e-9)

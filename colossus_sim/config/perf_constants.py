@@ -30,6 +30,7 @@ class PerfConstants(Sourced):
     activation_bytes: NonNegative
     fp8_gemm_input_bytes: NonNegative
     fp8_cast_bytes_per_element: NonNegative
+    fp8_delayed_cast_bytes_per_element: NonNegative
     weight_bytes: NonNegative
     fp8_weight_bytes: NonNegative
     main_grad_bytes: NonNegative
@@ -41,6 +42,7 @@ class PerfConstants(Sourced):
     ep_dispatch_bytes: NonNegative
     ep_combine_bytes: NonNegative
     logits_bytes: NonNegative
+    unfused_cross_entropy_bytes_per_logit: NonNegative
     fp8_matmul_efficiency_ratio: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
     fp8_calibration_case: str
     moe_dispatch_flops_per_routed_element: NonNegative

@@ -190,6 +190,14 @@ class Recompute(StrEnum):
     FULL = "full"
 
 
+class Fp8Scaling(StrEnum):
+    """How FP8 training picks each tensor's scale: from the tensor's own amax (``current``:
+    one pass to find it, one to cast) or from the amax history (``delayed``: one pass)."""
+
+    CURRENT = "current"
+    DELAYED = "delayed"
+
+
 class SoftwareSpec(StrictModel):
     """Features of the training framework that change memory or exposed communication.
 
@@ -210,6 +218,12 @@ class SoftwareSpec(StrictModel):
     fp8_param_gather: bool = False
     """FP8/FP4 training only: the model's weights are held as FP8 tensors (1 byte per
     parameter, the FP32 master copy in the optimizer) instead of BF16."""
+    fp8_scaling: Fp8Scaling = Fp8Scaling.CURRENT
+    """FP8/FP4 training only: how each GEMM input is scaled before its cast, which sets the
+    HBM traffic of the casts (``perf_model.yaml``)."""
+    unfused_fp32_cross_entropy: bool = False
+    """The loss runs as separate kernels over an FP32 copy of the logits (Megatron-LM before
+    its fused cross entropy); their traffic is charged. A fused loss kernel's is not."""
     embedding_in_pipeline_split: bool = False
     """The pipeline split counts the embedding and the loss as one layer each: the first and
     last pipeline chunks carry one transformer layer fewer (Megatron-Core's
@@ -264,9 +278,14 @@ class ModelRun(Sourced):
 
     @model_validator(mode="after")
     def _software_fits_the_model(self) -> Self:
-        if self.software.fp8_param_gather and self.training.precision is Precision.BF16:
+        bf16 = self.training.precision is Precision.BF16
+        if self.software.fp8_param_gather and bf16:
             raise FieldValueError(
                 "software.fp8_param_gather", "FP8 weights need FP8 or FP4 training, not bf16"
+            )
+        if "fp8_scaling" in self.software.model_fields_set and bf16:
+            raise FieldValueError(
+                "software.fp8_scaling", "a scaling recipe needs FP8 or FP4 training, not bf16"
             )
         for name in ("activation_offload_layers", "full_recompute_layers"):
             if getattr(self.software, name) > self.arch.layers:

@@ -29,6 +29,7 @@ Positions = dict[PathKey, tuple[int, int]]
 
 _PLAIN = "!colossus-plain"  # a plain scalar, to be typed by YAML 1.2 rules below
 _TEXT = "!colossus-text"  # a quoted or block scalar: always a string
+_UNSURE = "!colossus-unsure"  # tagged with the non-specific "!": the round-trip loader decides
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _RUAMEL = YAML(typ="rt")  # its resolver and constructor, as the round-trip load uses them
@@ -49,11 +50,15 @@ if _LIBYAML:
 
     class _Loader(pyyaml.CSafeLoader):
         """libyaml's parser and composer; scalars keep their text and say if they were
-        plain (typed later) or quoted/block (strings). Explicit tags stay as written."""
+        plain (typed later) or quoted/block (strings). Explicit tags stay as written; the
+        non-specific tag ``!`` (neither plain nor quoted) is left to ruamel, which reads
+        ``a: !`` as null where a string would be given here."""
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
             if kind is pyyaml.ScalarNode:
-                return _PLAIN if implicit[0] else _TEXT
+                if implicit[0]:
+                    return _PLAIN
+                return _TEXT if implicit[1] else _UNSURE
             return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
 
 

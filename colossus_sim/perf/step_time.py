@@ -22,7 +22,10 @@ device), the GPU spends
   attention ``U`` adds the unfused softmax path's traffic over the ``heads·S`` scores of
   each token (bytes per score forward, again when recomputed, and backward); in FP8/FP4
   training ``Q`` the quantisation of every GEMM input (forward, again when recomputed) and
-  every output gradient (backward), ``fp8_cast_bytes_per_element`` each.
+  every output gradient (backward), ``fp8_cast_bytes_per_element`` each under current
+  scaling, ``fp8_delayed_cast_bytes_per_element`` under delayed scaling (no amax pass); with
+  ``unfused_fp32_cross_entropy`` the loss's kernels stream ``unfused_cross_entropy_bytes_per_logit``
+  for each of the ``V/tp`` logits of a token, on the last stage like the output head.
 
 * ``t_moe = β · k·h · (T/tp) · (3 + full) · λ_moe / (peak_bf16 · η)`` on an MoE layer's
   token path outside the GEMMs (router, permutation and unpermutation, expert-input
@@ -77,7 +80,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from colossus_sim.config.hardware import Precision
-from colossus_sim.config.workload import ParallelPlan, Recompute
+from colossus_sim.config.workload import Fp8Scaling, ParallelPlan, Recompute
 from colossus_sim.perf import collectives as coll
 from colossus_sim.perf.data_parallel import data_parallel_s
 from colossus_sim.perf.flops import (
@@ -211,10 +214,17 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
         score_traffic = per_score * arch.heads * seq / tp
     cast_traffic: FloatArray | float = 0.0
     if training.precision is not Precision.BF16:  # FP8/FP4 casts of GEMM inputs and gradients
-        cast_traffic = consts.fp8_cast_bytes_per_element * (
-            shape.cast_fwd * (1.0 + full) + shape.cast_bwd
+        delayed = sw.fp8_scaling is Fp8Scaling.DELAYED
+        cast_bytes = (
+            consts.fp8_delayed_cast_bytes_per_element
+            if delayed
+            else consts.fp8_cast_bytes_per_element
         )
+        cast_traffic = cast_bytes * (shape.cast_fwd * (1.0 + full) + shape.cast_bwd)
     t_elem = (passes * act_bytes + score_traffic + cast_traffic) * tokens_mb * lam / hbm_bytes_per_s
+    if sw.unfused_fp32_cross_entropy:  # the loss's separate FP32 kernels, on the last stage
+        loss_bytes = consts.unfused_cross_entropy_bytes_per_logit * arch.vocab / tp
+        t_elem = t_elem + loss_bytes * tokens_mb / hbm_bytes_per_s
 
     # --- MoE token path outside the GEMMs: per routed element, at the calibrated rate -------
     moe_frac = getattr(arch, "moe_layers", 0) / layers
