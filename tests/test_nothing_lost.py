@@ -64,13 +64,19 @@ def _umask_022() -> None:
     os.umask(0o022)
 
 
-def _publishing(folder: Path, inode: int) -> bool:
-    """A writer has begun on ``folder``: a hidden entry beside it or in it (where a writer of
-    single files puts its temporary files), or another folder at its path already."""
+def _hidden(folder: Path) -> set[str]:
+    """The hidden entries beside ``folder`` (a writer's staging folder) and in it (a writer of
+    single files' temporary files)."""
+    inside = {f"{folder.name}/{p.name}" for p in folder.iterdir() if p.name.startswith(".")}
+    return set(_strays(folder)) | inside
+
+
+def _publishing(folder: Path, inode: int, stale: set[str]) -> bool:
+    """A writer has begun on ``folder``: a hidden entry beside it or in it that was not there
+    when it was launched (``stale``: a killed run's leftovers, which the new run removes), or
+    another folder at its path already."""
     try:
-        beside = any(p.name.startswith(f".{folder.name}.") for p in folder.parent.iterdir())
-        inside = any(p.name.startswith(".") for p in folder.iterdir())
-        return beside or inside or folder.stat().st_ino != inode
+        return bool(_hidden(folder) - stale) or folder.stat().st_ino != inode
     except FileNotFoundError:
         return True
 
@@ -82,8 +88,8 @@ def _kill_at(
     0–10 ms after it begins writing ``folder``; False when it had already finished."""
     begun = time.perf_counter()
     if moment is None:
-        inode = folder.stat().st_ino
-        while proc.poll() is None and not _publishing(folder, inode):
+        inode, stale = folder.stat().st_ino, _hidden(folder)
+        while proc.poll() is None and not _publishing(folder, inode, stale):
             time.sleep(0.0002)
         time.sleep(rng.uniform(0.0, 0.010))
     else:
