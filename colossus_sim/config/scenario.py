@@ -202,7 +202,8 @@ class FailureSpec(StrictModel):
     lemons: LemonSpec | None = None
     """Lemon trays (none unless set): some failures concentrate on a few trays."""
     stragglers: StragglerSpec | None = None
-    """Slow trays (none unless set): each slows its job until it is found and drained."""
+    """Slow trays (none unless set): each slows its job until it is found and drained; off,
+    like the failures, with ``enabled: false`` (``rate_multiplier: 0`` keeps them alone)."""
 
 
 class SnapshotPeer(StrEnum):

@@ -61,8 +61,7 @@ class Simulation(Scheduling):
         self.ledger.advance_cluster(self.env.now, self.site_it_w)
         for job in self.jobs:
             if job.slow_stragglers:  # still slowed at the end
-                until_s = self.env.now if job.finish_s is None else job.finish_s
-                job.slowed_s += max(until_s - job.slow_since_s, 0.0)
+                job.bank_slowed(self.env.now)
         if (lemons := self.failures.lemons) is not None:
             self.ledger.lemons = (lemons.count, lemons.accepted, lemons.found_count)
         for job in self.jobs:
@@ -181,8 +180,7 @@ class Simulation(Scheduling):
         runs at full speed again once none is left)."""
         job.slow_stragglers -= 1
         if not job.slow_stragglers:
-            until_s = self.env.now if job.finish_s is None else min(self.env.now, job.finish_s)
-            job.slowed_s += max(until_s - job.slow_since_s, 0.0)
+            job.bank_slowed(self.env.now)
         if job.status in ACTIVE:
             self._close(job, lose_work=False)  # drained at a checkpoint: nothing lost
             job.slow = job.slow if job.slow_stragglers else 1.0

@@ -236,6 +236,12 @@ class JobRun:
             return [(GpuState.CHECKPOINT, dur * gpus)]
         return []
 
+    def bank_slowed(self, now_s: float) -> None:
+        """Its last straggler went (or the run ended) at ``now_s``: count the time since the
+        first came, up to its finish if it finished first."""
+        until_s = now_s if self.finish_s is None else min(now_s, self.finish_s)
+        self.slowed_s += max(until_s - self.slow_since_s, 0.0)
+
     def unsaved_s(self, now_s: float, *, since_storage: bool) -> float:
         """The running stretch's compute since its last durable checkpoint (``since_storage``:
         since the last in shared storage), what a failure now would lose."""
