@@ -52,6 +52,9 @@ class ClusterState:
         self.unowned_by_type[:, IDLE] = counts
         self.unowned_total = [self.racks, 0, 0]
         """``unowned_by_type`` summed over the types, kept as it changes (read every event)."""
+        self.unowned_changes = 0
+        """Bumped whenever ``unowned_by_type`` may have changed: a reader caches what it
+        derives from the counts until this moves."""
 
     # -- queries ------------------------------------------------------------------------
     def type_index(self, gpu: str) -> int:
@@ -100,6 +103,7 @@ class ClusterState:
         by -= np.bincount(base + before, minlength=types * 4).reshape(types, 4)[:, :3]
         by += np.bincount(base + after, minlength=types * 4).reshape(types, 4)[:, :3]
         self.unowned_total = by.sum(axis=0).tolist()
+        self.unowned_changes += 1
 
     def take(self, job: int, racks: IntArray, rank_keys: IntArray | None = None) -> None:
         """Give ``racks`` to ``job``, ranked in the order given (or with ``rank_keys``, the
@@ -158,6 +162,7 @@ class ClusterState:
         self.healthy[rack] = min(max(healthy, 0), self.gpus_per_rack)
         after = self._class_of(rack)
         if before != after:
+            self.unowned_changes += 1
             kind = int(self.gpu_type[rack])
             if before != _OWNED:
                 self.unowned_by_type[kind, before] -= 1

@@ -16,7 +16,7 @@ from collections.abc import Generator
 import numpy as np
 import simpy
 
-from colossus_sim.cluster import FREE, IntArray
+from colossus_sim.cluster import FREE
 from colossus_sim.config.reliability import FailureDomain
 from colossus_sim.kinds import ACTIVE, EventKind, JobStatus, RestartCause
 from colossus_sim.results import RunResult
@@ -58,7 +58,7 @@ class Simulation(Scheduling):
             self.env.process(self._straggler_loop(stragglers))
         horizon = self.env.timeout(self.resolved.effective.horizon_s)
         self.env.run(until=self.done | horizon)
-        self.ledger.advance_cluster(self.env.now, self.site_it_w)
+        self._advance()
         for job in self.jobs:
             if job.slow_stragglers:  # still slowed at the end
                 job.bank_slowed(self.env.now)
@@ -95,6 +95,7 @@ class Simulation(Scheduling):
     def _failure_loop(self) -> Generator[simpy.Event, None, None]:
         for candidate in self.failures.candidates(self.cluster):
             yield self.env.timeout(candidate[0])
+            self._apply_due_repairs()  # before the drawn GPU's health is read
             failure = self.failures.accept(candidate, self.cluster)
             if failure is None:
                 continue  # thinning: the drawn GPU is already broken
@@ -126,8 +127,7 @@ class Simulation(Scheduling):
             interrupted.failures += 1
         if failure.lost_gpus:
             self.cluster.change_health(rack, -failure.lost_gpus)
-            repaired = functools.partial(self._repaired, rack, failure.lost_gpus)
-            self._later(failure.repair_h * SECONDS_PER_HOUR, repaired)
+            self._repair_later(job, rack, failure.lost_gpus, failure.repair_h * SECONDS_PER_HOUR)
         self.ledger.log(EventKind.FAILURE, job, rack, failure.cause)
         if failure.domain is FailureDomain.SWITCH:
             self._switch_fault(rack, failure.repair_h)
@@ -149,7 +149,7 @@ class Simulation(Scheduling):
     def _straggler_loop(self, process: StragglerProcess) -> Generator[simpy.Event, None, None]:
         for gap_s, rack in process.onsets():
             yield self.env.timeout(gap_s)
-            self.ledger.advance_cluster(self.env.now, self.site_it_w)
+            self._advance()
             self._straggle(process, rack)
             self._settle()
 
@@ -237,23 +237,8 @@ class Simulation(Scheduling):
         else:
             job.status = JobStatus.STALLED
             job.since_s = self.env.now
+            self.stalled_since_check = True  # its pending repairs must now be events
             self.ledger.log(EventKind.STALL, job, bad, "waiting for repair")
-
-    def _repaired(self, rack: int, gpus: int) -> None:
-        self.ledger.repairs += 1
-        self.cluster.change_health(rack, gpus)
-        owner = int(self.cluster.owner[rack])
-        self.ledger.log(EventKind.REPAIR, self.jobs[owner] if owner != FREE else None, rack)
-        if owner != FREE:
-            job = self.jobs[owner]
-            if job.status is not JobStatus.STALLED:
-                return  # its racks are only looked at when it waits for them
-            racks: IntArray = self.cluster.racks_of(owner)
-            if np.all(self.cluster.healthy[racks] >= job.active_gpus):
-                self._close(job, lose_work=False)
-                self._restart(job, RestartCause.REPAIRED)
-        elif self.cluster.healthy[rack] == self.cluster.gpus_per_rack:
-            self._refill(self.cluster.type_names[int(self.cluster.gpu_type[rack])])
 
     def _switch_fault(self, rack: int, repair_h: float) -> None:
         fault = self.network.switch_for(rack)

@@ -110,13 +110,20 @@ class Ledger:
         self.queued = [0] * len(cluster.type_names)
         """Jobs queued for racks, by GPU type (the lifecycle counts them in and out)."""
         self.idle_gpu_s = dict.fromkeys(IdleReason, 0.0)
+        self._unowned_key: tuple[int, ...] = ()
+        self._unowned_cached: tuple[int, int, int, list[tuple[IdleReason, int]]] = (0, 0, 0, [])
 
     # ------------------------------------------------------------------ recording
     def log(
-        self, kind: EventKind, job: JobRun | None = None, rack: int = -1, detail: str = ""
+        self,
+        kind: EventKind,
+        job: JobRun | None = None,
+        rack: int = -1,
+        detail: str = "",
+        at_s: float | None = None,
     ) -> None:
-        """A timeline row, stamped now."""
-        now_h = self.clock.now / SECONDS_PER_HOUR
+        """A timeline row, stamped now (or at ``at_s``, a moment since the last row)."""
+        now_h = (self.clock.now if at_s is None else at_s) / SECONDS_PER_HOUR
         row = (now_h, str.__str__(kind), job.name if job else "", rack, detail)
         self.timeline.append(row)
         for listener in self.listeners:
@@ -127,22 +134,35 @@ class Ledger:
         the draw in force since then (constant between events)."""
         dt = now_s - self.cluster_clock_s
         if dt > 0:
-            idle, spare, repair = self.cluster.state_counts()
+            idle, spare, repair, idle_reasons = self._unowned()
             gpus = self.cluster.gpus_per_rack
             by_state = self.cluster_gpu_s
             by_state[_IDLE] += idle * gpus * dt
             if idle:
-                self._idle_by_reason(gpus * dt)
+                gpu_s_per_rack = gpus * dt
+                for reason, racks in idle_reasons:
+                    self.idle_gpu_s[reason] += racks * gpu_s_per_rack
             by_state[_SPARE] += spare * gpus * dt
             by_state[_REPAIR] += repair * gpus * dt
             self.energy_it_j += site_it_w * dt
         self.cluster_clock_s = now_s
 
-    def _idle_by_reason(self, gpu_s_per_rack: float) -> None:
-        """Charge each type's idle racks to why they are idle: a job of the type is queued but
-        does not fit (or is held back for a reservation), only jobs of another type are
-        queued, or nothing is queued."""
+    def _unowned(self) -> tuple[int, int, int, list[tuple[IdleReason, int]]]:
+        """The racks no job owns — idle, spare, under repair — and the idle ones by reason;
+        derived again only when the cluster's counts or the queue moved."""
+        key = (self.cluster.unowned_changes, *self.queued)
+        if key != self._unowned_key:
+            self._unowned_key = key
+            idle, spare, repair = self.cluster.state_counts()
+            self._unowned_cached = (idle, spare, repair, self._idle_by_reason())
+        return self._unowned_cached
+
+    def _idle_by_reason(self) -> list[tuple[IdleReason, int]]:
+        """Each type's idle racks and why they are idle: a job of the type is queued but does
+        not fit (or is held back for a reservation), only jobs of another type are queued, or
+        nothing is queued."""
         any_queued = any(self.queued)
+        reasons = []
         for kind, row in enumerate(self.cluster.unowned_by_type.tolist()):
             idle = row[0]
             if not idle:
@@ -153,7 +173,8 @@ class Ledger:
                 reason = IdleReason.QUEUED_FOR_OTHER_GPU
             else:
                 reason = IdleReason.NO_QUEUED_JOB
-            self.idle_gpu_s[reason] += idle * gpu_s_per_rack
+            reasons.append((reason, idle))
+        return reasons
 
     def bank_power(self, job: JobRun, now_s: float) -> None:
         """Charge ``job`` the energy (and throttled time) of its draw since it last changed."""

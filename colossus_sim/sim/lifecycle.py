@@ -10,12 +10,13 @@ over every job of a long stream. Cost: O(live jobs) per event plus what the coll
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 import simpy
 
-from colossus_sim.cluster import ClusterState
+from colossus_sim.cluster import FREE, ClusterState, IntArray
 from colossus_sim.config.scenario import Admission, PlacementPolicy, Preemption
 from colossus_sim.fabric import JobBandwidth
 from colossus_sim.kinds import EventKind, JobStatus, RestartCause
@@ -32,6 +33,7 @@ from colossus_sim.sim.placement import placement_for
 from colossus_sim.sim.planning import Planner
 from colossus_sim.sim.power import PowerController
 from colossus_sim.sim.ramps import power_book
+from colossus_sim.sim.repairs import PendingRepairs
 
 
 class Lifecycle:
@@ -71,6 +73,11 @@ class Lifecycle:
         self.site_it_w = 0.0
         self.power_dirty = True
         self.done = self.env.event()
+        self.pending_repairs = PendingRepairs()
+        """GPU repairs on racks jobs hold, applied when next looked at (``repairs.py``)."""
+        self.repairs_seen = -1
+        """The cluster's allocation count when pending repairs were last checked."""
+        self.stalled_since_check = False
 
     # ------------------------------------------------------------------ bookkeeping
     def _close(
@@ -119,9 +126,71 @@ class Lifecycle:
 
     def _apply(self, action: Callable[[], None]) -> None:
         """An event: charge the time since the last, act, settle."""
-        self.ledger.advance_cluster(self.env.now, self.site_it_w)
+        self._advance()
         action()
         self._settle()
+
+    def _advance(self) -> None:
+        """Charge the time since the last event, with the repairs that came due in it."""
+        self._apply_due_repairs()
+        self.ledger.advance_cluster(self.env.now, self.site_it_w)
+
+    def _apply_due_repairs(self) -> None:
+        """The pending repairs due by now, each charged and recorded at its own time."""
+        heap = self.pending_repairs.heap
+        if heap and heap[0][0] <= self.env.now:
+            for at_s, rack, gpus in self.pending_repairs.due(self.env.now):
+                self.ledger.advance_cluster(at_s, self.site_it_w)
+                self._count_repair(rack, gpus, at_s)
+
+    def _count_repair(self, rack: int, gpus: int, at_s: float | None = None) -> JobRun | None:
+        """``rack`` regains ``gpus`` GPUs (now, or at ``at_s``); returns the job holding it."""
+        self.ledger.repairs += 1
+        self.cluster.change_health(rack, gpus)
+        owner = int(self.cluster.owner[rack])
+        job = self.jobs[owner] if owner != FREE else None
+        self.ledger.log(EventKind.REPAIR, job, rack, at_s=at_s)
+        return job
+
+    def _repair_later(self, job: JobRun | None, rack: int, gpus: int, delay_s: float) -> None:
+        """Repair ``gpus`` of ``rack`` in ``delay_s``: kept pending while ``job`` (holding the
+        rack, not stalled) has it, else an event."""
+        if job is not None and job.status is not JobStatus.STALLED:
+            self.pending_repairs.add(self.env.now + delay_s, rack, gpus)
+        else:
+            self._later(delay_s, functools.partial(self._repaired, rack, gpus))
+
+    def _hand_back_repairs(self) -> None:
+        """Pending repairs whose rack left its job, or whose job stalled, become events."""
+        if not self.pending_repairs.heap:
+            return
+        changes = self.cluster.allocation_changes
+        if changes == self.repairs_seen and not self.stalled_since_check:
+            return
+        self.repairs_seen, self.stalled_since_check = changes, False
+        owner, jobs = self.cluster.owner, self.jobs
+
+        def must_act(rack: int) -> bool:
+            held = int(owner[rack])
+            return held == FREE or jobs[held].status is JobStatus.STALLED
+
+        for at_s, rack, gpus in self.pending_repairs.hand_back(must_act):
+            repaired = functools.partial(self._repaired, rack, gpus)
+            self._later(at_s - self.env.now, repaired)
+
+    def _repaired(self, rack: int, gpus: int) -> None:
+        """A repair event: a stalled job whose racks are all whole again restarts; a whole
+        rack no job holds is handed out."""
+        job = self._count_repair(rack, gpus)
+        if job is not None:
+            if job.status is not JobStatus.STALLED:
+                return  # its racks are only looked at when it waits for them
+            racks: IntArray = self.cluster.racks_of(job.index)
+            if np.all(self.cluster.healthy[racks] >= job.active_gpus):
+                self._close(job, lose_work=False)
+                self._restart(job, RestartCause.REPAIRED)
+        elif self.cluster.healthy[rack] == self.cluster.gpus_per_rack:
+            self._refill(self.cluster.type_names[int(self.cluster.gpu_type[rack])])
 
     def _schedule_finish(self, job: JobRun) -> None:
         """(Re)schedule the end of the token budget at the current rate."""
@@ -234,6 +303,7 @@ class Lifecycle:
         if bw is not None:
             self._apply_shares(bw)
         self._rebalance()
+        self._hand_back_repairs()
 
     def _apply_shares(self, bw: JobBandwidth) -> None:
         """Re-time the jobs whose bandwidth share changed (``network.py`` says which)."""
