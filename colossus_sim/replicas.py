@@ -10,7 +10,7 @@ work on tables of a few rows per job and seed, milliseconds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
@@ -113,9 +113,18 @@ def replica_summary(frame: pd.DataFrame, name: str = "") -> ReplicaSummary:
     return ReplicaSummary(scenario=name, seeds=seeds, jobs=jobs)
 
 
+def _undefined(metric: str, row: Mapping[Hashable, Any] | None) -> bool:
+    """A job that never started has no goodput (its 0 is no share of anything)."""
+    if metric != "goodput" or row is None:
+        return False
+    start = row.get("start_days")
+    return start is None or start != start  # None, or NaN in the frame
+
+
 def compare(a: RunResult, b: RunResult) -> pd.DataFrame:
     """Two runs side by side, one row per job and figure: ``job``, ``metric``, ``a``, ``b``,
-    ``delta`` (b − a) and ``rel`` (delta ÷ |a|; NaN where a is 0 or missing). Figures are
+    ``delta`` (b − a) and ``rel`` (delta ÷ |a|; NaN where a is 0 or missing; goodput is
+    missing on a side where the job never started). Figures are
     the numeric columns of ``jobs_frame()`` (not flags or names), in its column order; jobs in
     a's order, then b's extra ones; ``attrs["a"]``/``attrs["b"]`` say which what-if each side
     is (``RunResult.label``). ``finish_days`` is the day a job finishes: a job that
@@ -140,8 +149,8 @@ def compare(a: RunResult, b: RunResult) -> pd.DataFrame:
         for metric in numeric:
             va = by_job["a"].get(job, {}).get(metric)
             vb = by_job["b"].get(job, {}).get(metric)
-            fa = nan if va is None else float(va)
-            fb = nan if vb is None else float(vb)
+            fa = nan if va is None or _undefined(metric, by_job["a"].get(job)) else float(va)
+            fb = nan if vb is None or _undefined(metric, by_job["b"].get(job)) else float(vb)
             delta = fb - fa
             rel = delta / abs(fa) if fa == fa and fa != 0 else nan
             rows.append(

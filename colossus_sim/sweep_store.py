@@ -146,7 +146,8 @@ def point_parquet(frame: pd.DataFrame, key: str, seed: int, scenario_json: str) 
 
 def tidy_frame(sweep: SweepPlan, store: Path) -> pd.DataFrame:
     """One row per point and job: ``point``, the grid paths, ``seed``, the jobs table; for a
-    grid path given relative values, ``attrs["grid_given"]`` maps its numbers to them."""
+    grid path given relative values, ``attrs["grid_given"]`` maps its numbers to them;
+    ``attrs["scenario"]`` names the scenario and the overrides every point shares."""
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -174,6 +175,7 @@ def tidy_frame(sweep: SweepPlan, store: Path) -> pd.DataFrame:
     )
     right = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     frame = pd.concat([left, right], axis=1)
+    frame.attrs["scenario"] = sweep.name  # what the points share, for titles
     if sweep.given:
         frame.attrs["grid_given"] = sweep.given  # e.g. 4080 was given as +20%: for labels
     return frame

@@ -131,3 +131,19 @@ def test_a_bad_relative_value_in_a_child_is_located(
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert "child.yaml:" in result.output and message in result.output, result.output
+
+
+def test_a_job_that_never_started_has_no_goodput_to_compare(tmp_path: Path) -> None:
+    from queued_jobs import queued_scenario
+
+    path = queued_scenario(tmp_path)
+    a = api.simulate(path)
+    b = api.simulate(path, overrides=["jobs.stuck.racks=6"])  # fits: it starts in B
+    frame = api.compare(a, b).set_index(["job", "metric"])
+    stuck = frame.loc[("stuck", "goodput")]
+    assert stuck["a"] != stuck["a"]  # NaN: it never started in A, so 0 is no share of anything
+    assert 0.0 < stuck["b"] <= 1.0
+    assert stuck["delta"] != stuck["delta"]
+    assert frame.loc[("first", "goodput"), "a"] == pytest.approx(
+        frame.loc[("first", "goodput"), "b"]
+    )

@@ -20,7 +20,7 @@ from one_job import one_job_scenario
 from queued_jobs import queued_scenario
 from typer.testing import CliRunner
 
-from colossus_sim import api, sweep_exec
+from colossus_sim import api, plots, sweep_exec
 from colossus_sim import sweep as sweeps
 from colossus_sim.errors import ScenarioError
 from colossus_sim.results import parquet_bytes
@@ -89,6 +89,11 @@ def test_the_table_has_grid_columns_seed_and_job_columns(tmp_path: Path) -> None
     assert {"job", "time_to_train_days", "goodput", "step_s", "mfu"} <= set(frame.columns)
     assert frame["point"].tolist() == [0, 1]
     assert frame["jobs.grok44_1t_a.racks"].tolist() == [400, 400]  # +0% of 400, resolved
+    assert (
+        frame.attrs["scenario"] == "grok44_1t_a_alone"
+    )  # what made it, for the table and figure titles
+    fig = plots.plot_sweep(frame, x="jobs.grok44_1t_a.racks")
+    assert fig.get_suptitle().endswith(" — grok44_1t_a_alone")
     # 400 and +0% resolve to the same simulation: one stored run, two identical rows.
     result = sweeps.run(scenario, {"jobs.grok44_1t_a.racks": [400, "+0%"]}, seeds=[5], workers=1)
     assert (result.points, result.computed) == (2, 1)

@@ -161,7 +161,7 @@ def run_table(result: RunResult, width: int = 1_000) -> Table:
             f"{p.tp}·{p.pp}·{p.dp}·{p.ep}·{p.cp}·{p.vp}",
             f"{j.step_s:.2f}",
             f"{j.mfu:.1%}",
-            f"{j.goodput:.1%}",
+            "—" if j.start_days is None else f"{j.goodput:.1%}",  # none: it never trained
             f"{j.failures:,}",
             f"{j.mean_power_mw:,.0f}",
             "—" if j.start_days is None else f"{j.start_days:.1f}",

@@ -62,7 +62,8 @@ def sweep_table(frame: pd.DataFrame, grid_paths: list[str], jobs: list[str] | No
     day goes with the time to train (counted from the start), the wait when any job queued."""
     seeds = frame["seed"].nunique()
     table = Table(
-        title=f"sweep: {frame['point'].nunique()} points"
+        title=f"sweep of {frame.attrs.get('scenario', 'a scenario')}: "
+        f"{frame['point'].nunique()} points"
         + (f" ({seeds} seeds each; P50 [P10–P90])" if seeds > 1 else "")
     )
     waited = bool((frame["wait_days"].fillna(0.0) > 0).any())

@@ -86,7 +86,7 @@ def plot_sweep(
     data = frame[frame[x].notna()]
     x_order: list[Hashable] = list(pd.unique(data[x]))
     numeric = _numeric(x_order)
-    _sweep_labels(fig, ax, x, y, x_order, numeric)
+    _sweep_labels(fig, ax, x, y, x_order, numeric, frame.attrs.get("scenario"))
     if data.empty or not x_order:
         _empty_note(ax, "no sweep points")
         return _done(fig, path)
@@ -146,16 +146,17 @@ def _sweep_labels(
     y: str,
     x_order: list[Hashable],
     numeric: list[float] | None,
+    scenario: str | None,
 ) -> None:
-    """Axis labels with units and the figure's title."""
+    """Axis labels with units and the figure's title (with the scenario and the overrides
+    the points share, when the frame says)."""
     xlabel, ylabel = _column_label(x), _column_label(y)
     if numeric is None and x_order and all(str(v).strip().endswith("%") for v in x_order):
         xlabel = f"{xlabel.split(' (')[0]} (% change from the scenario's value)"
     ax.set_xlabel(xlabel, fontsize=LABEL_SIZE)
     ax.set_ylabel(ylabel, fontsize=LABEL_SIZE)
-    fig.suptitle(
-        f"{ylabel.split(' (')[0].capitalize()} vs {xlabel.split(' (')[0]}", fontsize=TITLE_SIZE
-    )
+    title = f"{ylabel.split(' (')[0].capitalize()} vs {xlabel.split(' (')[0]}"
+    fig.suptitle(f"{title} — {scenario}" if scenario else title, fontsize=TITLE_SIZE)
 
 
 def _x_axis(
