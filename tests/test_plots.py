@@ -387,3 +387,21 @@ def test_grid_png_zooms_on_the_largest_step_each_second(
     # may follow within the minute, so the drawn line is held to the levels, above)
     jump = level[minutes >= 0][0] - level[minutes < 0][-1]
     assert abs(jump) == pytest.approx(np.abs(steps).max(), rel=1e-6)
+
+
+def test_a_jobs_later_phases_take_lighter_tints_of_its_colour() -> None:
+    from matplotlib.colors import to_rgb
+
+    jobs = ["imagine_v2", "grok5_10t", "grok5_10t/sft", "grok5_10t/rl", "grok5_6t"]
+    colors = plots.job_colors(jobs)
+    assert len(set(colors.values())) == len(jobs)  # every job its own colour
+    # The 6T is the third family: the next palette colour, not shifted by the 10T's phases.
+    assert (
+        colors["grok5_6t"] == plots.job_colors(["imagine_v2", "grok5_10t", "grok5_6t"])["grok5_6t"]
+    )
+    base, sft, rl = (np.array(to_rgb(colors[j])) for j in jobs[1:4])
+    # Each phase lies on the line from the job's colour to white, further along than the last.
+    for tint in (sft, rl):
+        share = (tint - base) / (1.0 - base)
+        assert np.allclose(share, share[0], atol=0.02) and 0.0 < share[0] < 1.0  # 8-bit hex
+    assert ((rl - base) / (1.0 - base))[0] > ((sft - base) / (1.0 - base))[0]

@@ -83,10 +83,28 @@ class MemoFigure(Figure):
         return png_bytes(self, NOTEBOOK_DPI)
 
 
+PHASE_TINTS = (0.4, 0.65, 0.8)
+"""How far toward white a job's later phases (``grok5_10t/sft``, ``/rl``) take its colour."""
+
+
 def job_colors(jobs: Sequence[str]) -> dict[str, str]:
     """One colour per job, by position (the scenario's job order gives the same colours in
-    every figure of a run)."""
-    return {job: JOB_PALETTE[i % len(JOB_PALETTE)] for i, job in enumerate(jobs)}
+    every figure of a run); a later phase of a job (``name/phase`` beside ``name``) takes a
+    lighter tint of that job's colour, so 19 jobs read as their 7 families."""
+    from matplotlib.colors import to_hex, to_rgb
+
+    colors: dict[str, str] = {}
+    phases: dict[str, int] = {}
+    for job in jobs:
+        parent = job.split("/", 1)[0]
+        if "/" in job and parent in colors:
+            tint = PHASE_TINTS[min(phases.get(parent, 0), len(PHASE_TINTS) - 1)]
+            phases[parent] = phases.get(parent, 0) + 1
+            r, g, b = to_rgb(colors[parent])
+            colors[job] = to_hex((r + (1 - r) * tint, g + (1 - g) * tint, b + (1 - b) * tint))
+        else:
+            colors[job] = JOB_PALETTE[(len(colors) - sum(phases.values())) % len(JOB_PALETTE)]
+    return colors
 
 
 def _figure(figsize: tuple[float, float]) -> Figure:
