@@ -202,7 +202,7 @@ class FabricState:
             nic_cap = np.where(rings.block_racks[:, broken] > 0, leaf_ok[broken], 1.0).min(
                 axis=1, initial=1.0
             )
-        full_load = (nic_cap * rings.flow_gbps) @ demand
+        full_load = (nic_cap * rings.flow_gbps) @ demand if len(broken) else rings.full_load_gbps
         if np.all(full_load <= capacity):  # nothing saturates: each job at its own NICs' share
             limited = nic_cap < 1.0
             return JobBandwidth(

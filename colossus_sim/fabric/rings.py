@@ -55,6 +55,11 @@ class Rings:
     def cross_block_frac(self) -> FloatArray:
         return self._frac(self.cross_block_hops)
 
+    @functools.cached_property
+    def full_load_gbps(self) -> FloatArray:
+        """Gb/s each link carries with every job at its NICs' full rate."""
+        return np.asarray((np.ones(len(self.flow_gbps)) * self.flow_gbps) @ self.demand)
+
 
 def build_rings(
     lay: FabricLayout, owner: IntArray, rank_key: IntArray, jobs: int, only: IntArray | None
