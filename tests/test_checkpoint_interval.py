@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 
 from colossus_sim import api
 from colossus_sim.config.checkpoint import IntervalPolicy
+from colossus_sim.config.reliability import FailureDomain
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf import reliability as rel
+from colossus_sim.scenario import ResolvedScenario
 
 
 @given(blocking_s=st.floats(1e-3, 100.0), mtbf_s=st.floats(1e4, 1e8))
@@ -156,6 +158,21 @@ def test_goodput_pays_for_the_write_in_flight(tmp_path: Path) -> None:
     assert rel.ettr_closed_form(**kwargs) - job.goodput > 0.03  # type: ignore[arg-type]
 
 
+def interruption_mtbf_s(resolved: ResolvedScenario, racks: int) -> float:
+    """Mean time between the failures that interrupt a job on ``racks`` racks of 72 GPUs:
+    the failure model's GPU and tray causes strike one of 72 slots, and interrupt only on
+    the job's active GPUs (an idle hot spare's is a repair); the rest strike any GPU."""
+    causes = list(resolved.reliability.causes.values())
+    spare_share = sum(
+        c.count for c in causes if c.domain in (FailureDomain.GPU, FailureDomain.TRAY)
+    ) / sum(c.count for c in causes)
+    active = resolved.jobs[0].spec.active_gpus_per_rack
+    per_rack = resolved.effective.failure_rate_per_gpu_hour * (
+        spare_share * active + (1.0 - spare_share) * 72
+    )
+    return 3600.0 / (per_rack * racks)
+
+
 def test_the_optimal_policy_checkpoints_at_the_closed_form(tmp_path: Path) -> None:
     """Synchronous writes of 82 s (0.25 TB/s), interruptions every ~14 minutes: under
     ``optimal`` the job checkpoints at ``optimal_interval_s`` for its blocking and its racks'
@@ -168,7 +185,7 @@ def test_the_optimal_policy_checkpoints_at_the_closed_form(tmp_path: Path) -> No
     path = alone(tmp_path, checkpoint=checkpoint)
     job = only_job(api.simulate(path))
     resolved = api.load_scenario(path)
-    mtbf_s = rel.job_mtbf_s(resolved.effective.failure_rate_per_gpu_hour, job.gpus)
+    mtbf_s = interruption_mtbf_s(resolved, job.racks)
     interval_s = job.checkpoint_interval_min * 60.0
     blocking_s = job.checkpoint_blocking_s
     assert interval_s == pytest.approx(

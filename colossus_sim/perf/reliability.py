@@ -66,7 +66,8 @@ from colossus_sim.units import BYTES_PER_GB, BYTES_PER_TB, SECONDS_PER_HOUR
 
 
 def job_mtbf_s(rate_per_gpu_hour: float, gpus: int) -> float:
-    """Mean time between interruptions of a job on ``gpus`` GPUs, in seconds (∞ if no failures)."""
+    """Mean time between interruptions of a job on ``gpus`` GPUs, in seconds (∞ if no failures);
+    equally, at a rate per rack-hour, on that many racks."""
     rate = rate_per_gpu_hour * gpus
     return math.inf if rate <= 0 else SECONDS_PER_HOUR / rate
 

@@ -14,7 +14,7 @@ for a write that does not block: as often as the storage allows while those fail
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from colossus_sim.config.checkpoint import CheckpointMode, CheckpointTarget, IntervalPolicy
 from colossus_sim.config.reliability import FailureDomain
@@ -24,6 +24,7 @@ from colossus_sim.perf import checkpoint_tiers as tiers
 from colossus_sim.perf import reliability as rel
 from colossus_sim.perf.step_time import StepBreakdown
 from colossus_sim.scenario import ResolvedScenario
+from colossus_sim.sim.failures import SPARE_PART_DOMAINS
 from colossus_sim.sim.jobs import Cadence, JobRun
 from colossus_sim.units import SECONDS_PER_MINUTE
 
@@ -177,8 +178,7 @@ class CheckpointPolicy:
             # at least the write: a fixed interval checked on more racks, or a shrink
             interval_s = max(self._interval_s(job, racks, blocking_s, durable_s), durable_s)
             fixed_storage_s = None
-        rate = sum(self.rate_by_domain[d] for d in copy_domains(job, self._peer()))
-        mtbf_s = rel.job_mtbf_s(rate, racks * self.gpus_per_rack)
+        mtbf_s = self.mtbf_s(job, racks, copy_domains(job, self._peer()))
 
         def storage_interval_s(write_s: float) -> float:
             if fixed_storage_s is not None:
@@ -240,9 +240,19 @@ class CheckpointPolicy:
         fixed_s = self.fixed_interval_s(job)
         if fixed_s is not None:
             return fixed_s
-        gpus = racks * self.gpus_per_rack
-        mtbf_s = rel.job_mtbf_s(self.resolved.effective.failure_rate_per_gpu_hour, gpus)
+        mtbf_s = self.mtbf_s(job, racks, tuple(FailureDomain))
         return self._chosen(blocking_s, mtbf_s, min_s=max(durable_s, job.step.step_s))
+
+    def mtbf_s(self, job: JobRun, racks: int, domains: Iterable[FailureDomain]) -> float:
+        """Mean time between the failures of ``domains`` that interrupt ``job`` on ``racks``
+        racks: one that strikes a GPU or tray slot only on the job's active GPUs (on an idle
+        hot spare's it is a repair, ``failures.interrupts``), any other on any of them."""
+        per_rack = sum(
+            self.rate_by_domain[d]
+            * (job.active_gpus if d in SPARE_PART_DOMAINS else self.gpus_per_rack)
+            for d in domains
+        )
+        return rel.job_mtbf_s(per_rack, racks)
 
     def _chosen(self, blocking_s: float, mtbf_s: float, *, min_s: float) -> float:
         """The interval the policy chooses (``optimal``, else Young–Daly's), up to the

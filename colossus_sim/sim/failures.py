@@ -207,9 +207,14 @@ def _merged(
             lemon = next(lemons, None)
 
 
+SPARE_PART_DOMAINS = frozenset({FailureDomain.GPU, FailureDomain.TRAY})
+"""Failures that strike one GPU slot of a rack: on an idle hot spare's slot (or a spare
+tray's) they interrupt no job."""
+
+
 def interrupts(failure: Failure, active_gpus: int) -> bool:
     """Does ``failure`` interrupt the job training on ``active_gpus`` of its rack? Not when it
     struck one of the rack's idle hot-spare GPUs (or a spare tray): that is a repair only.
     The rack's healthy GPUs are numbered actives first, so a slot past them is a spare's."""
-    spare_part = failure.domain in (FailureDomain.GPU, FailureDomain.TRAY)
+    spare_part = failure.domain in SPARE_PART_DOMAINS
     return not (spare_part and failure.slot >= active_gpus)
