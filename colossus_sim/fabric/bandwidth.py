@@ -128,6 +128,11 @@ class FabricState:
         self.switches = np.array([counts[t] for t in SWITCH_TIERS], dtype=np.float64)
         self._links: tuple[FloatArray, FloatArray] | None = None
         """(capacity of every link, each block's leaf share) while no switch changes."""
+        self._leaf_changes = 0
+        self._unsaturated: tuple[Rings, int, JobBandwidth] | None = None
+        """The last answer in which no link saturated, with the rings and the count of leaf
+        changes it was for: while both stand, each job's share is its NICs' (set by the
+        leaves alone), so a spine or core change that saturates nothing leaves it as it is."""
 
     # -- faults ----------------------------------------------------------------------
     def rack_health(self) -> FloatArray:
@@ -151,6 +156,7 @@ class FabricState:
         (``delta=1``) or is repaired (``delta=-1``)."""
         self._links = None
         if tier is SwitchTier.LEAF:
+            self._leaf_changes += 1
             self.failed_leaf[index] += delta
         elif tier is SwitchTier.SPINE:
             self.failed_spine[index] += delta
@@ -184,6 +190,13 @@ class FabricState:
         around that rank change (``rings.replaced_rings``)."""
         return replaced_rings(self.layout, rings, owner, rank_key, job, lost, new)
 
+    @staticmethod
+    def _full_load(rings: Rings, nic_cap: FloatArray) -> FloatArray:
+        """Gb/s on each link with every job at ``nic_cap`` of its NICs' rate."""
+        if np.all(nic_cap == 1.0):
+            return rings.full_load_gbps
+        return np.asarray((nic_cap * rings.flow_gbps) @ rings.demand)
+
     def bandwidth(self, rings: Rings) -> JobBandwidth:
         """Every job's bandwidth share for its rings, given the switches working now."""
         demand = rings.demand
@@ -196,16 +209,23 @@ class FabricState:
                 1.0 - self.failed_leaf / self.layout.spec.planes,
             )
         capacity, leaf_ok = self._links
+        last = self._unsaturated
+        if (
+            last is not None
+            and last[0] is rings
+            and last[1] == self._leaf_changes
+            and np.all(self._full_load(rings, last[2].frac) <= capacity)
+        ):
+            return last[2]  # the same answer: every job still at its NICs' share
         nic_cap = np.ones(jobs)
         broken = np.flatnonzero(leaf_ok < 1.0)
         if len(broken):  # each job at the worst leaf share among its blocks
             nic_cap = np.where(rings.block_racks[:, broken] > 0, leaf_ok[broken], 1.0).min(
                 axis=1, initial=1.0
             )
-        full_load = (nic_cap * rings.flow_gbps) @ demand if len(broken) else rings.full_load_gbps
-        if np.all(full_load <= capacity):  # nothing saturates: each job at its own NICs' share
-            limited = nic_cap < 1.0
-            return JobBandwidth(
+        if np.all(self._full_load(rings, nic_cap) <= capacity):
+            limited = nic_cap < 1.0  # nothing saturates: each job at its own NICs' share
+            answer = JobBandwidth(
                 frac=nic_cap,
                 limit=np.where(limited, LIMIT_NIC, NO_LIMIT).astype(np.int64),
                 cross_pod_frac=rings.cross_pod_frac,
@@ -213,6 +233,9 @@ class FabricState:
                 pods=rings.pods,
                 sharing=np.zeros(jobs, dtype=np.int64),
             )
+            self._unsaturated = (rings, self._leaf_changes, answer)
+            return answer
+        self._unsaturated = None
         rate = max_min_fractions(demand, capacity, nic_cap * rings.flow_gbps)
         frac = rate / rings.flow_gbps
         uses = demand > 0
