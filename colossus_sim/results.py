@@ -284,30 +284,45 @@ class RunResult(BaseModel):
     def _repr_html_(self) -> str:
         return frames.summary_html(self)
 
+    def made_by(self) -> dict[str, Any]:
+        """What made the run — scenario, what-ifs as given, seed, version and the label that
+        says them in one line — as every frame's ``attrs`` (kept in its Parquet file)."""
+        return {
+            "scenario": self.scenario,
+            "what_if": list(self.what_if),
+            "seed": self.seed,
+            "version": self.version,
+            "label": self.label,
+        }
+
+    def _stamped(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame.attrs.update(self.made_by())
+        return frame
+
     def summary(self) -> dict[str, Any]:
         """The ``run --json`` object: everything but the timeline and power samples."""
         return self.model_dump(mode="json", exclude={"timeline", "power", "job_series"})
 
     def jobs_frame(self) -> pd.DataFrame:
         """One row per job (``frames.jobs_frame``: ``job``, days, breakdowns as columns)."""
-        return frames.jobs_frame(self)
+        return self._stamped(frames.jobs_frame(self))
 
     def cluster_frame(self) -> pd.DataFrame:
         """One row: the cluster's figures (``frames.cluster_frame``)."""
-        return frames.cluster_frame(self)
+        return self._stamped(frames.cluster_frame(self))
 
     def timeline_frame(self) -> pd.DataFrame:
         """One row per event: ``time_days``, ``kind``, ``job``, ``rack``, ``detail``."""
-        return frames.series_frame(self.timeline)
+        return self._stamped(frames.series_frame(self.timeline))
 
     def power_frame(self) -> pd.DataFrame:
         """Site power over time: one row per change, valid until the next row."""
-        return frames.series_frame(self.power)
+        return self._stamped(frames.series_frame(self.power))
 
     def job_series_frame(self) -> pd.DataFrame:
         """Each job's status, racks and step time: one row per change, valid until that job's
         next row."""
-        return frames.series_frame(self.job_series)
+        return self._stamped(frames.series_frame(self.job_series))
 
 
 _NUMBERS = (int, float, bool, int | None, float | None)

@@ -176,6 +176,7 @@ def tidy_frame(sweep: SweepPlan, store: Path) -> pd.DataFrame:
     right = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     frame = pd.concat([left, right], axis=1)
     frame.attrs["scenario"] = sweep.name  # what the points share, for titles
+    frame.attrs["version"] = colossus_sim.__version__
     if sweep.given:
         frame.attrs["grid_given"] = sweep.given  # e.g. 4080 was given as +20%: for labels
     return frame

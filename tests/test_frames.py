@@ -3,11 +3,13 @@ a breakdown is one number column per part (never a column of dicts)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from colossus_sim import api
-from colossus_sim.results import job_number_columns
+from colossus_sim.results import job_number_columns, run_files
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +77,20 @@ def test_the_number_columns_known_before_a_run_are_the_frames(short_run: api.Run
     jobs = short_run.jobs_frame()
     numeric = [c for c in jobs.columns if pd.api.types.is_numeric_dtype(jobs[c])]
     assert set(job_number_columns()) == set(numeric)
+
+
+def test_every_frame_and_parquet_file_says_what_made_it(tmp_path: Path) -> None:
+    run = api.simulate(overrides=["horizon_days=1", "jobs.grok5_10t.racks=+20%"])
+    made_by = {
+        "scenario": "colossus2",
+        "what_if": ["horizon_days=1", "jobs.grok5_10t.racks=+20%"],
+        "seed": 42,
+        "version": run.version,
+        "label": "colossus2 + horizon_days=1 + jobs.grok5_10t.racks=+20% (seed 42)",
+    }
+    for name, data in run_files(run).items():
+        if name.endswith(".parquet"):
+            path = tmp_path / name
+            path.write_bytes(data)
+            assert pd.read_parquet(path).attrs == made_by, name
+    assert run.jobs_frame().attrs == made_by

@@ -405,3 +405,14 @@ def test_a_jobs_later_phases_take_lighter_tints_of_its_colour() -> None:
         share = (tint - base) / (1.0 - base)
         assert np.allclose(share, share[0], atol=0.02) and 0.0 < share[0] < 1.0  # 8-bit hex
     assert ((rl - base) / (1.0 - base))[0] > ((sft - base) / (1.0 - base))[0]
+
+
+def test_every_run_figure_names_what_made_it_and_the_version(tmp_path: Path) -> None:
+    from queued_jobs import queued_scenario
+
+    run = api.simulate(queued_scenario(tmp_path), overrides=["jobs.long.racks=1"])
+    for plot in (plots.plot_allocation, plots.plot_gantt, plots.plot_power, plots.plot_grid):
+        fig = plot(run)
+        assert fig.get_suptitle().endswith(run.label), plot.__name__
+        assert "jobs.long.racks=1" in run.label
+        assert f"colossus-sim {run.version}" in [t.get_text() for t in fig.texts], plot.__name__

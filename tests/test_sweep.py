@@ -20,6 +20,7 @@ from one_job import one_job_scenario
 from queued_jobs import queued_scenario
 from typer.testing import CliRunner
 
+import colossus_sim
 from colossus_sim import api, plots, sweep_exec
 from colossus_sim import sweep as sweeps
 from colossus_sim.errors import ScenarioError
@@ -94,6 +95,7 @@ def test_the_table_has_grid_columns_seed_and_job_columns(tmp_path: Path) -> None
     )  # what made it, for the table and figure titles
     fig = plots.plot_sweep(frame, x="jobs.grok44_1t_a.racks")
     assert fig.get_suptitle().endswith(" — grok44_1t_a_alone")
+    assert f"colossus-sim {colossus_sim.__version__}" in [t.get_text() for t in fig.texts]
     # 400 and +0% resolve to the same simulation: one stored run, two identical rows.
     result = sweeps.run(scenario, {"jobs.grok44_1t_a.racks": [400, "+0%"]}, seeds=[5], workers=1)
     assert (result.points, result.computed) == (2, 1)

@@ -113,6 +113,22 @@ def _figure(figsize: tuple[float, float]) -> Figure:
     return fig
 
 
+def _titled(fig: Figure, title: str, version: str | None) -> None:
+    """The figure's title, and a footer naming the colossus-sim version that made its data
+    (the title says the scenario, what-ifs and seed)."""
+    fig.suptitle(title, fontsize=TITLE_SIZE)
+    if version:
+        fig.text(
+            0.995,
+            0.003,
+            f"colossus-sim {version}",
+            ha="right",
+            va="bottom",
+            fontsize=TICK_SIZE - 2,
+            color="#888888",
+        )
+
+
 def _done(fig: Figure, path: str | Path | None) -> Figure:
     if path is not None:
         save_png(fig, path)

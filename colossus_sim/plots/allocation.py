@@ -29,7 +29,6 @@ from colossus_sim.plots._style import (
     RUN_FIGSIZE,
     STATUS_COLORS,
     TICK_SIZE,
-    TITLE_SIZE,
     _count_axis,
     _days_axis,
     _done,
@@ -37,6 +36,7 @@ from colossus_sim.plots._style import (
     _figure,
     _limit_line,
     _style,
+    _titled,
     job_colors,
 )
 from colossus_sim.units import HOURS_PER_DAY
@@ -92,10 +92,7 @@ def _allocation_axes(result: RunResult, end_d: float) -> tuple[Figure, Axes, Axe
     """The figure with its two axes (racks above, utilisation below) titled and labelled."""
     fig = _figure(RUN_FIGSIZE)
     ax_racks, ax_util = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    fig.suptitle(
-        f"Racks by job and cluster utilisation — {result.label}",
-        fontsize=TITLE_SIZE,
-    )
+    _titled(fig, f"Racks by job and cluster utilisation — {result.label}", result.version)
     for ax in (ax_racks, ax_util):
         _style(ax)
     _days_axis(ax_util, end_d)

@@ -25,11 +25,11 @@ from colossus_sim.plots._style import (
     RUN_FIGSIZE,
     STATUS_COLORS,
     TICK_SIZE,
-    TITLE_SIZE,
     _days_axis,
     _done,
     _figure,
     _style,
+    _titled,
 )
 from colossus_sim.units import HOURS_PER_DAY
 
@@ -97,10 +97,7 @@ def _gantt_axes(result: RunResult, end_d: float, rows: int) -> tuple[Figure, Axe
     ax.grid(False, axis="y")
     _days_axis(ax, end_d)
     ax.set_xlim(0.0, max(end_d, 1e-9) * 1.02)  # room for a finish marker at the very end
-    fig.suptitle(
-        f"Jobs over time, with failures — {result.label}",
-        fontsize=TITLE_SIZE,
-    )
+    _titled(fig, f"Jobs over time, with failures — {result.label}", result.version)
     return fig, ax
 
 

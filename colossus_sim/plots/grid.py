@@ -34,13 +34,13 @@ from colossus_sim.plots._style import (
     LABEL_SIZE,
     RUN_FIGSIZE,
     TICK_SIZE,
-    TITLE_SIZE,
     _count_axis,
     _days_axis,
     _done,
     _empty_note,
     _figure,
     _style,
+    _titled,
 )
 from colossus_sim.units import HOURS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_MINUTE
 
@@ -67,7 +67,7 @@ def plot_grid(result: RunResult, path: str | Path | None = None) -> Figure:
         _count_axis(ax)
         ax.set_ylabel("facility power (MW)", fontsize=LABEL_SIZE)
     g = result.cluster.grid
-    fig.suptitle(f"The site as the grid sees it — {result.label}", fontsize=TITLE_SIZE)
+    _titled(fig, f"The site as the grid sees it — {result.label}", result.version)
     end_h = _end_hours(result, frame)
     _days_axis(whole, end_h / HOURS_PER_DAY)
     if len(frame) < 2:

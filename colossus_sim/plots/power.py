@@ -29,7 +29,6 @@ from colossus_sim.plots._style import (
     LABEL_SIZE,
     RUN_FIGSIZE,
     TICK_SIZE,
-    TITLE_SIZE,
     _count_axis,
     _days_axis,
     _done,
@@ -37,6 +36,7 @@ from colossus_sim.plots._style import (
     _figure,
     _limit_line,
     _style,
+    _titled,
 )
 from colossus_sim.units import HOURS_PER_DAY
 
@@ -102,7 +102,7 @@ def _power_axes(result: RunResult, end_d: float) -> tuple[Figure, Axes]:
     ax.set_ylabel("power (MW)", fontsize=LABEL_SIZE)
     _count_axis(ax)
     c = result.cluster
-    fig.suptitle(f"Site power — {result.label}", fontsize=TITLE_SIZE)
+    _titled(fig, f"Site power — {result.label}", result.version)
     ax.set_title(
         f"peak {c.peak_facility_mw:,.0f} MW facility ({c.peak_it_mw:,.0f} MW IT), "
         f"mean {c.mean_facility_mw:,.0f} MW, energy {c.energy_mwh / 1000:,.1f} GWh",

@@ -25,12 +25,12 @@ from colossus_sim.plots._style import (
     LABEL_SIZE,
     SWEEP_FIGSIZE,
     TICK_SIZE,
-    TITLE_SIZE,
     _done,
     _empty_note,
     _figure,
     _style,
     _thousands,
+    _titled,
     job_colors,
 )
 
@@ -86,7 +86,7 @@ def plot_sweep(
     data = frame[frame[x].notna()]
     x_order: list[Hashable] = list(pd.unique(data[x]))
     numeric = _numeric(x_order)
-    _sweep_labels(fig, ax, x, y, x_order, numeric, frame.attrs.get("scenario"))
+    _sweep_labels(fig, ax, x, y, x_order, numeric, frame.attrs)
     if data.empty or not x_order:
         _empty_note(ax, "no sweep points")
         return _done(fig, path)
@@ -146,7 +146,7 @@ def _sweep_labels(
     y: str,
     x_order: list[Hashable],
     numeric: list[float] | None,
-    scenario: str | None,
+    made_by: dict[Hashable, Any],
 ) -> None:
     """Axis labels with units and the figure's title (with the scenario and the overrides
     the points share, when the frame says)."""
@@ -156,7 +156,8 @@ def _sweep_labels(
     ax.set_xlabel(xlabel, fontsize=LABEL_SIZE)
     ax.set_ylabel(ylabel, fontsize=LABEL_SIZE)
     title = f"{ylabel.split(' (')[0].capitalize()} vs {xlabel.split(' (')[0]}"
-    fig.suptitle(f"{title} — {scenario}" if scenario else title, fontsize=TITLE_SIZE)
+    scenario = made_by.get("scenario")
+    _titled(fig, f"{title} — {scenario}" if scenario else title, made_by.get("version"))
 
 
 def _x_axis(
