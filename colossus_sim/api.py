@@ -36,6 +36,7 @@ from colossus_sim.perf.fidelity import (
     FidelityRow,
     calibrations,
     fidelity_table,
+    max_abs_error_pct,
     median_abs_error_pct,
 )
 from colossus_sim.procs import Terminated, terminate_as_interrupt
@@ -123,8 +124,14 @@ def fidelity_frame(rows: list[FidelityRow]) -> pd.DataFrame:
 
 
 def validation_error_pct(rows: Sequence[FidelityRow]) -> float:
-    """The median |error| over the validation cases (calibration and tracked ones left out)."""
+    """The median |error| over the validation cases (calibration, tracked and inconsistent
+    ones left out)."""
     return median_abs_error_pct(rows, CaseRole.VALIDATION)
+
+
+def validation_max_error_pct(rows: Sequence[FidelityRow]) -> float:
+    """The largest |error| over the validation cases."""
+    return max_abs_error_pct(rows, CaseRole.VALIDATION)
 
 
 def write_graphml(graph: nx.Graph, path: Path) -> None:
