@@ -154,6 +154,11 @@ def max_abs_error_pct(rows: Sequence[FidelityRow], role: CaseRole | None = None)
     return max(chosen, default=0.0)
 
 
+def held_error_pct(rows: Sequence[FidelityRow], *, worst: bool = False) -> float:
+    """The median (or the largest) |error| over the held-out (validation) cases."""
+    return (max_abs_error_pct if worst else median_abs_error_pct)(rows, CaseRole.VALIDATION)
+
+
 def _bisect(error: Callable[[float], float], lo: float, hi: float, tolerance: float) -> float:
     """Root of an increasing ``error`` on [lo, hi] (error > 0 means the model is too fast)."""
     if error(hi) < 0:
