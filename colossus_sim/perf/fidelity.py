@@ -185,7 +185,12 @@ def _minimax(
     """The value on [lo, hi] where the largest and smallest of increasing ``gaps`` are equal
     and opposite: one case's root, or over several the value whose worst relative error is
     smallest (each gap rises with the value, so their max + min does too)."""
-    return _bisect(lambda x: max(gaps(x)) + min(gaps(x)), lo, hi, tolerance)
+
+    def spread(x: float) -> float:
+        each = gaps(x)
+        return max(each) + min(each)
+
+    return _bisect(spread, lo, hi, tolerance)
 
 
 def fit_matmul_efficiency(
