@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Unpack
 
 from colossus_sim import scenario as scenario_module
-from colossus_sim.config.workload import CaseRole
 from colossus_sim.errors import Issue, ScenarioError
 from colossus_sim.grid_results import GridResult
 from colossus_sim.job_step import (
@@ -36,7 +35,7 @@ from colossus_sim.perf.fidelity import (
     FidelityRow,
     calibrations,
     fidelity_table,
-    median_abs_error_pct,
+    held_error_pct,
 )
 from colossus_sim.procs import Terminated, terminate_as_interrupt
 from colossus_sim.replicas import Band, JobBand, ReplicaSummary, compare, replica_summary
@@ -122,9 +121,9 @@ def fidelity_frame(rows: list[FidelityRow]) -> pd.DataFrame:
     return pd.DataFrame([r.model_dump(mode="json") for r in rows])
 
 
-def validation_error_pct(rows: Sequence[FidelityRow]) -> float:
-    """The median |error| over the validation cases (calibration and tracked ones left out)."""
-    return median_abs_error_pct(rows, CaseRole.VALIDATION)
+def validation_error_pct(rows: Sequence[FidelityRow], *, worst: bool = False) -> float:
+    """The median (or the largest) |error| over the validation cases (the held ones)."""
+    return held_error_pct(rows, worst=worst)
 
 
 def write_graphml(graph: nx.Graph, path: Path) -> None:

@@ -163,7 +163,7 @@ Calibrate = Annotated[
     bool,
     typer.Option(
         "--calibrate",
-        help="Re-fit each calibrated constant on its published case and show stored vs fitted.",
+        help="Re-fit each calibrated constant on its published cases and show stored vs fitted.",
     ),
 ]
 CheckPaths = Annotated[

@@ -386,8 +386,8 @@ def fidelity_table(rows: list[FidelityRow]) -> Table:
 
 def calibration_table(fits: list[Calibration]) -> Table:
     table = Table(title="Calibrated constants: stored in the data files vs re-fitted now")
-    for name in ("constant", "case", "stored", "fitted"):
+    for name in ("constant", "fitted on", "stored", "fitted"):
         table.add_column(name, justify="right" if name in {"stored", "fitted"} else "left")
     for c in fits:
-        table.add_row(c.constant, c.case, f"{c.stored:.3f}", f"{c.fitted:.4f}")
+        table.add_row(c.constant, "\n".join(c.cases), f"{c.stored:.3f}", f"{c.fitted:.4f}")
     return table

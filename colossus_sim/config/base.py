@@ -56,6 +56,7 @@ _UNSOURCED_KEYS = frozenset(
         "source",
         "role",
         "gap",
+        "inconsistency",
         "extends",
         "expect",
     }

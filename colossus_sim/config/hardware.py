@@ -72,8 +72,10 @@ class GpuSpec(Sourced):
     ``matmul_efficiency`` is the ceiling: the fraction of dense BF16 peak a full-wave,
     compute-bound GEMM reaches on this GPU type (``perf/gemm.py`` takes tile and wave
     quantization and the memory floor off it by shape). It is the step-time model's one fitted
-    constant per GPU type, fitted on the published run named in ``calibration_case``
-    (``perf/fidelity.py``, ``validate --calibrate``). ``sm_count`` and ``gemm_tile`` are what
+    constant per GPU type, fitted on the published runs named in ``calibration_cases``
+    (``perf/fidelity.py``, ``validate --calibrate``): on one run it reproduces that run; on
+    several (a narrow and a wide model) it is the value that makes the largest relative
+    error over them smallest. ``sm_count`` and ``gemm_tile`` are what
     the shape model quantizes on.
     """
 
@@ -109,7 +111,7 @@ class GpuSpec(Sourced):
     tp_overlap_sms: Annotated[float, Field(ge=0, le=4096, allow_inf_nan=False)]
     """Mean SMs Transformer Engine's tensor-parallel comm-GEMM overlap holds per collective."""
     matmul_efficiency: Fraction
-    calibration_case: str
+    calibration_cases: Annotated[list[str], Field(min_length=1)]
 
     @model_validator(mode="after")
     def _reserve_below_capacity(self) -> Self:

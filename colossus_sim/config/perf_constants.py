@@ -4,8 +4,9 @@ Read from ``topologies/perf_model.yaml``; each is sourced or labelled an assumpt
 Two of them are fitted and are not per GPU type:
 
 * ``fp8_matmul_efficiency_ratio``: the fraction of its (doubled) peak an FP8 GEMM reaches,
-  relative to a BF16 GEMM on the same GPU, fitted on the GPU that has a published run in both
-  formats (``fp8_calibration_case``);
+  relative to a BF16 GEMM on the same GPU, fitted on the GPU that has published runs in both
+  formats, over its FP8 runs named in ``fp8_calibration_cases`` (the value whose worst
+  relative error over them is smallest);
 * ``moe_dispatch_flops_per_routed_element``: the effective cost, in GEMM-equivalent FLOPs at
   the GPU type's calibrated rate, per routed element (one of a token's ``top_k`` copies, one
   hidden-dimension element) and per forward-pass equivalent, of an MoE layer's token path
@@ -44,6 +45,6 @@ class PerfConstants(Sourced):
     logits_bytes: NonNegative
     unfused_cross_entropy_bytes_per_logit: NonNegative
     fp8_matmul_efficiency_ratio: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-    fp8_calibration_case: str
+    fp8_calibration_cases: Annotated[list[str], Field(min_length=1)]
     moe_dispatch_flops_per_routed_element: NonNegative
     moe_dispatch_calibration_case: str

@@ -346,13 +346,16 @@ class CaseRole(StrEnum):
     """What a published case is for.
 
     ``calibration``: a fitted constant is fitted on it. ``validation``: held out, and must
-    stay within the fidelity bar (±15%). ``tracked``: a known gap of the model (the case's
-    ``gap`` says which); its error is reported with the others but not held to the bar.
+    stay within the fidelity bar (±10%). ``tracked``: a known gap of the model (the case's
+    ``gap`` says which). ``inconsistent``: a published figure the same source's other rows
+    contradict (the case's ``inconsistency`` says how, with the source's numbers). The last
+    two are reported with the others but not held to the bar.
     """
 
     CALIBRATION = "calibration"
     VALIDATION = "validation"
     TRACKED = "tracked"
+    INCONSISTENT = "inconsistent"
 
 
 class ValidationCase(ModelRun):
@@ -372,11 +375,18 @@ class ValidationCase(ModelRun):
     source: str
     gap: str = ""
     """For a ``tracked`` case: what the model lacks that this run exercises."""
+    inconsistency: str = ""
+    """For an ``inconsistent`` case: the same source's figures that contradict this one."""
 
     @model_validator(mode="after")
     def _plan_covers_gpus(self) -> Self:
         if (self.role is CaseRole.TRACKED) != bool(self.gap.strip()):
             raise FieldValueError("gap", "a tracked case, and only a tracked case, names its gap")
+        if (self.role is CaseRole.INCONSISTENT) != bool(self.inconsistency.strip()):
+            raise FieldValueError(
+                "inconsistency",
+                "an inconsistent case, and only an inconsistent case, shows its inconsistency",
+            )
         for name in ("tp", "pp", "dp"):
             if getattr(self.plan, name) is None:
                 raise FieldValueError(f"plan.{name}", "a published case must give this degree")

@@ -3,8 +3,9 @@
 For every case in ``workloads/validation/`` the model predicts the figure the source
 reported (step time, TFLOP/s per GPU counted the source's way, MFU or tokens/s per GPU) under
 the published plan. ``calibrations`` re-fits, by bisection, each GPU type's
-``matmul_efficiency`` on the case its hardware file names, and the two global constants on
-the cases ``perf_model.yaml`` names (the FP8 ratio, and the MoE token-path cost
+``matmul_efficiency`` on the cases its hardware file names (one case: reproduced exactly;
+several: the smallest worst error over them), and the two global constants on the cases
+``perf_model.yaml`` names (the FP8 ratio, and the MoE token-path cost
 ``moe_dispatch_flops_per_routed_element``); the data files store the results and the test
 suite checks that they still reproduce their cases.
 """
@@ -52,6 +53,8 @@ class FidelityRow(BaseModel):
     hbm_used_gb: float
     hbm_capacity_gb: float
     source: str
+    note: str = ""
+    """A tracked case's gap, or an inconsistent case's showing of its inconsistency."""
 
 
 def case_setup(
@@ -125,19 +128,35 @@ def evaluate_case(
         hbm_used_gb=breakdown.hbm_used_gb,
         hbm_capacity_gb=breakdown.hbm_capacity_gb,
         source=case.source,
+        note=case.inconsistency or case.gap,
     )
 
 
 def fidelity_table(cases: Sequence[ValidationCase] | None = None) -> list[FidelityRow]:
     """Every published case, calibration cases first, then by hardware and name."""
     rows = [evaluate_case(c) for c in (cases if cases is not None else load_validation_cases())]
-    order = {CaseRole.CALIBRATION: 0, CaseRole.VALIDATION: 1, CaseRole.TRACKED: 2}
+    order = {
+        CaseRole.CALIBRATION: 0,
+        CaseRole.VALIDATION: 1,
+        CaseRole.TRACKED: 2,
+        CaseRole.INCONSISTENT: 3,
+    }
     return sorted(rows, key=lambda r: (order[r.role], r.hardware, r.case))
 
 
 def median_abs_error_pct(rows: Sequence[FidelityRow], role: CaseRole | None = None) -> float:
     chosen = [abs(r.error_pct) for r in rows if role is None or r.role is role]
     return statistics.median(chosen) if chosen else 0.0
+
+
+def max_abs_error_pct(rows: Sequence[FidelityRow], role: CaseRole | None = None) -> float:
+    chosen = [abs(r.error_pct) for r in rows if role is None or r.role is role]
+    return max(chosen, default=0.0)
+
+
+def held_error_pct(rows: Sequence[FidelityRow], *, worst: bool = False) -> float:
+    """The median (or the largest) |error| over the held-out (validation) cases."""
+    return (max_abs_error_pct if worst else median_abs_error_pct)(rows, CaseRole.VALIDATION)
 
 
 def _bisect(error: Callable[[float], float], lo: float, hi: float, tolerance: float) -> float:
@@ -160,16 +179,36 @@ def _speed_gap(case: ValidationCase, gpu: GpuSpec, consts: PerfConstants) -> flo
     return -gap if case.measured.metric is Metric.STEP_S else gap
 
 
-def fit_matmul_efficiency(
-    case: ValidationCase, consts: PerfConstants | None = None, *, tolerance: float = 1e-6
+def _minimax(
+    gaps: Callable[[float], Sequence[float]], lo: float, hi: float, tolerance: float
 ) -> float:
-    """The ``matmul_efficiency`` of ``case``'s GPU type that makes the model hit its figure.
+    """The value on [lo, hi] where the largest and smallest of increasing ``gaps`` are equal
+    and opposite: one case's root, or over several the value whose worst relative error is
+    smallest (each gap rises with the value, so their max + min does too)."""
+
+    def spread(x: float) -> float:
+        each = gaps(x)
+        return max(each) + min(each)
+
+    return _bisect(spread, lo, hi, tolerance)
+
+
+def fit_matmul_efficiency(
+    cases: Sequence[ValidationCase],
+    consts: PerfConstants | None = None,
+    *,
+    tolerance: float = 1e-6,
+) -> float:
+    """The ``matmul_efficiency`` of the GPU type of ``cases`` that makes the model hit their
+    figures: exactly for one case, with the smallest worst error for several.
 
     Throughput rises monotonically with the efficiency, so bisection on (0, 1] converges.
     """
-    base, consts = load_gpu(case.hardware), consts or load_perf_constants()
-    return _bisect(
-        lambda eta: _speed_gap(case, base.model_copy(update={"matmul_efficiency": eta}), consts),
+    base, consts = load_gpu(cases[0].hardware), consts or load_perf_constants()
+    return _minimax(
+        lambda eta: [
+            _speed_gap(c, base.model_copy(update={"matmul_efficiency": eta}), consts) for c in cases
+        ],
         0.01,
         1.0,
         tolerance,
@@ -177,16 +216,18 @@ def fit_matmul_efficiency(
 
 
 def fit_fp8_ratio(
-    case: ValidationCase, gpu: GpuSpec | None = None, *, tolerance: float = 1e-6
+    cases: Sequence[ValidationCase], gpu: GpuSpec | None = None, *, tolerance: float = 1e-6
 ) -> float:
-    """The ``fp8_matmul_efficiency_ratio`` that makes the model hit an FP8 ``case``'s figure,
-    given that GPU's BF16 efficiency (``gpu``, default: as stored)."""
+    """The ``fp8_matmul_efficiency_ratio`` that makes the model hit FP8 ``cases``' figures
+    (the smallest worst error over several), given their GPU's BF16 efficiency (``gpu``,
+    default: as stored)."""
     base_consts = load_perf_constants()
-    gpu = gpu or load_gpu(case.hardware)
-    return _bisect(
-        lambda r: _speed_gap(
-            case, gpu, base_consts.model_copy(update={"fp8_matmul_efficiency_ratio": r})
-        ),
+    gpu = gpu or load_gpu(cases[0].hardware)
+    return _minimax(
+        lambda r: [
+            _speed_gap(c, gpu, base_consts.model_copy(update={"fp8_matmul_efficiency_ratio": r}))
+            for c in cases
+        ],
         0.01,
         1.0,
         tolerance,
@@ -227,17 +268,17 @@ class Calibration(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     constant: str
-    case: str
+    cases: tuple[str, ...]
     stored: float
     fitted: float
 
 
 def calibrations() -> list[Calibration]:
-    """Re-fit every calibrated constant from its published case, in dependency order.
+    """Re-fit every calibrated constant from its published cases, in dependency order.
 
-    First each GPU type's BF16-or-FP8 ``matmul_efficiency`` whose case is BF16, then the FP8
-    ratio (which needs its GPU's BF16 efficiency), then the GPU types calibrated on FP8 runs,
-    and last the MoE token-path cost (which needs its GPU's efficiency and the FP8 ratio; the
+    First each GPU type's ``matmul_efficiency`` whose cases are BF16, then the FP8 ratio
+    (which needs its GPU's BF16 efficiency), then the GPU types calibrated on FP8 runs, and
+    last the MoE token-path cost (which needs its GPU's efficiency and the FP8 ratio; the
     efficiencies are fitted on dense runs, which it does not touch).
     """
     cases = {c.name: c for c in load_validation_cases()}
@@ -247,34 +288,34 @@ def calibrations() -> list[Calibration]:
     fitted_eta: dict[str, float] = {}
 
     def fit_gpus(bf16: bool, fit_consts: PerfConstants) -> None:
-        """Fit the efficiency of each GPU type whose calibration case is (not) BF16."""
+        """Fit the efficiency of each GPU type whose calibration cases are (not) BF16."""
         for gpu in gpus:
-            case = cases[gpu.calibration_case]
-            if (case.training.precision is Precision.BF16) == bf16:
-                fitted_eta[gpu.name] = fit_matmul_efficiency(case, fit_consts)
+            own = [cases[name] for name in gpu.calibration_cases]
+            if (own[0].training.precision is Precision.BF16) == bf16:
+                fitted_eta[gpu.name] = fit_matmul_efficiency(own, fit_consts)
                 out.append(
                     Calibration(
                         constant=f"{gpu.name}.matmul_efficiency",
-                        case=case.name,
+                        cases=tuple(gpu.calibration_cases),
                         stored=gpu.matmul_efficiency,
                         fitted=fitted_eta[gpu.name],
                     )
                 )
 
     fit_gpus(True, consts)
-    fp8_case = cases[consts.fp8_calibration_case]
-    fp8_gpu = load_gpu(fp8_case.hardware)
+    fp8_cases = [cases[name] for name in consts.fp8_calibration_cases]
+    fp8_gpu = load_gpu(fp8_cases[0].hardware)
     if fp8_gpu.name not in fitted_eta:
         raise ValueError(
-            f"{fp8_case.name}: the FP8 ratio needs a BF16 calibration case for {fp8_gpu.name}"
+            f"{fp8_cases[0].name}: the FP8 ratio needs a BF16 calibration case for {fp8_gpu.name}"
         )
     ratio = fit_fp8_ratio(
-        fp8_case, fp8_gpu.model_copy(update={"matmul_efficiency": fitted_eta[fp8_gpu.name]})
+        fp8_cases, fp8_gpu.model_copy(update={"matmul_efficiency": fitted_eta[fp8_gpu.name]})
     )
     out.append(
         Calibration(
             constant="perf_model.fp8_matmul_efficiency_ratio",
-            case=fp8_case.name,
+            cases=tuple(consts.fp8_calibration_cases),
             stored=consts.fp8_matmul_efficiency_ratio,
             fitted=ratio,
         )
@@ -294,7 +335,7 @@ def _moe_calibration(
     moe_gpu = load_gpu(moe_case.hardware)
     return Calibration(
         constant="perf_model.moe_dispatch_flops_per_routed_element",
-        case=moe_case.name,
+        cases=(moe_case.name,),
         stored=consts.moe_dispatch_flops_per_routed_element,
         fitted=fit_moe_dispatch(
             moe_case,
@@ -307,7 +348,7 @@ def _moe_calibration(
 def calibration_case_names() -> set[str]:
     """The cases the data files name as calibration cases (hardware files and perf_model)."""
     consts = load_perf_constants()
-    names = {load_gpu(name).calibration_case for name in gpu_names()}
-    names.add(consts.fp8_calibration_case)
+    names = {case for name in gpu_names() for case in load_gpu(name).calibration_cases}
+    names.update(consts.fp8_calibration_cases)
     names.add(consts.moe_dispatch_calibration_case)
     return names
