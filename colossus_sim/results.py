@@ -284,19 +284,10 @@ class RunResult(BaseModel):
     def _repr_html_(self) -> str:
         return frames.summary_html(self)
 
-    def made_by(self) -> dict[str, Any]:
-        """What made the run — scenario, what-ifs as given, seed, version and the label that
-        says them in one line — as every frame's ``attrs`` (kept in its Parquet file)."""
-        return {
-            "scenario": self.scenario,
-            "what_if": list(self.what_if),
-            "seed": self.seed,
-            "version": self.version,
-            "label": self.label,
-        }
-
     def _stamped(self, frame: pd.DataFrame) -> pd.DataFrame:
-        frame.attrs.update(self.made_by())
+        """``frame`` with what made the run in its ``attrs`` (kept in its Parquet file)."""
+        made_by = {"scenario": self.scenario, "what_if": list(self.what_if), "seed": self.seed}
+        frame.attrs.update(made_by, version=self.version, label=self.label)
         return frame
 
     def summary(self) -> dict[str, Any]:

@@ -190,6 +190,14 @@ class FabricState:
         around that rank change (``rings.replaced_rings``)."""
         return replaced_rings(self.layout, rings, owner, rank_key, job, lost, new)
 
+    def _same_unsaturated(self, rings: Rings, capacity: FloatArray) -> JobBandwidth | None:
+        """The last unsaturated answer, if it was for these rings and leaves and no link
+        saturates at ``capacity`` either."""
+        last = self._unsaturated
+        if last is None or last[0] is not rings or last[1] != self._leaf_changes:
+            return None
+        return last[2] if np.all(self._full_load(rings, last[2].frac) <= capacity) else None
+
     @staticmethod
     def _full_load(rings: Rings, nic_cap: FloatArray) -> FloatArray:
         """Gb/s on each link with every job at ``nic_cap`` of its NICs' rate."""
@@ -209,14 +217,9 @@ class FabricState:
                 1.0 - self.failed_leaf / self.layout.spec.planes,
             )
         capacity, leaf_ok = self._links
-        last = self._unsaturated
-        if (
-            last is not None
-            and last[0] is rings
-            and last[1] == self._leaf_changes
-            and np.all(self._full_load(rings, last[2].frac) <= capacity)
-        ):
-            return last[2]  # the same answer: every job still at its NICs' share
+        same = self._same_unsaturated(rings, capacity)
+        if same is not None:
+            return same  # every job still at its NICs' share
         nic_cap = np.ones(jobs)
         broken = np.flatnonzero(leaf_ok < 1.0)
         if len(broken):  # each job at the worst leaf share among its blocks
