@@ -188,8 +188,13 @@ def plan(
     if issues:
         raise ScenarioError(issues)
     points, given = numeric_relative(points, names, relative)
+    shared = "".join(f" + {text}" for text in base_overrides)  # as run's label says them
     return SweepPlan(
-        source=str(source), name=base.scenario.name, paths=names, points=tuple(points), given=given
+        source=str(source),
+        name=base.scenario.name + shared,
+        paths=names,
+        points=tuple(points),
+        given=given,
     )
 
 

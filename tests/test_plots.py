@@ -416,3 +416,11 @@ def test_every_run_figure_names_what_made_it_and_the_version(tmp_path: Path) -> 
         assert fig.get_suptitle().endswith(run.label), plot.__name__
         assert "jobs.long.racks=1" in run.label
         assert f"colossus-sim {run.version}" in [t.get_text() for t in fig.texts], plot.__name__
+
+
+def test_a_sweep_legend_names_only_jobs_with_a_point() -> None:
+    frame = sweep_frame(seeds=1)
+    frame.loc[frame["job"] == "late", "time_to_train_days"] = math.nan  # never started anywhere
+    fig = plots.plot_sweep(frame, x="jobs.grok5_10t.racks")
+    legend = {t.get_text() for legend in fig.legends for t in legend.get_texts()}
+    assert {"grok5_6t", "grok5_10t"} <= legend and "late" not in legend

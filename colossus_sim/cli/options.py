@@ -132,7 +132,7 @@ GraphmlOut = Annotated[
     Path | None, typer.Option("--graphml", help="Write the fabric graph as GraphML here.")
 ]
 SweepJobs = Annotated[
-    list[str] | None, _jobs("Show only these jobs in the table (the files keep all).")
+    list[str] | None, _jobs("Show only these jobs in the table and the plot (the files keep all).")
 ]
 CompareJobs = Annotated[list[str] | None, _jobs("Show only these jobs (repeatable).")]
 AllMetrics = Annotated[

@@ -112,7 +112,8 @@ def sweep(
         with api.reported("--out", out_dir):
             wrote(api.write_sweep(result.frame, out_dir))
     if plot is not None:
-        _sweep_plot(result.frame, list(grid_values), plot, plot_y)
+        shown = result.frame[result.frame["job"].isin(job)] if job else result.frame
+        _sweep_plot(shown, list(grid_values), plot, plot_y)
     if json_out:
         print_json(
             {

@@ -97,7 +97,7 @@ def plot_sweep(
         for c in frame.columns
         if "." in str(c) and c not in (x, hue) and data[c].nunique(dropna=False) > 1
     ]
-    hues = list(pd.unique(data[hue]))
+    hues = list(pd.unique(data.loc[data[y].notna(), hue]))  # those with a point to draw
     curves = _Curves(
         data=data,
         x=x,
