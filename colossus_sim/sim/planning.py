@@ -119,22 +119,23 @@ class Planner:
             job.budget_tokens = fixed_work_tokens(job.setup.days, step)
 
     def step_at(self, job: JobRun, racks: int, step: StepBreakdown, frac: float) -> StepBreakdown:
-        """``step``'s plan on ``racks`` racks with the NICs at ``frac`` of full bandwidth."""
-        return step_breakdown(self.setup(job, racks, frac), step.plan)
+        """``step``'s plan on ``racks`` racks with the NICs at ``frac`` of full bandwidth (each
+        once a run: a stream's many jobs of one workload and size share it)."""
+        plan = step.plan
+        key = (job.spec.name, job.gpu.name, job.active_gpus, racks, plan.model_dump_json(), frac)
+        found = self.step_cache.get(key)
+        if found is None:
+            found = step_breakdown(self.setup(job, racks, frac), plan)
+            self.step_cache[key] = found
+        return found
 
     def at_share(self, job: JobRun, frac: float) -> StepBreakdown:
         """``job``'s plan on its racks with its NICs at ``frac`` of full bandwidth."""
         assert job.flat_step is not None
         if frac == 1.0:
             return job.flat_step
-        plan = job.flat_step.plan
         racks = job.flat_step.gpus // job.active_gpus
-        key = (job.spec.name, job.gpu.name, job.active_gpus, racks, plan.model_dump_json(), frac)
-        step = self.step_cache.get(key)
-        if step is None:
-            step = self.step_at(job, racks, job.flat_step, frac)
-            self.step_cache[key] = step
-        return step
+        return self.step_at(job, racks, job.flat_step, frac)
 
     def checkpoint_cadence(self, job: JobRun, racks: int, served: Served) -> Cadence:
         """How ``job`` checkpoints on ``racks`` racks, ``served`` its write bandwidth by the
