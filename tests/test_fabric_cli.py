@@ -166,3 +166,22 @@ def test_run_under_spread_names_the_core_as_the_10t_jobs_limit(cli_module: Modul
     assert "NIC bandwidth: ," not in text
     for said in text.split("of its NIC bandwidth")[1:]:
         assert said.startswith((": ", ", which costs its step nothing")), said[:80]
+
+
+def test_a_job_held_at_its_nics_by_a_failed_leaf_is_said_so() -> None:
+    from colossus_sim.cli.render import fabric_lines
+
+    run = api.simulate(overrides=["horizon_days=0.05", "failures.enabled=false"])
+    job = run.jobs[0]
+    assert job.fabric is not None
+    held = job.model_copy(
+        update={
+            "fabric": job.fabric.model_copy(update={"bw_frac": 0.99, "limit": "nic"}),
+            "fabric_cost_s": {"pp_p2p_s": 1e-5},  # prints as +0.000 s: no cost to speak of
+        }
+    )
+    lines = fabric_lines(run.model_copy(update={"jobs": [held, *run.jobs[1:]]}))
+    line = next(x for x in lines if x.startswith(f"  {job.name}:"))
+    assert "a failed leaf switch leaves it 99% of its NIC bandwidth" in line, line
+    assert line.endswith("which costs its step nothing (it hides behind compute)"), line
+    assert "1:1 nic" not in line and "+0.000" not in line

@@ -277,12 +277,14 @@ def fabric_lines(result: RunResult) -> list[str]:
         if f.bw_frac >= 1.0:
             lines.append(f"{where}; full NIC bandwidth")
             continue
-        cost = ", ".join(f"{k} +{v:.3f} s" for k, v in j.fabric_cost_s.items() if v > 0)
+        cost = ", ".join(f"{k} +{v:.3f} s" for k, v in j.fabric_cost_s.items() if v >= 5e-4)
         shared = f" shared with {f.sharing_jobs} other jobs" if f.sharing_jobs else ""
-        given = (
-            f"{where}; the {f.oversubscription:g}:1 {f.limit}{shared} give it "
-            f"{f.bw_frac:.0%} of its NIC bandwidth"
+        by = (
+            "a failed leaf switch leaves it"  # a job capped at its NICs' share: fewer planes
+            if f.limit == "nic"
+            else f"the {f.oversubscription:g}:1 {f.limit}{shared} give it"
         )
+        given = f"{where}; {by} {f.bw_frac:.0%} of its NIC bandwidth"
         if not cost:  # its communication hides behind compute even at that share
             lines.append(f"{given}, which costs its step nothing (it hides behind compute)")
             continue
