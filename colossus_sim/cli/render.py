@@ -253,7 +253,7 @@ def restart_lines(result: RunResult) -> list[str]:
         named = " + ".join(f"{k.removesuffix('_s')} {v:,.0f}" for k, v in parts.items() if v)
         lines.append(
             f"  {j.name}: a restart ({j.recovery}) takes {j.restart_s:,.0f} s = {named} s; "
-            f"{j.restarts:,} restarts, goodput {j.goodput:.1%}"
+            f"{j.restarts:,} restart{'' if j.restarts == 1 else 's'}, goodput {j.goodput:.1%}"
         )
     return lines
 

@@ -26,7 +26,9 @@ def recovery_lines(result: RunResult) -> list[str]:
         if not count:
             continue
         every = c.checkpoint_mean_interval_min_by_tier.get(tier, math.nan)
-        often = f", every {every:,.1f} min" if math.isfinite(every) else ""
+        often = (
+            f", {every:,.1f} min after the job's last on average" if math.isfinite(every) else ""
+        )
         parts.append(f"{count:,} {words} ({c.checkpoint_pb_by_tier.get(tier, 0.0):,.1f} PB{often})")
     lines = []
     if parts:
