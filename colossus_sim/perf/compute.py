@@ -72,15 +72,30 @@ class _Shared:
     shape: ShapeEfficiency
 
 
-def microbatch_compute(setup: RunSetup, grid: PlanGrid) -> MicrobatchCompute:
-    """The compute parts of ``step_time.step_arrays`` for every plan in ``grid``."""
+def gemm_rate_flops_per_s(setup: RunSetup) -> float:
+    """The GEMM ceiling: the precision's peak at the GPU type's calibrated efficiency (times
+    ``fp8_matmul_efficiency_ratio`` in FP8/FP4 training)."""
     training, gpu, consts = setup.training, setup.gpu, setup.consts
     eta = gpu.matmul_efficiency
     eta_gemm = eta * (
         consts.fp8_matmul_efficiency_ratio if training.precision is not Precision.BF16 else 1.0
     )
-    peak_gemm = gpu.peak_tflops(training.precision) * FLOPS_PER_TFLOPS * eta_gemm
-    peak_attn = gpu.peak_tflops(Precision.BF16) * FLOPS_PER_TFLOPS * eta
+    return gpu.peak_tflops(training.precision) * FLOPS_PER_TFLOPS * eta_gemm
+
+
+def plan_shapes(setup: RunSetup, grid: PlanGrid) -> ShapeEfficiency:
+    """The shape efficiencies of every plan in ``grid`` (``gemm.shape_efficiencies``)."""
+    return shape_efficiencies(setup, grid, gemm_rate_flops_per_s(setup))
+
+
+def microbatch_compute(
+    setup: RunSetup, grid: PlanGrid, shape: ShapeEfficiency | None = None
+) -> MicrobatchCompute:
+    """The compute parts of ``step_time.step_arrays`` for every plan in ``grid``; ``shape``
+    is ``plan_shapes(setup, grid)`` when the caller has it already."""
+    training, gpu = setup.training, setup.gpu
+    peak_gemm = gemm_rate_flops_per_s(setup)
+    peak_attn = gpu.peak_tflops(Precision.BF16) * FLOPS_PER_TFLOPS * gpu.matmul_efficiency
     cp = grid.cp.astype(np.float64)
     # Share of the layers whose forward runs again in backward: all with full recompute, else
     # the software's ``full_recompute_layers`` of each chunk (Megatron's block method).
@@ -92,7 +107,7 @@ def microbatch_compute(setup: RunSetup, grid: PlanGrid) -> MicrobatchCompute:
         scores_again=np.where(_rc(grid, Recompute.SELECTIVE), 1.0, full),
         lam=grid.layers_per_device(setup.arch.layers).astype(np.float64),
         tokens_mb=grid.mb * training.seq_len / cp,  # tokens of one microbatch on one CP rank
-        shape=shape_efficiencies(setup, grid, peak_gemm),
+        shape=shape_efficiencies(setup, grid, peak_gemm) if shape is None else shape,
     )
     t_gemm, t_attn = _matmul_s(setup, shared, peak_gemm, peak_attn)
     return MicrobatchCompute(

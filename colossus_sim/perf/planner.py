@@ -28,7 +28,8 @@ import numpy.typing as npt
 
 from colossus_sim.config.workload import MoEArch, ParallelPlan, PlanFields
 from colossus_sim.errors import ScenarioError
-from colossus_sim.perf.compute import microbatch_compute
+from colossus_sim.perf.compute import microbatch_compute, plan_shapes
+from colossus_sim.perf.gemm import ShapeEfficiency
 from colossus_sim.perf.memory import memory_per_gpu
 from colossus_sim.perf.plan_grid import (
     RECOMPUTE_ORDER,
@@ -230,28 +231,39 @@ def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> Parall
 
     A layout's compute under its cheapest recompute mode bounds the step of each of its
     candidates from below (``compute.py``; recompute only adds work). The candidates of the
-    layouts with the smallest bounds are evaluated first, in growing batches until one fits;
-    the fastest that fits rules out every layout whose bound exceeds its step, and only the
-    rest are evaluated in full.
+    layouts with the smallest bounds are evaluated first (then, while none fits, the next in
+    order of bound, in growing batches); the fastest that fits rules out every layout whose
+    bound exceeds its step, and only the rest are evaluated in full.
     A pruned candidate's step exceeds the incumbent's, so the answer is the exhaustive
     search's, found at the cost of the bound over the layouts.
     """
     grid = layouts.layouts
-    bound = microbatch_compute(setup, grid).step_lower_bound_s(grid)
-    order = np.argsort(bound, kind="stable")
-    found: list[tuple[IntArray, FloatArray]] = []
-    incumbent, start, size = math.inf, 0, _FIRST_LAYOUTS
-    while start < len(order):  # in order of bound: growing batches until one fits, then all
-        batch = order[start : start + size] if math.isinf(incumbent) else order[start:]
-        start, size = start + len(batch), size * 4
-        # The bound and the step round differently: keep layouts within a relative 1e-9.
-        batch = np.sort(batch[bound[batch] <= incumbent * (1.0 + 1e-9)])
-        if len(batch) == 0:  # the rest have larger bounds still
-            break
-        found.append(_evaluate(setup, layouts, layouts.candidates(batch), capacity_bytes))
-        incumbent = min(incumbent, float(found[-1][1].min(initial=math.inf)))
-    if not found:
-        return None
+    shape = plan_shapes(setup, grid)  # recompute changes no GEMM shape: the layouts' serve all
+    bound = microbatch_compute(setup, grid, shape).step_lower_bound_s(grid)
+
+    def evaluate(batch: IntArray) -> tuple[IntArray, FloatArray]:
+        return _evaluate(setup, layouts, shape, layouts.candidates(np.sort(batch)), capacity_bytes)
+
+    first = np.arange(len(grid))  # the layouts with the smallest bounds
+    if len(grid) > _FIRST_LAYOUTS:
+        first = np.argpartition(bound, _FIRST_LAYOUTS)[:_FIRST_LAYOUTS]
+    found = [evaluate(first)]
+    incumbent = float(found[0][1].min(initial=math.inf))
+    left = np.ones(len(grid), dtype=bool)
+    left[first] = False
+    if math.isinf(incumbent):  # none fits: on in order of bound, in growing batches
+        order = np.flatnonzero(left)
+        order = order[np.argsort(bound[order], kind="stable")]
+        start, size = 0, 4 * _FIRST_LAYOUTS
+        while math.isinf(incumbent) and start < len(order):
+            found.append(evaluate(order[start : start + size]))
+            incumbent = float(found[-1][1].min(initial=math.inf))
+            left[order[start : start + size]] = False
+            start, size = start + size, size * 4
+    # The bound and the step round differently: keep layouts within a relative 1e-9 of it.
+    rest = np.flatnonzero(left & (bound <= incumbent * (1.0 + 1e-9)))
+    if len(rest):
+        found.append(evaluate(rest))
     rows = np.concatenate([rows for rows, _ in found])
     steps = np.concatenate([steps for _, steps in found])
     if len(rows) == 0:
@@ -261,16 +273,23 @@ def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> Parall
 
 
 def _evaluate(
-    setup: RunSetup, layouts: Layouts, candidates: IntArray, capacity_bytes: float
+    setup: RunSetup,
+    layouts: Layouts,
+    shape: ShapeEfficiency,
+    candidates: IntArray,
+    capacity_bytes: float,
 ) -> tuple[IntArray, FloatArray]:
-    """The ``candidates`` whose memory fits ``capacity_bytes``, and their steps."""
+    """The ``candidates`` whose memory fits ``capacity_bytes``, and their steps (``shape``:
+    the layouts' shape efficiencies)."""
     if len(candidates) == 0:
         return candidates, np.zeros(0, dtype=np.float64)
     plans = layouts.rows(candidates)
     fits = memory_per_gpu(setup, plans).total <= capacity_bytes
     if not fits.any():
         return candidates[fits], np.zeros(0, dtype=np.float64)
-    return candidates[fits], step_arrays(setup, plans.select(fits)).step_s
+    kept = candidates[fits]
+    shapes = shape.select(kept // len(layouts.recomputes))
+    return kept, step_arrays(setup, plans.select(fits), shapes).step_s
 
 
 def _describe(fixed: PlanFields) -> str:

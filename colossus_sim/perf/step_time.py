@@ -85,6 +85,7 @@ from colossus_sim.perf import collectives as coll
 from colossus_sim.perf.compute import microbatch_compute
 from colossus_sim.perf.data_parallel import data_parallel_s
 from colossus_sim.perf.flops import model_flops_per_token
+from colossus_sim.perf.gemm import ShapeEfficiency
 from colossus_sim.perf.memory import memory_per_gpu
 from colossus_sim.perf.moe_imbalance import rank_load_imbalance
 from colossus_sim.perf.overlap import exposed_s, shared_nvlink_exposed_s, sm_share
@@ -128,8 +129,11 @@ class StepArrays:
         return total
 
 
-def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
-    """Evaluate the step-time model for every plan in ``grid`` at once."""
+def step_arrays(
+    setup: RunSetup, grid: PlanGrid, shape: ShapeEfficiency | None = None
+) -> StepArrays:
+    """Evaluate the step-time model for every plan in ``grid`` at once (``shape``: the plans'
+    shape efficiencies, when the caller has them already)."""
     arch, training, sw, gpu, consts = (
         setup.arch,
         setup.training,
@@ -138,7 +142,7 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
         setup.consts,
     )
     links = setup.links
-    compute = microbatch_compute(setup, grid)  # t_gemm, t_attn, t_elem, t_moe
+    compute = microbatch_compute(setup, grid, shape)  # t_gemm, t_attn, t_elem, t_moe
     t_gemm, t_attn = compute.gemm_s, compute.attention_s
     t_elem, t_moe = compute.elementwise_s, compute.moe_dispatch_s
     full, m = compute.recompute_share, compute.microbatches
