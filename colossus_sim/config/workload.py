@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from colossus_sim.config.attention import AttentionWidths, LatentAttention, attention_widths
 from colossus_sim.config.base import Sourced, StrictModel
@@ -337,6 +337,10 @@ class FlopConvention(StrictModel):
 
 
 class Measured(StrictModel):
+    # Validation cases only (``validate``, the fidelity table): built on first use, not when
+    # a run imports the workload schemas.
+    model_config = ConfigDict(defer_build=True)
+
     metric: Metric
     value: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     flop_convention: FlopConvention = FlopConvention()
@@ -366,6 +370,8 @@ class ValidationCase(ModelRun):
     planner then fills them with the fastest choice that fits HBM, as the run's own engineers
     would have.
     """
+
+    model_config = ConfigDict(defer_build=True)  # as Measured: not on a run's path
 
     hardware: str
     gpus: PositiveInt
