@@ -45,8 +45,8 @@ _POWERS_OF_TWO = tuple(2**i for i in range(11))  # 1 … 1024
 _MICROBATCHES = (1, 2, 4, 8)
 _VIRTUAL_STAGES = (1, 2, 3, 4, 6, 8)
 _FIRST_LAYOUTS = 256
-"""Layouts whose candidates are evaluated in full first, those with the smallest bounds (any
-number gives the same answer; each further batch while none fits is 4× the last)."""
+"""Layouts in the first batch the search evaluates in full (any number gives the same answer;
+each further batch is twice the last: few batches, each pruned by the best plan so far)."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,7 @@ def candidate_layouts(setup: RunSetup, fixed: PlanFields) -> Layouts:
         (experts % cols["ep"] == 0) & ((cols["tp"] * cols["cp"] * cols["dp"]) % cols["ep"] == 0),
     )
     cols = _expand(cols, "vp", axes["vp"])
+    cols = _kept(cols, _may_interleave(cols["pp"], cols["vp"], arch.layers))
     cols = _expand(cols, "mb", axes["microbatch"])
     dp, pp, vp, mb = cols["dp"], cols["pp"], cols["vp"], cols["mb"]
     ok = dp * mb <= training.global_batch
@@ -162,6 +163,12 @@ def candidate_layouts(setup: RunSetup, fixed: PlanFields) -> Layouts:
     cols = _kept(cols, ok)
     cols["rc"] = np.full(len(cols["tp"]), axes["rc"][0], dtype=np.int64)
     return Layouts(layouts=PlanGrid(**cols), recomputes=axes["rc"])
+
+
+def _may_interleave(pp: IntArray, vp: IntArray, layers: int) -> npt.NDArray[np.bool_]:
+    """The part of the interleaving rule the microbatch count leaves out: ``vp`` > 1 needs
+    ``pp`` > 1 and ``pp·vp`` ≤ the layers."""
+    return np.asarray((vp == 1) | ((pp > 1) & (pp * vp <= layers)))
 
 
 def _expand(cols: dict[str, IntArray], name: str, values: IntArray) -> dict[str, IntArray]:
@@ -230,10 +237,10 @@ def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> Parall
     equals), or None when none fits.
 
     A layout's compute under its cheapest recompute mode bounds the step of each of its
-    candidates from below (``compute.py``; recompute only adds work). The candidates of the
-    layouts with the smallest bounds are evaluated first (then, while none fits, the next in
-    order of bound, in growing batches); the fastest that fits rules out every layout whose
-    bound exceeds its step, and only the rest are evaluated in full.
+    candidates from below (``compute.py``; recompute only adds work). The layouts are
+    evaluated in order of bound, in batches that double; the fastest candidate found so far
+    that fits rules out every layout whose bound exceeds its step, and the search stops at
+    the first layout it rules out (the rest have larger bounds still).
     A pruned candidate's step exceeds the incumbent's, so the answer is the exhaustive
     search's, found at the cost of the bound over the layouts.
     """
@@ -244,26 +251,15 @@ def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> Parall
     def evaluate(batch: IntArray) -> tuple[IntArray, FloatArray]:
         return _evaluate(setup, layouts, shape, layouts.candidates(np.sort(batch)), capacity_bytes)
 
-    first = np.arange(len(grid))  # the layouts with the smallest bounds
-    if len(grid) > _FIRST_LAYOUTS:
-        first = np.argpartition(bound, _FIRST_LAYOUTS)[:_FIRST_LAYOUTS]
-    found = [evaluate(first)]
-    incumbent = float(found[0][1].min(initial=math.inf))
-    left = np.ones(len(grid), dtype=bool)
-    left[first] = False
-    if math.isinf(incumbent):  # none fits: on in order of bound, in growing batches
-        order = np.flatnonzero(left)
-        order = order[np.argsort(bound[order], kind="stable")]
-        start, size = 0, 4 * _FIRST_LAYOUTS
-        while math.isinf(incumbent) and start < len(order):
-            found.append(evaluate(order[start : start + size]))
-            incumbent = float(found[-1][1].min(initial=math.inf))
-            left[order[start : start + size]] = False
-            start, size = start + size, size * 4
+    order = np.argsort(bound, kind="stable")
+    found: list[tuple[IntArray, FloatArray]] = []
+    incumbent, start, size = math.inf, 0, _FIRST_LAYOUTS
     # The bound and the step round differently: keep layouts within a relative 1e-9 of it.
-    rest = np.flatnonzero(left & (bound <= incumbent * (1.0 + 1e-9)))
-    if len(rest):
-        found.append(evaluate(rest))
+    while start < len(order) and bound[order[start]] <= incumbent * (1.0 + 1e-9):
+        batch = order[start : start + size]
+        found.append(evaluate(batch[bound[batch] <= incumbent * (1.0 + 1e-9)]))
+        incumbent = min(incumbent, float(found[-1][1].min(initial=math.inf)))
+        start, size = start + size, size * 2
     rows = np.concatenate([rows for rows, _ in found])
     steps = np.concatenate([steps for _, steps in found])
     if len(rows) == 0:
