@@ -115,3 +115,15 @@ def test_the_fitting_count_is_the_whole_grids() -> None:
     fits = memory_per_gpu(setup, grid).total <= setup.hbm_capacity_bytes
     assert search.candidates == len(grid)
     assert search.fitting == int(fits.sum()) > 0
+
+
+@pytest.mark.parametrize("job", ["grok5_10t", "grok44_1t_a", "imagine_v2"])
+def test_a_kept_layout_replanned_one_rack_smaller_is_the_exhaustive_choice(job: str) -> None:
+    """What the simulation asks after a rack is lost: the same layout (every field but dp)
+    on one rack fewer, a grid of a few candidates searched without the bound."""
+    racks = load_job(job).default_racks
+    kept = plan_job(_setup(job, racks)).best.plan.model_dump(exclude={"dp"})
+    fixed = PlanFields(**kept)
+    smaller = _setup(job, racks - 1)
+    assert len(candidate_grid(smaller, fixed)) >= 1
+    assert plan_job(smaller, fixed).best.plan == _exhaustive(smaller, fixed)

@@ -245,6 +245,11 @@ def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> Parall
     search's, found at the cost of the bound over the layouts.
     """
     grid = layouts.layouts
+    found: list[tuple[IntArray, FloatArray]] = []
+    if len(grid) <= _FIRST_LAYOUTS:  # one batch holds them all (a kept layout): no bound
+        everything = layouts.candidates(np.arange(len(grid), dtype=np.int64))
+        found.append(_evaluate(setup, layouts, None, everything, capacity_bytes))
+        return _first_fastest(layouts, found)
     shape = plan_shapes(setup, grid)  # recompute changes no GEMM shape: the layouts' serve all
     bound = microbatch_compute(setup, grid, shape).step_lower_bound_s(grid)
 
@@ -252,7 +257,6 @@ def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> Parall
         return _evaluate(setup, layouts, shape, layouts.candidates(np.sort(batch)), capacity_bytes)
 
     order = np.argsort(bound, kind="stable")
-    found: list[tuple[IntArray, FloatArray]] = []
     incumbent, start, size = math.inf, 0, _FIRST_LAYOUTS
     # The bound and the step round differently: keep layouts within a relative 1e-9 of it.
     while start < len(order) and bound[order[start]] <= incumbent * (1.0 + 1e-9):
@@ -260,6 +264,13 @@ def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> Parall
         found.append(evaluate(batch[bound[batch] <= incumbent * (1.0 + 1e-9)]))
         incumbent = min(incumbent, float(found[-1][1].min(initial=math.inf)))
         start, size = start + size, size * 2
+    return _first_fastest(layouts, found)
+
+
+def _first_fastest(
+    layouts: Layouts, found: list[tuple[IntArray, FloatArray]]
+) -> ParallelPlan | None:
+    """The fastest of the evaluated candidates that fit, the first in grid order among equals."""
     rows = np.concatenate([rows for rows, _ in found])
     steps = np.concatenate([steps for _, steps in found])
     if len(rows) == 0:
@@ -271,12 +282,12 @@ def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> Parall
 def _evaluate(
     setup: RunSetup,
     layouts: Layouts,
-    shape: ShapeEfficiency,
+    shape: ShapeEfficiency | None,
     candidates: IntArray,
     capacity_bytes: float,
 ) -> tuple[IntArray, FloatArray]:
     """The ``candidates`` whose memory fits ``capacity_bytes``, and their steps (``shape``:
-    the layouts' shape efficiencies)."""
+    the layouts' shape efficiencies, or None to derive the candidates' own)."""
     if len(candidates) == 0:
         return candidates, np.zeros(0, dtype=np.float64)
     plans = layouts.rows(candidates)
@@ -284,7 +295,7 @@ def _evaluate(
     if not fits.any():
         return candidates[fits], np.zeros(0, dtype=np.float64)
     kept = candidates[fits]
-    shapes = shape.select(kept // len(layouts.recomputes))
+    shapes = None if shape is None else shape.select(kept // len(layouts.recomputes))
     return kept, step_arrays(setup, plans.select(fits), shapes).step_s
 
 
