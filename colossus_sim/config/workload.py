@@ -337,10 +337,7 @@ class FlopConvention(StrictModel):
 
 
 class Measured(StrictModel):
-    # Validation cases only (``validate``, the fidelity table): built on first use, not when
-    # a run imports the workload schemas.
-    model_config = ConfigDict(defer_build=True)
-
+    model_config = ConfigDict(defer_build=True)  # built on first use: validate's, not a run's
     metric: Metric
     value: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     flop_convention: FlopConvention = FlopConvention()
@@ -372,7 +369,6 @@ class ValidationCase(ModelRun):
     """
 
     model_config = ConfigDict(defer_build=True)  # as Measured: not on a run's path
-
     hardware: str
     gpus: PositiveInt
     plan: PlanFields
