@@ -5,11 +5,15 @@ raises ``ScenarioError``.
 
 The pieces live in their own modules (``job_step``, ``replicas``, ``sweep``, ``regression``,
 ``plots``); this module is the one import the command line and notebooks need. Cost: importing
-it loads the config and perf layers (most of the command line's start-up); the engine, sweeps,
-the regression checker, networkx and matplotlib load on the first call that needs them."""
+it loads the config and perf layers, the scenario loader and the result models (~0.5 s, most
+of the command line's start-up: numpy, pydantic and its schemas, YAML); the engine (simpy),
+sweeps, the regression checker, networkx, pandas, pyarrow and matplotlib load on the first
+call that needs them, and the names of ``_LAZY`` (the planner's tables, the fidelity table,
+process pools, replicas, plots) on first reading."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Unpack
@@ -17,28 +21,10 @@ from typing import TYPE_CHECKING, Unpack
 from colossus_sim import scenario as scenario_module
 from colossus_sim.errors import Issue, ScenarioError
 from colossus_sim.grid_results import GridResult
-from colossus_sim.job_step import (
-    PLAN_OPTION,
-    RACKS_OPTION,
-    JobStep,
-    default_jobs,
-    job_step,
-    jobs_frame,
-    parse_plan_option,
-)
 from colossus_sim.output_checks import Output, OutputKind, output_problem
 from colossus_sim.output_checks import check_outputs as _check_outputs
 from colossus_sim.outputs import publish_folder, reported, write_atomic
 from colossus_sim.paths import describe_data_root
-from colossus_sim.perf.fidelity import (
-    Calibration,
-    FidelityRow,
-    calibrations,
-    fidelity_table,
-    held_error_pct,
-)
-from colossus_sim.procs import Terminated, terminate_as_interrupt
-from colossus_sim.replicas import Band, JobBand, ReplicaSummary, compare, replica_summary
 from colossus_sim.results import (
     RUN_FILES,
     RunResult,
@@ -50,8 +36,51 @@ from colossus_sim.results import (
 )
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.seeds import check_seed, check_seed_run
-from colossus_sim.sweep_exec import SchedulerLostError
-from colossus_sim.sweep_grid import parse_grid_option, parse_seeds_option, value_text
+
+if TYPE_CHECKING:
+    from colossus_sim.job_step import (
+        PLAN_OPTION,
+        RACKS_OPTION,
+        JobStep,
+        default_jobs,
+        job_step,
+        jobs_frame,
+        parse_plan_option,
+    )
+    from colossus_sim.perf.fidelity import Calibration, FidelityRow, calibrations
+    from colossus_sim.plots import plot_allocation, plot_gantt, plot_grid, plot_power, plot_sweep
+    from colossus_sim.procs import Terminated, terminate_as_interrupt
+    from colossus_sim.replicas import Band, JobBand, ReplicaSummary, compare, replica_summary
+    from colossus_sim.sweep_exec import SchedulerLostError
+    from colossus_sim.sweep_grid import parse_grid_option, parse_seeds_option, value_text
+
+_LAZY = {
+    "colossus_sim.job_step": "PLAN_OPTION RACKS_OPTION JobStep default_jobs job_step jobs_frame "
+    "parse_plan_option",
+    "colossus_sim.perf.fidelity": "Calibration FidelityRow calibrations",
+    "colossus_sim.procs": "Terminated terminate_as_interrupt",
+    "colossus_sim.replicas": "Band JobBand ReplicaSummary compare replica_summary",
+    "colossus_sim.sweep_exec": "SchedulerLostError",
+    "colossus_sim.sweep_grid": "parse_grid_option parse_seeds_option value_text",
+    # Memo figures of a run (racks per job, site power against the cap, jobs by status, the
+    # hour around the largest step) and of a sweep table's response curve: matplotlib.
+    "colossus_sim.plots": "plot_allocation plot_gantt plot_grid plot_power plot_sweep",
+}
+"""Names this module gives from modules a run does not need (the planner's tables, the
+fidelity table, process pools and signals, sweeps and replicas, plots: ~0.1 s of imports
+without matplotlib, most of it ``multiprocessing``): each module is imported when one of its
+names is first read."""
+_LAZY_MODULE = {name: module for module, names in _LAZY.items() for name in names.split()}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY_MODULE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -112,6 +141,8 @@ def graphml_bytes(graph: nx.Graph) -> bytes:
 
 def fidelity() -> list[FidelityRow]:
     """The published cases against the model (see ``perf/fidelity.py``)."""
+    from colossus_sim.perf.fidelity import fidelity_table
+
     return fidelity_table()
 
 
@@ -123,6 +154,8 @@ def fidelity_frame(rows: list[FidelityRow]) -> pd.DataFrame:
 
 def validation_error_pct(rows: Sequence[FidelityRow], *, worst: bool = False) -> float:
     """The median (or the largest) |error| over the validation cases (the held ones)."""
+    from colossus_sim.perf.fidelity import held_error_pct
+
     return held_error_pct(rows, worst=worst)
 
 
@@ -219,6 +252,8 @@ def replicas(
         base.append(f"seed={check_seed(seed, 'seed')}")
     options["overrides"], options["replicas"] = base, n
     result = run_sweep(scenario, None, **options)
+    from colossus_sim.replicas import replica_summary
+
     return replica_summary(result.frame, name=result.scenario)
 
 
@@ -329,6 +364,11 @@ __all__ = [
     "parse_grid_option",
     "parse_plan_option",
     "parse_seeds_option",
+    "plot_allocation",
+    "plot_gantt",
+    "plot_grid",
+    "plot_power",
+    "plot_sweep",
     "replica_summary",
     "replicas",
     "reported",
@@ -344,56 +384,3 @@ __all__ = [
     "write_run",
     "write_sweep",
 ]
-
-
-# ---------------------------------------------------------------------------- plots
-# Memo figures of a run and of a sweep table (``plots/``). matplotlib is imported on the
-# first call, so importing the API stays cheap.
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-
-def plot_allocation(result: RunResult, path: str | Path | None = None) -> Figure:
-    """Racks per job over time and the cluster's utilisation (``plots.plot_allocation``)."""
-    from colossus_sim import plots
-
-    return plots.plot_allocation(result, path)
-
-
-def plot_power(result: RunResult, path: str | Path | None = None) -> Figure:
-    """Site facility and IT power against the cap (``plots.plot_power``)."""
-    from colossus_sim import plots
-
-    return plots.plot_power(result, path)
-
-
-def plot_gantt(result: RunResult, path: str | Path | None = None) -> Figure:
-    """Jobs by status over time, with their failures (``plots.plot_gantt``)."""
-    from colossus_sim import plots
-
-    return plots.plot_gantt(result, path)
-
-
-def plot_grid(result: RunResult, path: str | Path | None = None) -> Figure:
-    """The whole run's facility draw beside the hour around its largest step, each second
-    (``plots.plot_grid``)."""
-    from colossus_sim import plots
-
-    return plots.plot_grid(result, path)
-
-
-def plot_sweep(
-    frame: pd.DataFrame,
-    x: str,
-    y: str = "time_to_train_days",
-    path: str | Path | None = None,
-    hue: str = "job",
-) -> Figure:
-    """A sweep table's response curve, ``y`` against grid path ``x`` (``plots.plot_sweep``)."""
-    from colossus_sim import plots
-
-    return plots.plot_sweep(frame, x, y, path, hue)
-
-
-__all__ += ["plot_allocation", "plot_gantt", "plot_grid", "plot_power", "plot_sweep"]

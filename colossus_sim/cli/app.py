@@ -1,11 +1,12 @@
 """The typer app: every command registered in the order ``--help`` lists them, each behind
 the bad-input boundary (a ``ScenarioError`` → its located messages on stderr, exit code 2).
 
-The installed ``colossus-sim`` runs ``main``; ``python cli.py`` at the project root runs the
-same ``app``. Either way the program name in usage lines is the name it was called by. Cost:
-importing the commands imports typer, rich and ``colossus_sim.api`` (~1 s with the
-interpreter); each command imports what else it needs (the engine, pandas, matplotlib, dask)
-when it runs.
+The installed ``colossus-sim`` runs ``main``; ``python cli.py`` at the project root and
+``python -m colossus_sim.cli`` run the same ``app``. Either way the program name in usage lines
+is the name it was called by. Cost: importing the commands imports typer, rich and
+``colossus_sim.api`` (~0.7-0.8 s of CPU with the interpreter, bytecode cached); each command
+imports what else it needs (the engine, pandas, pyarrow, matplotlib, dask, process pools) when
+it runs (``docs/architecture.md``, "What is imported when").
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from colossus_sim.config.attention import AttentionWidths, LatentAttention, attention_widths
 from colossus_sim.config.base import Sourced, StrictModel
@@ -337,6 +337,7 @@ class FlopConvention(StrictModel):
 
 
 class Measured(StrictModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: validate's, not a run's
     metric: Metric
     value: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     flop_convention: FlopConvention = FlopConvention()
@@ -367,6 +368,7 @@ class ValidationCase(ModelRun):
     would have.
     """
 
+    model_config = ConfigDict(defer_build=True)  # as Measured: not on a run's path
     hardware: str
     gpus: PositiveInt
     plan: PlanFields

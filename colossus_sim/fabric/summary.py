@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 class TierSummary(BaseModel):
     """One switch tier: how many switches, what enters from below and leaves above."""
 
-    model_config = ConfigDict(frozen=True)
+    # ``colossus-sim fabric`` only: built on first use, not when a run imports the fabric.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     tier: str
     switches: int
@@ -34,7 +35,7 @@ class TierSummary(BaseModel):
 class FabricSummary(BaseModel):
     """The fabric of one site as ``colossus-sim fabric`` prints it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     cluster: str
     racks: int

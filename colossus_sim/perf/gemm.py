@@ -38,9 +38,10 @@ and keys; causal blocks above the diagonal skipped).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
+import numpy.typing as npt
 
 from colossus_sim.config.hardware import GpuSpec, Precision
 from colossus_sim.config.workload import MoEArch
@@ -243,6 +244,10 @@ class ShapeEfficiency:
     body_flops: FloatArray
     """The busiest GPU's layer GEMM FLOPs over the balanced ones (≥ 1: routed experts'
     ``imbalance``)."""
+
+    def select(self, rows: npt.NDArray[np.bool_] | IntArray) -> ShapeEfficiency:
+        """The efficiencies of the plans at ``rows``."""
+        return ShapeEfficiency(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
 
 def _distinct_rows(cols: list[IntArray]) -> tuple[IntArray, list[FloatArray]]:

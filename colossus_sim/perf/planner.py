@@ -4,37 +4,65 @@
 over stay idle, and a global batch that does not split evenly rounds its microbatch count up.
 
 It builds every candidate (tp, pp, cp, ep, vp, microbatch, recompute) that divides the model
-and the GPUs, evaluates memory and step time for all of them at once with numpy, and returns
-the fastest that fits. Fields the caller fixes (a partly fixed plan) restrict the grid.
-Ties break towards the candidate listed first, so the answer is deterministic.
+and the GPUs and returns the fastest that fits. Fields the caller fixes (a partly fixed plan)
+restrict the grid. Ties break towards the candidate listed first, so the answer is
+deterministic.
+
+Cost: one search takes ~10-25 ms on 50-110 thousand candidates. A lower bound on each
+layout's step (its compute, ``compute.py``) is evaluated with numpy over the layouts (the
+candidates before the recompute axis, a third of them); memory and the full step-time model
+only for the few per cent whose bound can still beat the best plan found. The answer is the
+exhaustive search's (``tests/test_plan_search.py`` holds the two equal); the fitting count
+that ``colossus-sim step`` prints costs one more memory evaluation of the whole grid.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
-from colossus_sim.config.workload import MoEArch, PlanFields
+from colossus_sim.config.workload import MoEArch, ParallelPlan, PlanFields
 from colossus_sim.errors import ScenarioError
+from colossus_sim.perf.compute import microbatch_compute, plan_shapes
+from colossus_sim.perf.gemm import ShapeEfficiency
 from colossus_sim.perf.memory import memory_per_gpu
-from colossus_sim.perf.plan_grid import RECOMPUTE_ORDER, IntArray, PlanGrid, RunSetup
+from colossus_sim.perf.plan_grid import (
+    RECOMPUTE_ORDER,
+    FloatArray,
+    IntArray,
+    PlanGrid,
+    RunSetup,
+)
 from colossus_sim.perf.step_time import StepBreakdown, step_arrays, step_breakdown
 from colossus_sim.units import BYTES_PER_GB
 
 _POWERS_OF_TWO = tuple(2**i for i in range(11))  # 1 … 1024
 _MICROBATCHES = (1, 2, 4, 8)
 _VIRTUAL_STAGES = (1, 2, 3, 4, 6, 8)
+_FIRST_LAYOUTS = 256
+"""Layouts in the first batch the search evaluates in full (any number gives the same answer;
+each further batch is twice the last: few batches, each pruned by the best plan so far)."""
 
 
 @dataclass(frozen=True)
 class PlanSearch:
-    """The chosen plan's breakdown and how many candidates were considered and fitted."""
+    """The chosen plan's breakdown and how many candidates were considered (and, on first
+    asking, how many fit: one memory evaluation of the whole grid)."""
 
     best: StepBreakdown
     candidates: int
-    fitting: int
+    setup: RunSetup = dataclasses.field(repr=False)
+    layouts: Layouts = dataclasses.field(repr=False)
+
+    @cached_property
+    def fitting(self) -> int:
+        memory = memory_per_gpu(self.setup, self.layouts.grid()).total
+        return int(np.count_nonzero(memory <= self.setup.hbm_capacity_bytes))
 
 
 def _divisors(n: int) -> list[int]:
@@ -42,8 +70,41 @@ def _divisors(n: int) -> list[int]:
     return sorted(set(small + [n // d for d in small]))
 
 
+@dataclass(frozen=True)
+class Layouts:
+    """The candidate plans as layouts times recompute modes, row-major: candidate ``i`` is
+    layout ``i // R`` with recompute ``recomputes[i % R]`` (``R`` modes, cheapest first)."""
+
+    layouts: PlanGrid
+    """Every candidate's fields but recompute, which is the cheapest of ``recomputes``."""
+    recomputes: IntArray
+
+    def __len__(self) -> int:
+        return len(self.layouts) * len(self.recomputes)
+
+    def candidates(self, layouts: IntArray) -> IntArray:
+        """The candidates of the given layouts (sorted layouts give sorted candidates)."""
+        modes = len(self.recomputes)
+        return np.asarray((layouts[:, None] * modes + np.arange(modes)).ravel(), dtype=np.int64)
+
+    def rows(self, candidates: IntArray) -> PlanGrid:
+        """The plans at ``candidates`` (indices into the full grid)."""
+        modes = len(self.recomputes)
+        plans = self.layouts.select(candidates // modes)
+        return dataclasses.replace(plans, rc=self.recomputes[candidates % modes])
+
+    def grid(self) -> PlanGrid:
+        """Every candidate, in order."""
+        return self.rows(np.arange(len(self), dtype=np.int64))
+
+
 def candidate_grid(setup: RunSetup, fixed: PlanFields) -> PlanGrid:
     """Every structurally valid plan for ``setup`` that agrees with the ``fixed`` fields."""
+    return candidate_layouts(setup, fixed).grid()
+
+
+def candidate_layouts(setup: RunSetup, fixed: PlanFields) -> Layouts:
+    """``candidate_grid``'s plans, not yet multiplied out by recompute mode."""
     arch, training, gpus = setup.arch, setup.training, setup.gpus
     kv = arch.kv_heads_resolved
     experts = arch.experts if isinstance(arch, MoEArch) else 1
@@ -93,13 +154,21 @@ def candidate_grid(setup: RunSetup, fixed: PlanFields) -> PlanGrid:
         (experts % cols["ep"] == 0) & ((cols["tp"] * cols["cp"] * cols["dp"]) % cols["ep"] == 0),
     )
     cols = _expand(cols, "vp", axes["vp"])
+    cols = _kept(cols, _may_interleave(cols["pp"], cols["vp"], arch.layers))
     cols = _expand(cols, "mb", axes["microbatch"])
     dp, pp, vp, mb = cols["dp"], cols["pp"], cols["vp"], cols["mb"]
     ok = dp * mb <= training.global_batch
     m = -(-training.global_batch // np.maximum(dp * mb, 1))
     ok &= (vp == 1) | ((pp > 1) & (m >= pp) & (pp * vp <= arch.layers))
-    cols = _expand(_kept(cols, ok), "rc", axes["rc"])
-    return PlanGrid(**cols)
+    cols = _kept(cols, ok)
+    cols["rc"] = np.full(len(cols["tp"]), axes["rc"][0], dtype=np.int64)
+    return Layouts(layouts=PlanGrid(**cols), recomputes=axes["rc"])
+
+
+def _may_interleave(pp: IntArray, vp: IntArray, layers: int) -> npt.NDArray[np.bool_]:
+    """The part of the interleaving rule the microbatch count leaves out: ``vp`` > 1 needs
+    ``pp`` > 1 and ``pp·vp`` ≤ the layers."""
+    return np.asarray((vp == 1) | ((pp > 1) & (pp * vp <= layers)))
 
 
 def _expand(cols: dict[str, IntArray], name: str, values: IntArray) -> dict[str, IntArray]:
@@ -127,8 +196,8 @@ def plan_job(
     complete plan is known to have run, whatever our memory model says.
     """
     fixed = fixed or PlanFields()
-    grid = candidate_grid(setup, fixed)
-    if len(grid) == 0:
+    layouts = candidate_layouts(setup, fixed)
+    if len(layouts) == 0:
         raise ScenarioError.at(
             field,
             f"no parallel plan matches {_describe(fixed)} on {setup.gpus} GPUs",
@@ -139,30 +208,95 @@ def plan_job(
                 f"global batch ({setup.training.global_batch})"
             ),
         )
-    memory = memory_per_gpu(setup, grid).total
-    capacity = setup.hbm_capacity_bytes
-    fits = memory <= capacity if require_fit else np.ones(len(grid), dtype=bool)
-    if not fits.any():
-        smallest = float(memory.min())
-        need_gb = smallest / BYTES_PER_GB
-        have_gb = capacity / BYTES_PER_GB
-        raise ScenarioError.at(
-            field,
-            f"the model does not fit: the leanest plan "
-            f"({_describe_plan(grid, int(memory.argmin()))})"
-            f" needs {need_gb:,.1f} GB per GPU, {need_gb - have_gb:,.1f} GB more than the "
-            f"{have_gb:,.1f} GB available on {setup.gpu.name} ({setup.gpus} GPUs)",
-            got=f"{need_gb:,.1f} GB per GPU",
-            expected=f"at most {have_gb:,.1f} GB",
-        )
-    feasible = grid.select(fits)
-    step = step_arrays(setup, feasible).step_s
-    best = int(np.argmin(step))
+    capacity = setup.hbm_capacity_bytes if require_fit else math.inf
+    best = _fastest(setup, layouts, capacity)
+    if best is None:
+        raise _no_fit(setup, layouts.grid(), field)
     return PlanSearch(
-        best=step_breakdown(setup, feasible.plan(best)),
-        candidates=len(grid),
-        fitting=len(feasible),
+        best=step_breakdown(setup, best), candidates=len(layouts), setup=setup, layouts=layouts
     )
+
+
+def _no_fit(setup: RunSetup, grid: PlanGrid, field: str) -> ScenarioError:
+    memory = memory_per_gpu(setup, grid).total
+    need_gb = float(memory.min()) / BYTES_PER_GB
+    have_gb = setup.hbm_capacity_bytes / BYTES_PER_GB
+    return ScenarioError.at(
+        field,
+        f"the model does not fit: the leanest plan "
+        f"({_describe_plan(grid, int(memory.argmin()))})"
+        f" needs {need_gb:,.1f} GB per GPU, {need_gb - have_gb:,.1f} GB more than the "
+        f"{have_gb:,.1f} GB available on {setup.gpu.name} ({setup.gpus} GPUs)",
+        got=f"{need_gb:,.1f} GB per GPU",
+        expected=f"at most {have_gb:,.1f} GB",
+    )
+
+
+def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> ParallelPlan | None:
+    """The fastest candidate within ``capacity_bytes`` per GPU (the first in grid order among
+    equals), or None when none fits.
+
+    A layout's compute under its cheapest recompute mode bounds the step of each of its
+    candidates from below (``compute.py``; recompute only adds work). The layouts are
+    evaluated in order of bound, in batches that double; the fastest candidate found so far
+    that fits rules out every layout whose bound exceeds its step, and the search stops at
+    the first layout it rules out (the rest have larger bounds still).
+    A pruned candidate's step exceeds the incumbent's, so the answer is the exhaustive
+    search's, found at the cost of the bound over the layouts.
+    """
+    grid = layouts.layouts
+    found: list[tuple[IntArray, FloatArray]] = []
+    if len(grid) <= _FIRST_LAYOUTS:  # one batch holds them all (a kept layout): no bound
+        everything = layouts.candidates(np.arange(len(grid), dtype=np.int64))
+        found.append(_evaluate(setup, layouts, None, everything, capacity_bytes))
+        return _first_fastest(layouts, found)
+    shape = plan_shapes(setup, grid)  # recompute changes no GEMM shape: the layouts' serve all
+    bound = microbatch_compute(setup, grid, shape).step_lower_bound_s(grid)
+
+    def evaluate(batch: IntArray) -> tuple[IntArray, FloatArray]:
+        return _evaluate(setup, layouts, shape, layouts.candidates(np.sort(batch)), capacity_bytes)
+
+    order = np.argsort(bound, kind="stable")
+    incumbent, start, size = math.inf, 0, _FIRST_LAYOUTS
+    # The bound and the step round differently: keep layouts within a relative 1e-9 of it.
+    while start < len(order) and bound[order[start]] <= incumbent * (1.0 + 1e-9):
+        batch = order[start : start + size]
+        found.append(evaluate(batch[bound[batch] <= incumbent * (1.0 + 1e-9)]))
+        incumbent = min(incumbent, float(found[-1][1].min(initial=math.inf)))
+        start, size = start + size, size * 2
+    return _first_fastest(layouts, found)
+
+
+def _first_fastest(
+    layouts: Layouts, found: list[tuple[IntArray, FloatArray]]
+) -> ParallelPlan | None:
+    """The fastest of the evaluated candidates that fit, the first in grid order among equals."""
+    rows = np.concatenate([rows for rows, _ in found])
+    steps = np.concatenate([steps for _, steps in found])
+    if len(rows) == 0:
+        return None
+    best = int(rows[steps == steps.min()].min())
+    return layouts.rows(np.asarray([best], dtype=np.int64)).plan(0)
+
+
+def _evaluate(
+    setup: RunSetup,
+    layouts: Layouts,
+    shape: ShapeEfficiency | None,
+    candidates: IntArray,
+    capacity_bytes: float,
+) -> tuple[IntArray, FloatArray]:
+    """The ``candidates`` whose memory fits ``capacity_bytes``, and their steps (``shape``:
+    the layouts' shape efficiencies, or None to derive the candidates' own)."""
+    if len(candidates) == 0:
+        return candidates, np.zeros(0, dtype=np.float64)
+    plans = layouts.rows(candidates)
+    fits = memory_per_gpu(setup, plans).total <= capacity_bytes
+    if not fits.any():
+        return candidates[fits], np.zeros(0, dtype=np.float64)
+    kept = candidates[fits]
+    shapes = None if shape is None else shape.select(kept // len(layouts.recomputes))
+    return kept, step_arrays(setup, plans.select(fits), shapes).step_s
 
 
 def _describe(fixed: PlanFields) -> str:

@@ -3,7 +3,7 @@
 Notes
 -----
 Per pipeline stage and microbatch (``T = mb·S/cp`` tokens, ``λ`` layers on the busiest
-device), the GPU spends
+device), the GPU spends (``compute.py`` evaluates these four terms)
 
 * ``t_gemm = F_mm·T·λ/L / (tp · peak_prec · η · r · s_body)`` on weight matmuls (``η`` = the
   GPU type's one calibrated ceiling ``matmul_efficiency`` for BF16; ``r`` = 1 for BF16, the
@@ -80,27 +80,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from colossus_sim.config.hardware import Precision
-from colossus_sim.config.workload import Fp8Scaling, ParallelPlan, Recompute
+from colossus_sim.config.workload import ParallelPlan
 from colossus_sim.perf import collectives as coll
+from colossus_sim.perf.compute import microbatch_compute
 from colossus_sim.perf.data_parallel import data_parallel_s
-from colossus_sim.perf.flops import (
-    AttentionCount,
-    attention_flops_per_token_fwd,
-    head_flops_per_token_fwd,
-    matmul_flops_per_token_fwd,
-    model_flops_per_token,
-    mtp_attention_flops_per_token_fwd,
-    mtp_matmul_flops_per_token_fwd,
-)
-from colossus_sim.perf.gemm import shape_efficiencies
-from colossus_sim.perf.memory import (
-    block_recompute_share,
-    full_activation_bytes_per_token_layer,
-    memory_per_gpu,
-)
+from colossus_sim.perf.flops import model_flops_per_token
+from colossus_sim.perf.gemm import ShapeEfficiency
+from colossus_sim.perf.memory import memory_per_gpu
 from colossus_sim.perf.moe_imbalance import rank_load_imbalance
 from colossus_sim.perf.overlap import exposed_s, shared_nvlink_exposed_s, sm_share
-from colossus_sim.perf.plan_grid import RECOMPUTE_ORDER, FloatArray, PlanGrid, RunSetup
+from colossus_sim.perf.plan_grid import FloatArray, PlanGrid, RunSetup
 from colossus_sim.units import BYTES_PER_GB, FLOPS_PER_TFLOPS
 
 PART_NAMES = (
@@ -140,12 +129,11 @@ class StepArrays:
         return total
 
 
-def _rc(grid: PlanGrid, mode: Recompute) -> np.ndarray:
-    return np.asarray(grid.rc == RECOMPUTE_ORDER.index(mode))
-
-
-def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
-    """Evaluate the step-time model for every plan in ``grid`` at once."""
+def step_arrays(
+    setup: RunSetup, grid: PlanGrid, shape: ShapeEfficiency | None = None
+) -> StepArrays:
+    """Evaluate the step-time model for every plan in ``grid`` at once (``shape``: the plans'
+    shape efficiencies, when the caller has them already)."""
     arch, training, sw, gpu, consts = (
         setup.arch,
         setup.training,
@@ -154,92 +142,20 @@ def step_arrays(setup: RunSetup, grid: PlanGrid) -> StepArrays:
         setup.consts,
     )
     links = setup.links
-    seq = training.seq_len
-    layers = arch.layers
-    eta = gpu.matmul_efficiency
-    eta_gemm = eta * (
-        consts.fp8_matmul_efficiency_ratio if training.precision is not Precision.BF16 else 1.0
-    )
-    peak_gemm = gpu.peak_tflops(training.precision) * FLOPS_PER_TFLOPS * eta_gemm
-    peak_attn = gpu.peak_tflops(Precision.BF16) * FLOPS_PER_TFLOPS * eta
-    hbm_bytes_per_s = gpu.hbm_tb_per_s * 1e12
-
+    compute = microbatch_compute(setup, grid, shape)  # t_gemm, t_attn, t_elem, t_moe
+    t_gemm, t_attn = compute.gemm_s, compute.attention_s
+    t_elem, t_moe = compute.elementwise_s, compute.moe_dispatch_s
+    full, m = compute.recompute_share, compute.microbatches
     tp = grid.tp.astype(np.float64)
     cp = grid.cp.astype(np.float64)
     pp = grid.pp.astype(np.float64)
     vp = grid.vp.astype(np.float64)
-    # Share of the layers whose forward runs again in backward: all with full recompute, else
-    # the software's ``full_recompute_layers`` of each chunk (Megatron's block method).
-    block = block_recompute_share(setup, grid)
-    full = np.where(_rc(grid, Recompute.FULL), 1.0, block)
-    scores_again = np.where(_rc(grid, Recompute.SELECTIVE), 1.0, full)
-    lam = grid.layers_per_device(layers).astype(np.float64)
-    tokens_mb = grid.mb * seq / cp  # tokens of one microbatch on one CP rank
-    m = grid.microbatches(training.global_batch).astype(np.float64)
-
-    # --- compute per stage and microbatch ------------------------------------------------
-    executed = AttentionCount.CAUSAL if sw.flash_attention else AttentionCount.FULL
-    head_fwd = head_flops_per_token_fwd(arch)
-    mtp_mm_fwd = mtp_matmul_flops_per_token_fwd(arch)  # on the last stage, like the head
-    mtp_attn_fwd = mtp_attention_flops_per_token_fwd(arch, seq, executed)
-    body_mm_fwd = matmul_flops_per_token_fwd(arch, seq) - head_fwd - mtp_mm_fwd
-    attn_fwd = attention_flops_per_token_fwd(arch, seq, executed) - mtp_attn_fwd
-    mm_passes = 3.0 + full  # forward, backward (2×), and the recomputed forward
-    attn_passes = 3.0 + scores_again
-    shape = shape_efficiencies(setup, grid, peak_gemm)
-    last_stage_mm = 3.0 * (head_fwd / shape.head + mtp_mm_fwd / shape.body)
-    t_gemm = (
-        (body_mm_fwd * shape.body_flops * lam / layers * mm_passes / shape.body + last_stage_mm)
-        * tokens_mb
-        / (tp * peak_gemm)
-    )
-    attn_flops = (attn_fwd * lam / layers * attn_passes + 3.0 * mtp_attn_fwd) * tokens_mb / tp
-    t_attn = attn_flops / (peak_attn * shape.attention)
-    if sw.flash_attention:  # one exponential per score forward, again in backward (and recompute)
-        score_fwd_flops = 2.0 * arch.widths.score_dims / arch.heads  # forward FLOPs of one score
-        score_passes = (attn_fwd * lam / layers * (2.0 + scores_again) + 2.0 * mtp_attn_fwd) / (
-            score_fwd_flops
-        )
-        t_exp = score_passes * tokens_mb / tp / (gpu.exp_tera_per_s * 1e12 * shape.attention)
-        overlapped = gpu.attention_softmax_overlaps_mma
-        t_attn = np.maximum(t_attn, t_exp) if overlapped else t_attn + t_exp
-    act_bytes = full_activation_bytes_per_token_layer(setup, grid, with_scores=False)
-    passes = consts.elementwise_hbm_passes + full
-    score_traffic: FloatArray | float = 0.0
-    if not sw.flash_attention:  # unfused attention writes and re-reads a·S scores per token
-        per_score = (
-            consts.unfused_attention_fwd_bytes_per_score * (1.0 + scores_again)
-            + consts.unfused_attention_bwd_bytes_per_score
-        )
-        score_traffic = per_score * arch.heads * seq / tp
-    cast_traffic: FloatArray | float = 0.0
-    if training.precision is not Precision.BF16:  # FP8/FP4 casts of GEMM inputs and gradients
-        delayed = sw.fp8_scaling is Fp8Scaling.DELAYED
-        cast_bytes = (
-            consts.fp8_delayed_cast_bytes_per_element
-            if delayed
-            else consts.fp8_cast_bytes_per_element
-        )
-        cast_traffic = cast_bytes * (shape.cast_fwd * (1.0 + full) + shape.cast_bwd)
-    t_elem = (passes * act_bytes + score_traffic + cast_traffic) * tokens_mb * lam / hbm_bytes_per_s
-    if sw.unfused_fp32_cross_entropy:  # the loss's separate FP32 kernels, on the last stage
-        loss_bytes = consts.unfused_cross_entropy_bytes_per_logit * arch.vocab / tp
-        t_elem = t_elem + loss_bytes * tokens_mb / hbm_bytes_per_s
-
-    # --- MoE token path outside the GEMMs: per routed element, at the calibrated rate -------
-    moe_frac = getattr(arch, "moe_layers", 0) / layers
+    lam = grid.layers_per_device(arch.layers).astype(np.float64)
+    tokens_mb = grid.mb * training.seq_len / cp  # tokens of one microbatch on one CP rank
+    moe_frac = getattr(arch, "moe_layers", 0) / arch.layers
     top_k = float(getattr(arch, "top_k", 0))
     tokens_rank = tokens_mb / tp  # with sequence parallelism each TP rank routes its shard
-    routed_elements = tokens_rank * top_k * arch.d_model
-    t_moe = (
-        consts.moe_dispatch_flops_per_routed_element
-        * routed_elements
-        * mm_passes
-        * moe_frac
-        * lam
-        / peak_attn
-    )
-    t_c = t_gemm + t_attn + t_elem + t_moe
+    t_c = compute.total_s
 
     # --- tensor parallel: AG+RS pairs (or all-reduces) around attention and MLP ----------
     blocks = 2.0 + (1.0 if getattr(arch, "cross_attention", False) else 0.0)
