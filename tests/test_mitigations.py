@@ -240,3 +240,23 @@ def test_bad_mitigations_are_refused_at_their_line(
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert f"bad.yaml{where}" in result.output and field in result.output, result.output
+
+
+def test_a_rise_the_ramp_limit_holds_back_delays_the_jobs_work(tmp_path: Path) -> None:
+    """With failures off the job's one rise, from idle at its start, is held back by a 5 W/s
+    limit: its work waits half the ramp, so by the horizon it has trained that many seconds'
+    tokens fewer, and the GPU-hours it waited are charged to bringing it up (restart), not
+    to productive work."""
+    from alone_job import alone, only_job
+
+    path = alone(tmp_path, horizon_days=5)
+    off = ["failures.enabled=false"]
+    free = api.simulate(path, off)
+    held = api.simulate(path, [*off, "power.smoothing.ramp_limit_w_per_s=5"])
+    delay_s = held.cluster.grid.ramp_delay_hours * 3600
+    assert delay_s > 30  # a ~1 kW rise per GPU at 5 W/s: minutes, half of it waited
+    a, b = only_job(free), only_job(held)
+    assert a.tokens - b.tokens == pytest.approx(delay_s * a.tokens_per_step / a.step_s, rel=1e-6)
+    moved = a.gpu_hours["productive"] - b.gpu_hours["productive"]
+    assert moved == pytest.approx(delay_s / 3600 * b.racks * 72, rel=1e-6)
+    assert b.gpu_hours["restart"] - a.gpu_hours["restart"] == pytest.approx(moved, rel=1e-6)

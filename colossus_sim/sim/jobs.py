@@ -137,6 +137,8 @@ class JobRun:
     phases: power.StepPhases | None = None
     stretch_tokens: float = 0.0
     rate_mark_s: float = 0.0
+    held_s: float = 0.0
+    """Seconds of the running stretch its power ramp held its work back (``hold``)."""
     throttled: bool = False
     it_w: float = 0.0
 
@@ -186,6 +188,13 @@ class JobRun:
         self.stretch_tokens = self.stretch_tokens_at(now_s)
         self.rate_mark_s = now_s
 
+    def hold(self, now_s: float, delay_s: float) -> None:
+        """Its work waits ``delay_s`` (a rise its power smoothing's ramp limit held back: its
+        GPUs reach full power only at the ramp's end): the stretch owes that much compute."""
+        self.bank_rate(now_s)
+        self.stretch_tokens -= delay_s * self.tokens_per_s
+        self.held_s += delay_s
+
     def finish_at_s(self) -> float:
         """When the token budget runs out at the current rate (absolute seconds)."""
         remaining = self.remaining_tokens()
@@ -214,6 +223,8 @@ class JobRun:
             if in_flight_only and self.phases is not None:
                 lost = min(lost, split.compute_s, self.phases.step_s(self.clock) / 2)
             share = self.replica_share
+            held = min(self.held_s, max(split.compute_s - lost, 0.0))  # the ramp's wait
+            self.held_s = 0.0
             self.checkpoints += split.checkpoints
             self._count_storage_writes(split.checkpoints)
             earned = self.stretch_tokens_at(now_s, split)
@@ -223,10 +234,10 @@ class JobRun:
                 self.tokens + max(earned - lost * self.tokens_per_s, 0.0), self.budget_tokens
             )
             return [
-                (GpuState.PRODUCTIVE, (split.compute_s - lost) * gpus * share),
+                (GpuState.PRODUCTIVE, (split.compute_s - lost - held) * gpus * share),
                 (GpuState.REWORK, lost * gpus * share),
                 (GpuState.CHECKPOINT, split.blocked_s * gpus),
-                (GpuState.RESTART, split.compute_s * gpus * (1.0 - share)),
+                (GpuState.RESTART, split.compute_s * gpus * (1.0 - share) + held * gpus * share),
             ]
         if self.status is JobStatus.RESTARTING:
             return [(GpuState.RESTART, dur * gpus)]

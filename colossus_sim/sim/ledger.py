@@ -198,10 +198,12 @@ class Ledger:
         owned: list[int],
         decision: PowerDecision,
         moved: list[JobRun],
-    ) -> None:
+    ) -> dict[int, float]:
         """After the power is balanced: a row for each job whose status, racks or step time
         changed since its last row; the site's draw from now on (a row when it changed, with
-        how fast the change of the ``moved`` jobs' draws ramps) and the largest swing yet."""
+        how fast the change of the ``moved`` jobs' draws ramps) and the largest swing yet.
+        Returns the seconds of work each moved job's rise, held back by a ramp limit, costs
+        it (by job index; ``RampBook.held``)."""
         site_it_w, swing_w = decision.site_it_w, decision.swing_w
         now_h = now_s / SECONDS_PER_HOUR
         for job in jobs:
@@ -225,6 +227,7 @@ class Ledger:
                 rate_w_per_s = ramp_s = 0.0
             samples.append((now_h, site_it_w / W_PER_MW, site_it_w * self.pue / W_PER_MW, ramp_s))
             self.ramp_rates_w_per_s.append(rate_w_per_s)
+        return self.book.ramps.held
 
     # ------------------------------------------------------------------ results
     def result(

@@ -360,7 +360,12 @@ class Lifecycle:
                 job.throttled = clock < 1.0
                 self.ledger.note_draw(job)
         self.site_it_w = decision.site_it_w
-        self.ledger.sample(now, live, owned, decision, moved)
+        for index, delay_s in self.ledger.sample(now, live, owned, decision, moved).items():
+            job = self.jobs[index]
+            if job.status is JobStatus.RUNNING:  # its rise was held back: its work waits
+                job.hold(now, delay_s)
+                job.version += 1
+                self._schedule_finish(job)
         for job in live:
             if job.status is JobStatus.FINISHED:
                 del self.live[job.index]

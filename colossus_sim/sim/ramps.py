@@ -14,7 +14,8 @@ changing at one event ramp at once: the site's IT draw starts moving at ``Σ cha
 What ramping costs: a fall burns ``½·|change|·ramp`` more than a step would (the GPUs work
 their way down), a staggered rise ``½·change·ramp`` (the early groups draw before training
 resumes); a rise held back by the limit draws less but delays the job's work by about
-``½·ramp`` (its GPUs reach full power only at the end). ``RampBook`` keeps each job's last
+``½·ramp`` (its GPUs reach full power only at the end): ``held`` says by how much, and the
+lifecycle holds the job's progress back by that. ``RampBook`` keeps each job's last
 draw and GPUs to find what changed. ``pulse_trains`` reads each running job's phases at its
 clock (each at least the smoothing floor) as a pulse train; jobs that resumed at one instant
 with one period are in lock-step. Cost: O(live jobs) per power decision.
@@ -50,6 +51,9 @@ class RampBook:
         """IT energy the ramps add over instant steps (falls worked down, staggered rises)."""
         self.delay_s = 0.0
         """Work delayed by rises the smoothing limit held back (job-seconds)."""
+        self.held: dict[int, float] = {}
+        """The last change's delays: seconds of work each job's held-back rise costs it
+        (the lifecycle holds the job's progress back by as much)."""
 
     def change(self, jobs: Sequence[JobRun], extra_w: dict[int, float]) -> tuple[float, float]:
         """(the site's IT ramp rate at the start of this change in W/s, signed; the longest
@@ -57,6 +61,7 @@ class RampBook:
         ``extra_w`` (0 if absent); books what each ramp costs."""
         rate_w_per_s = 0.0
         longest_s = 0.0
+        self.held = {}
         last_w, last_gpus, get, limit = self.last_w, self.last_gpus, extra_w.get, self.limit_w_per_s
         for job in jobs:
             i = job.index
@@ -76,6 +81,7 @@ class RampBook:
                 self.ramp_energy_j += 0.5 * delta_w * ramp_s
             elif ramp_s > own_s:  # held back by the limit: its work waits half the ramp
                 self.delay_s += 0.5 * ramp_s
+                self.held[i] = 0.5 * ramp_s
             rate_w_per_s += delta_w / ramp_s
             if ramp_s > longest_s:
                 longest_s = ramp_s
