@@ -169,12 +169,12 @@ class JobResult(BaseModel):
     """Times its racks changed after it started (a grow, a shrink, racks taken by a
     higher-priority job), each a restart from a checkpoint."""
     preemptions: int
+    """Times it gave racks to a higher-priority queued job (``scheduler.preemption``): it
+    shrank, or stopped at a checkpoint and queued again."""
     stragglers: int = 0
     """Slow trays that struck it (``failures.stragglers``)."""
     straggler_hours: float = 0.0
     """Hours it had a slow tray among its racks, not yet found (it ran slowed meanwhile)."""
-    """Times it gave racks to a higher-priority queued job (``scheduler.preemption``): it
-    shrank, or stopped at a checkpoint and queued again."""
     gpu_hours: dict[str, float]
     submit_days: float | None
     """Day it joined the queue (None: it never did — the jobs it comes after did not finish)."""

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_step_time import _setup
 
-from colossus_sim.config.load import job_names, load_gpu, load_job, load_perf_constants
+from colossus_sim.config.load import job_names, load_job
 from colossus_sim.config.workload import ParallelPlan, PlanFields, Recompute
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf.compute import microbatch_compute
@@ -16,20 +17,6 @@ from colossus_sim.perf.memory import memory_per_gpu
 from colossus_sim.perf.plan_grid import RunSetup
 from colossus_sim.perf.planner import candidate_grid, candidate_layouts, plan_job
 from colossus_sim.perf.step_time import step_arrays
-
-
-def _setup(job: str, racks: int, gpu: str | None = None) -> RunSetup:
-    spec = load_job(job)
-    spec_gpu = load_gpu(gpu or spec.default_gpu)
-    return RunSetup(
-        arch=spec.arch,
-        training=spec.training,
-        software=spec.software,
-        gpu=spec_gpu,
-        consts=load_perf_constants(),
-        gpus=racks * spec.active_gpus_per_rack,
-        domain_gpus=min(spec_gpu.nvlink_domain_gpus, spec.active_gpus_per_rack),
-    )
 
 
 def _exhaustive(setup: RunSetup, fixed: PlanFields, require_fit: bool = True) -> ParallelPlan:

@@ -34,9 +34,10 @@ from colossus_sim.perf.planner import candidate_grid
 from colossus_sim.perf.step_time import PART_NAMES, step_arrays
 
 
-def _setup(job: str, racks: int) -> RunSetup:
+def _setup(job: str, racks: int, gpu_name: str | None = None) -> RunSetup:
+    """``job``'s workload on ``racks`` racks of its default GPU (or ``gpu_name``)."""
     spec = load_job(job)
-    gpu = load_gpu(spec.default_gpu)
+    gpu = load_gpu(gpu_name or spec.default_gpu)
     return RunSetup(
         arch=spec.arch,
         training=spec.training,

@@ -58,7 +58,7 @@ class Rings:
     @functools.cached_property
     def full_load_gbps(self) -> FloatArray:
         """Gb/s each link carries with every job at its NICs' full rate."""
-        return np.asarray((np.ones(len(self.flow_gbps)) * self.flow_gbps) @ self.demand)
+        return np.asarray(self.flow_gbps @ self.demand)
 
 
 def build_rings(

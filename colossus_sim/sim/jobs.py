@@ -113,6 +113,7 @@ class JobRun:
     replans: int = 0
     resizes: int = 0
     preemptions: int = 0
+    """Times it gave racks to a higher-priority queued job (stopped or shrunk)."""
     stragglers: int = 0
     """Slow trays that struck it (``failures.stragglers``)."""
     slow: float = 1.0
@@ -122,7 +123,6 @@ class JobRun:
     slow_since_s: float = 0.0
     slowed_s: float = 0.0
     """Seconds it had a straggler (it ran slowed while it trained)."""
-    """Times it gave racks to a higher-priority queued job (stopped or shrunk)."""
     replicas_out: int = 0
     """Data-parallel replicas that left after a failure and have not rejoined
     (``drop_replica``); the others go on at their share of the rate."""

@@ -147,18 +147,27 @@ class Lifecycle:
         """``rack`` regains ``gpus`` GPUs (now, or at ``at_s``); returns the job holding it."""
         self.ledger.repairs += 1
         self.cluster.change_health(rack, gpus)
-        owner = int(self.cluster.owner[rack])
-        job = self.jobs[owner] if owner != FREE else None
+        job = self._holder(rack)
         self.ledger.log(EventKind.REPAIR, job, rack, at_s=at_s)
         return job
 
+    def _holder(self, rack: int) -> JobRun | None:
+        owner = int(self.cluster.owner[rack])
+        return self.jobs[owner] if owner != FREE else None
+
+    @staticmethod
+    def _repair_acts(holder: JobRun | None) -> bool:
+        """Whether a repair of a rack ``holder`` holds (None: no job) does more than count:
+        a rack no job holds may be handed out, a stalled job may restart (``_repaired``)."""
+        return holder is None or holder.status is JobStatus.STALLED
+
     def _repair_later(self, job: JobRun | None, rack: int, gpus: int, delay_s: float) -> None:
-        """Repair ``gpus`` of ``rack`` in ``delay_s``: kept pending while ``job`` (holding the
-        rack, not stalled) has it, else an event."""
-        if job is not None and job.status is not JobStatus.STALLED:
-            self.pending_repairs.add(self.env.now + delay_s, rack, gpus)
-        else:
+        """Repair ``gpus`` of ``rack`` (held by ``job``) in ``delay_s``: an event if it acts,
+        else pending until the engine next acts."""
+        if self._repair_acts(job):
             self._later(delay_s, functools.partial(self._repaired, rack, gpus))
+        else:
+            self.pending_repairs.add(self.env.now + delay_s, rack, gpus)
 
     def _hand_back_repairs(self) -> None:
         """Pending repairs whose rack left its job, or whose job stalled, become events."""
@@ -168,13 +177,9 @@ class Lifecycle:
         if changes == self.repairs_seen and not self.stalled_since_check:
             return
         self.repairs_seen, self.stalled_since_check = changes, False
-        owner, jobs = self.cluster.owner, self.jobs
-
-        def must_act(rack: int) -> bool:
-            held = int(owner[rack])
-            return held == FREE or jobs[held].status is JobStatus.STALLED
-
-        for at_s, rack, gpus in self.pending_repairs.hand_back(must_act):
+        for at_s, rack, gpus in self.pending_repairs.hand_back(
+            lambda rack: self._repair_acts(self._holder(rack))
+        ):
             repaired = functools.partial(self._repaired, rack, gpus)
             self._later(at_s - self.env.now, repaired)
 
@@ -182,9 +187,9 @@ class Lifecycle:
         """A repair event: a stalled job whose racks are all whole again restarts; a whole
         rack no job holds is handed out."""
         job = self._count_repair(rack, gpus)
+        if not self._repair_acts(job):
+            return  # a running job looks at its racks only when it waits for them
         if job is not None:
-            if job.status is not JobStatus.STALLED:
-                return  # its racks are only looked at when it waits for them
             racks: IntArray = self.cluster.racks_of(job.index)
             if np.all(self.cluster.healthy[racks] >= job.active_gpus):
                 self._close(job, lose_work=False)
