@@ -2,11 +2,12 @@
 events, what they do to the jobs (``recovery.py`` decides, the lifecycle applies) — and hands
 the ledger's results back.
 
-simpy orders the events: failures (``failures.py``), repairs, restart completions, job
-submissions and finishes, switch repairs. The job lifecycle and the settling after each event
-(bandwidth, then power) are ``lifecycle.py``'s. Cost: O(live jobs) per event plus what the
-collaborators say they cost; no per-GPU or per-step work.
-"""
+simpy orders the events: repairs, job submissions and finishes, switch repairs, stragglers.
+The failure candidates (``failures.py``) and restart completions, most of a run's events, wait
+in the inline queue (``inline.py``) and run between simpy's in the same time order. The job
+lifecycle and the settling after each event (bandwidth, then power) are ``lifecycle.py``'s.
+Cost: O(live jobs) per event plus what the collaborators say they cost; no per-GPU or
+per-step work."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from colossus_sim.kinds import ACTIVE, EventKind, JobStatus, RestartCause
 from colossus_sim.results import RunResult
 from colossus_sim.sim import admission
 from colossus_sim.sim import recovery as rec
-from colossus_sim.sim.failures import Failure, interrupts
+from colossus_sim.sim.failures import Candidate, Failure, interrupts
 from colossus_sim.sim.jobs import JobRun
 from colossus_sim.sim.network import SwitchFault
 from colossus_sim.sim.scheduling import Scheduling
@@ -46,7 +47,8 @@ class Simulation(Scheduling):
         for gpu in self.cluster.type_names:
             self._refill(gpu)
         self._settle()
-        self.env.process(self._failure_loop())
+        self.candidates = self.failures.candidates(self.cluster)
+        self._queue_candidate()
         spec = self.resolved.scenario.failures
         if spec.stragglers is not None and spec.enabled:
             stragglers = StragglerProcess(
@@ -92,16 +94,21 @@ class Simulation(Scheduling):
         return self.planner.restart_summary(job, racks, read_bytes_per_s)
 
     # ------------------------------------------------------------------ failures and repairs
-    def _failure_loop(self) -> Generator[simpy.Event, None, None]:
-        for candidate in self.failures.candidates(self.cluster):
-            yield self.env.timeout(candidate[0])
-            self._apply_due_repairs()  # before the drawn GPU's health is read
-            failure = self.failures.accept(candidate, self.cluster)
-            if failure is None:
-                continue  # thinning: the drawn GPU is already broken
+    def _queue_candidate(self) -> None:
+        """Queue the next candidate failure (inline: ``inline.py``), its gap after now."""
+        candidate = next(self.candidates, None)
+        if candidate is not None:
+            at_s = self.env.now + candidate[0]
+            self.inline.at(at_s, functools.partial(self._candidate, candidate))
+
+    def _candidate(self, candidate: Candidate) -> None:
+        self._apply_due_repairs()  # before the drawn GPU's health is read
+        failure = self.failures.accept(candidate, self.cluster)
+        if failure is not None:  # else thinned: the drawn GPU is already broken
             self.ledger.advance_cluster(self.env.now, self.site_it_w)
             self._fail(failure)
             self._settle()
+        self._queue_candidate()
 
     def _fail(self, failure: Failure) -> None:
         rack = failure.rack

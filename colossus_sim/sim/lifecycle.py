@@ -14,7 +14,6 @@ import functools
 from collections.abc import Callable
 
 import numpy as np
-import simpy
 
 from colossus_sim.cluster import FREE, ClusterState, IntArray
 from colossus_sim.config.scenario import Admission, PlacementPolicy, Preemption
@@ -26,6 +25,7 @@ from colossus_sim.sim import recovery as rec
 from colossus_sim.sim.arrivals import Arrivals
 from colossus_sim.sim.checkpoint_storage import SharedStorage
 from colossus_sim.sim.failures import FailureProcess
+from colossus_sim.sim.inline import Clock, InlineQueue
 from colossus_sim.sim.jobs import Cadence, JobRun, jobs_of
 from colossus_sim.sim.ledger import Ledger
 from colossus_sim.sim.network import Network
@@ -43,7 +43,9 @@ class Lifecycle:
         sc = resolved.scenario
         self.resolved = resolved
         self.seed = sc.seed if seed is None else seed
-        self.env = simpy.Environment()
+        self.env = Clock()
+        self.inline = InlineQueue(self.env)
+        """The failures and restart completions, run without a simpy event each."""
         self.cluster = ClusterState(resolved.cluster, len(resolved.jobs))
         self.jobs = jobs_of(resolved, malleable=sc.scheduler.admission is Admission.MALLEABLE)
         self.arrivals = Arrivals(self.jobs)
@@ -114,6 +116,12 @@ class Lifecycle:
         version = job.version
         event = self.env.timeout(max(delay, 0.0))
         event.callbacks.append(lambda _ev: self._if_current(job, version, action))
+
+    def _schedule_inline(self, delay: float, job: JobRun, action: Callable[[JobRun], None]) -> None:
+        """As ``_schedule``, in the inline queue (``inline.py``): for the frequent events."""
+        version = job.version
+        at_s = self.env.now + max(delay, 0.0)
+        self.inline.at(at_s, lambda: self._if_current(job, version, action))
 
     def _if_current(self, job: JobRun, version: int, action: Callable[[JobRun], None]) -> None:
         if job.version == version:
@@ -255,7 +263,7 @@ class Lifecycle:
         restart_s = self.planner.restart_s(
             job, racks, detected=cause.detected, read_bytes_per_s=job.read_bytes_per_s
         )
-        self._schedule(restart_s, job, self._restart_done)
+        self._schedule_inline(restart_s, job, self._restart_done)
 
     def _restart_done(self, job: JobRun) -> None:
         self._close(job, lose_work=False)
