@@ -22,15 +22,24 @@ import math
 from collections.abc import Callable
 
 import simpy
+from simpy.events import NORMAL
 
 
 class Clock(simpy.Environment):
     """simpy's environment, whose clock the inline queue may move forward to an item's time
-    (never past the next simpy event, so simpy's order stands)."""
+    (never past the next simpy event, so simpy's order stands), and which can call back at an
+    absolute time (a timeout's ``now + delay`` may round off it)."""
 
     def advance_to(self, at_s: float) -> None:
         assert self._now <= at_s <= self.peek(), (self._now, at_s, self.peek())
         self._now = at_s
+
+    def call_at(self, at_s: float, callback: Callable[[simpy.Event], None]) -> None:
+        """Call ``callback`` at ``at_s`` exactly, as a simpy event (ordered as a timeout)."""
+        event = simpy.Event(self)
+        event._ok, event._value = True, None
+        event.callbacks.append(callback)
+        heapq.heappush(self._queue, (at_s, NORMAL, next(self._eid), event))
 
 
 Item = tuple[float, int, Callable[[], None]]
@@ -48,11 +57,14 @@ class InlineQueue:
         """Times of the wake-up timeouts pending in simpy (the earliest first)."""
         self.ran = 0
         """Items run (the engine's own count of events)."""
+        self.running = False
+        """Inside ``run_due``, which arms the wake-up once it stops."""
 
     def at(self, at_s: float, action: Callable[[], None]) -> None:
         """Run ``action`` at ``at_s`` (not before now)."""
         heapq.heappush(self.heap, (at_s, next(self.order), action))
-        self._arm(at_s)
+        if not self.running:
+            self._arm(at_s)
 
     def _arm(self, at_s: float) -> None:
         """Make sure simpy wakes the queue by ``at_s``."""
@@ -60,8 +72,7 @@ class InlineQueue:
         if wakes and wakes[0] <= at_s:
             return  # an earlier wake-up runs the queue first
         heapq.heappush(wakes, at_s)
-        event = self.clock.timeout(at_s - self.clock.now)
-        event.callbacks.append(self._wake)
+        self.clock.call_at(at_s, self._wake)
 
     def _wake(self, _event: simpy.Event) -> None:
         heapq.heappop(self.wakes)
@@ -70,14 +81,18 @@ class InlineQueue:
     def run_due(self) -> None:
         """Run the items due now, then those before the next simpy event, in time order."""
         heap, clock = self.heap, self.clock
-        while heap:
-            at_s = heap[0][0]
-            if at_s > clock.now and at_s >= clock.peek():
-                break
-            action = heapq.heappop(heap)[2]
-            clock.advance_to(at_s)
-            self.ran += 1
-            action()
+        self.running = True
+        try:
+            while heap:
+                at_s = heap[0][0]
+                if at_s > clock.now and at_s >= clock.peek():
+                    break
+                action = heapq.heappop(heap)[2]
+                clock.advance_to(at_s)
+                self.ran += 1
+                action()
+        finally:
+            self.running = False
         if heap:
             self._arm(heap[0][0])
 

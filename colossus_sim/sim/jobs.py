@@ -141,6 +141,11 @@ class JobRun:
     """Seconds of the running stretch its power ramp held its work back (``hold``)."""
     throttled: bool = False
     it_w: float = 0.0
+    # Its finish: when its budget runs out at the rate set at ``finish_version``, and the
+    # earliest finish check pending (``finish_checks.py``).
+    finish_due_s: float = math.inf
+    finish_version: int = -1
+    finish_watch_s: float | None = None
 
     @property
     def tokens_per_s(self) -> float:

@@ -25,6 +25,7 @@ from colossus_sim.sim import recovery as rec
 from colossus_sim.sim.arrivals import Arrivals
 from colossus_sim.sim.checkpoint_storage import SharedStorage
 from colossus_sim.sim.failures import FailureProcess
+from colossus_sim.sim.finish_checks import FinishChecks
 from colossus_sim.sim.inline import Clock, InlineQueue
 from colossus_sim.sim.jobs import Cadence, JobRun, jobs_of
 from colossus_sim.sim.ledger import Ledger
@@ -46,6 +47,7 @@ class Lifecycle:
         self.env = Clock()
         self.inline = InlineQueue(self.env)
         """The failures and restart completions, run without a simpy event each."""
+        self.finishes = FinishChecks(self.env, lambda job: self._apply(lambda: self._finish(job)))
         self.cluster = ClusterState(resolved.cluster, len(resolved.jobs))
         self.jobs = jobs_of(resolved, malleable=sc.scheduler.admission is Admission.MALLEABLE)
         self.arrivals = Arrivals(self.jobs)
@@ -206,8 +208,9 @@ class Lifecycle:
             self._refill(self.cluster.type_names[int(self.cluster.gpu_type[rack])])
 
     def _schedule_finish(self, job: JobRun) -> None:
-        """(Re)schedule the end of the token budget at the current rate."""
-        self._schedule(job.finish_at_s() - self.env.now, job, self._finish)
+        """(Re)schedule the end of the token budget at the current rate (``finish_checks``)."""
+        now = self.env.now
+        self.finishes.due(job, now + max(job.finish_at_s() - now, 0.0))
 
     # ------------------------------------------------------------------ job transitions
     def _run(self, job: JobRun) -> None:
