@@ -39,15 +39,22 @@ class SharedStorage:
         ] = {}
         """What ``_serve`` gave for the same writers (the same few jobs restart again and
         again beside the same others)."""
+        self._now_cache: dict[tuple[int, int, float], tuple[float, float]] = {}
+        """The same, for the writers as they are now (emptied when they change): a look-up
+        without building the others' key."""
 
     def running(self, job: JobRun, gpus: int, demand_bytes_per_s: float) -> None:
         """``job`` runs on ``gpus`` GPUs, asking for ``demand_bytes_per_s`` (0: not here)."""
         if demand_bytes_per_s > 0:
-            self.writers[job.index] = (float(gpus), demand_bytes_per_s)
+            entry = (float(gpus), demand_bytes_per_s)
+            if self.writers.get(job.index) != entry:
+                self.writers[job.index] = entry
+                self._now_cache.clear()
 
     def stopped(self, job: JobRun) -> None:
         """``job`` stopped running (for a restart, a resize, a preemption or its end)."""
-        self.writers.pop(job.index, None)
+        if self.writers.pop(job.index, None) is not None:
+            self._now_cache.clear()
 
     def write_bytes_per_s(self, job: JobRun, gpus: int, demand_bytes_per_s: float) -> float:
         """What ``job``'s checkpoint writes are served at, running on ``gpus`` GPUs beside the
@@ -60,12 +67,16 @@ class SharedStorage:
         return self._served(job, gpus, math.inf, record=False)
 
     def _served(self, job: JobRun, gpus: int, demand_bytes_per_s: float, *, record: bool) -> float:
-        others = tuple(item for item in self.writers.items() if item[0] != job.index)
-        key = (others, gpus, demand_bytes_per_s)
-        known = self._served_cache.get(key)
+        now_key = (job.index, gpus, demand_bytes_per_s)
+        known = self._now_cache.get(now_key)
         if known is None:
-            known = self._serve(others, float(gpus), demand_bytes_per_s)
-            self._served_cache[key] = known
+            others = tuple(item for item in self.writers.items() if item[0] != job.index)
+            key = (others, gpus, demand_bytes_per_s)
+            known = self._served_cache.get(key)
+            if known is None:
+                known = self._serve(others, float(gpus), demand_bytes_per_s)
+                self._served_cache[key] = known
+            self._now_cache[now_key] = known
         served, total = known
         if record:
             self.peak_bytes_per_s = max(self.peak_bytes_per_s, total)

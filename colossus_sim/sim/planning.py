@@ -41,6 +41,11 @@ class Planner:
         self.step_cache: dict[tuple[str, str, int, int, str, float], StepBreakdown] = {}
         self.checkpoints = CheckpointPolicy(resolved, gpus_per_rack)
         """How each job checkpoints and where its restarts load from (``sim/cadence.py``)."""
+        self.restart_cache: dict[
+            tuple[int, int, bool, float, bool], tuple[StepBreakdown | None, float]
+        ] = {}
+        """A job's restart time by (job, racks, detected, read bytes/s, from storage), with
+        the step it was worked out for (a job restarts thousands of times alike)."""
 
     def setup(self, job: JobRun, racks: int, scale_out_frac: float = 1.0) -> RunSetup:
         return job_setup(
@@ -218,8 +223,13 @@ class Planner:
         override = self.resolved.effective.restart_s
         if override is not None:
             return override
+        key = (job.index, racks, detected, read_bytes_per_s, job.from_storage)
+        found = self.restart_cache.get(key)
+        if found is not None and found[0] is job.step:
+            return found[1]
         anatomy = self.restart(job, racks, detected=detected, read_bytes_per_s=read_bytes_per_s)
         assert anatomy is not None  # the scenario has recovery: when it has no override
+        self.restart_cache[key] = (job.step, anatomy.total_s)
         return anatomy.total_s
 
     def restart_summary(
