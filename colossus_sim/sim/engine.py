@@ -244,7 +244,7 @@ class Simulation(Scheduling):
         else:
             job.status = JobStatus.STALLED
             job.since_s = self.env.now
-            self.stalled_since_check = True  # its pending repairs must now be events
+            self.recheck_repairs = True  # its pending repairs must now be events
             self.ledger.log(EventKind.STALL, job, bad, "waiting for repair")
 
     def _switch_fault(self, rack: int, repair_h: float) -> None:

@@ -10,12 +10,11 @@ over every job of a long stream. Cost: O(live jobs) per event plus what the coll
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import numpy as np
 
-from colossus_sim.cluster import FREE, ClusterState, IntArray
+from colossus_sim.cluster import ClusterState, IntArray
 from colossus_sim.config.scenario import Admission, PlacementPolicy, Preemption
 from colossus_sim.fabric import JobBandwidth
 from colossus_sim.kinds import EventKind, JobStatus, RestartCause
@@ -34,10 +33,11 @@ from colossus_sim.sim.placement import placement_for
 from colossus_sim.sim.planning import Planner
 from colossus_sim.sim.power import PowerController
 from colossus_sim.sim.ramps import power_book
+from colossus_sim.sim.repair_events import RepairEvents
 from colossus_sim.sim.repairs import PendingRepairs
 
 
-class Lifecycle:
+class Lifecycle(RepairEvents):
     """The jobs of one run, their transitions and the settling after each event."""
 
     def __init__(self, resolved: ResolvedScenario, seed: int | None = None) -> None:
@@ -81,7 +81,7 @@ class Lifecycle:
         """GPU repairs on racks jobs hold, applied when next looked at (``repairs.py``)."""
         self.repairs_seen = -1
         """The cluster's allocation count when pending repairs were last checked."""
-        self.stalled_since_check = False
+        self.recheck_repairs = False
 
     # ------------------------------------------------------------------ bookkeeping
     def _close(
@@ -145,67 +145,21 @@ class Lifecycle:
         self._apply_due_repairs()
         self.ledger.advance_cluster(self.env.now, self.site_it_w)
 
-    def _apply_due_repairs(self) -> None:
-        """The pending repairs due by now, each charged and recorded at its own time."""
-        heap = self.pending_repairs.heap
-        if heap and heap[0][0] <= self.env.now:
-            for at_s, rack, gpus in self.pending_repairs.due(self.env.now):
-                self.ledger.advance_cluster(at_s, self.site_it_w)
-                self._count_repair(rack, gpus, at_s)
-
-    def _count_repair(self, rack: int, gpus: int, at_s: float | None = None) -> JobRun | None:
-        """``rack`` regains ``gpus`` GPUs (now, or at ``at_s``); returns the job holding it."""
-        self.ledger.repairs += 1
-        self.cluster.change_health(rack, gpus)
-        job = self._holder(rack)
-        self.ledger.log(EventKind.REPAIR, job, rack, at_s=at_s)
-        return job
-
-    def _holder(self, rack: int) -> JobRun | None:
-        owner = int(self.cluster.owner[rack])
-        return self.jobs[owner] if owner != FREE else None
-
-    @staticmethod
-    def _repair_acts(holder: JobRun | None) -> bool:
-        """Whether a repair of a rack ``holder`` holds (None: no job) does more than count:
-        a rack no job holds may be handed out, a stalled job may restart (``_repaired``)."""
-        return holder is None or holder.status is JobStatus.STALLED
-
-    def _repair_later(self, job: JobRun | None, rack: int, gpus: int, delay_s: float) -> None:
-        """Repair ``gpus`` of ``rack`` (held by ``job``) in ``delay_s``: an event if it acts,
-        else pending until the engine next acts."""
-        if self._repair_acts(job):
-            self._later(delay_s, functools.partial(self._repaired, rack, gpus))
-        else:
-            self.pending_repairs.add(self.env.now + delay_s, rack, gpus)
-
-    def _hand_back_repairs(self) -> None:
-        """Pending repairs whose rack left its job, or whose job stalled, become events."""
-        if not self.pending_repairs.heap:
-            return
-        changes = self.cluster.allocation_changes
-        if changes == self.repairs_seen and not self.stalled_since_check:
-            return
-        self.repairs_seen, self.stalled_since_check = changes, False
-        for at_s, rack, gpus in self.pending_repairs.hand_back(
-            lambda rack: self._repair_acts(self._holder(rack))
-        ):
-            repaired = functools.partial(self._repaired, rack, gpus)
-            self._later(at_s - self.env.now, repaired)
-
     def _repaired(self, rack: int, gpus: int) -> None:
         """A repair event: a stalled job whose racks are all whole again restarts; a whole
         rack no job holds is handed out."""
         job = self._count_repair(rack, gpus)
-        if not self._repair_acts(job):
+        if job is None:
+            if self.cluster.healthy[rack] == self.cluster.gpus_per_rack:
+                self._refill(self.cluster.type_names[int(self.cluster.gpu_type[rack])])
+            return
+        if job.status is not JobStatus.STALLED:
             return  # a running job looks at its racks only when it waits for them
-        if job is not None:
-            racks: IntArray = self.cluster.racks_of(job.index)
-            if np.all(self.cluster.healthy[racks] >= job.active_gpus):
-                self._close(job, lose_work=False)
-                self._restart(job, RestartCause.REPAIRED)
-        elif self.cluster.healthy[rack] == self.cluster.gpus_per_rack:
-            self._refill(self.cluster.type_names[int(self.cluster.gpu_type[rack])])
+        racks: IntArray = self.cluster.racks_of(job.index)
+        if np.all(self.cluster.healthy[racks] >= job.active_gpus):
+            self._close(job, lose_work=False)
+            self._restart(job, RestartCause.REPAIRED)
+            self.recheck_repairs = True  # it may want racks again (it may have shrunk)
 
     def _schedule_finish(self, job: JobRun) -> None:
         """(Re)schedule the end of the token budget at the current rate (``finish_checks``)."""

@@ -1,18 +1,17 @@
-"""Repairs that wait to be looked at: a GPU repaired on a rack a job holds is applied when the
-engine next acts, stamped with its own time, instead of as an event of its own.
+"""Repairs that wait to be looked at: a GPU repair nothing acts on is applied when the engine
+next acts, stamped with its own time, instead of as an event of its own.
 
 Such a repair changes a rack's count of healthy GPUs, the run's count of repairs and the
-timeline — no job's status, draw or bandwidth: the rack stays its job's, and a job that is
-not stalled does not look at its racks' health until something else happens to it. So the
-engine keeps these repairs here and, at the start of each event (before anything reads the
-cluster's health), applies those due, each at its own time: the record is the one a repair
-event would have written. A repair can act only on a rack no job holds (it may start a queued
-job) or on a stalled job's rack (the job may restart), so a pending repair whose rack left its
-job, or whose job stalled, is handed back to become an event at its time (``hand_back``).
+timeline (and a whole free rack may rejoin the spare pool) — no job's status, draw or
+bandwidth. ``repair_events.py`` says which repairs wait and what a due one does; the engine
+applies those due at the start of each event, before anything reads the cluster's health,
+each at its own time: the record is the one a repair event would have written. A pending
+repair that would now act (its rack left its job, its job stalled, a job wants the free
+rack) is handed back to become an event at its time (``hand_back``).
 
-This removes an event per GPU repair on a job's racks — about three in four of the default
-run's repairs. Cost: O(log n) per repair kept; the check after an event is O(1) unless a
-rack was released or a job stalled, then O(pending repairs).
+This removes an event for most repairs: those of racks running jobs hold, and those of free
+racks while no job waits for one. Cost: O(log n) per repair kept; the check after an event is
+O(1) unless racks moved or a job was queued or stalled, then O(pending repairs).
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ class Scheduling(Lifecycle):
         self.live[job.index] = job
         self.ledger.queued[self.cluster.type_index(job.gpu.name)] += 1
         self.ledger.log(EventKind.SUBMIT, job)
+        self.recheck_repairs = True  # a repair of a free rack of its type now acts
         if refill:
             self._refill(job.gpu.name)
 
