@@ -97,7 +97,7 @@ def initial_spares(cluster: ClusterState, gpu: str, target: int) -> IntArray:
 
 def spare_top_up(cluster: ClusterState, gpu: str, target: int) -> IntArray | None:
     """Free racks to add to the spare pool to bring it back to ``target`` (None: it is full)."""
-    have = len(cluster.spare_racks(gpu, cluster.gpus_per_rack))
+    have = cluster.counts_of(gpu)[1]  # its whole spare racks no job holds: O(1)
     if have >= target:
         return None
     return cluster.free_racks(gpu)[: target - have]
