@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +185,43 @@ def test_any_cap_from_the_floor_up_holds_on_any_fabric_taper(
         assert "lowest clock" in str(exc), str(exc)
         return
     assert max(run.power.facility_mw) <= cap * (1 + 1e-9), (taper, cap)
+
+
+@pytest.mark.parametrize("cap_mw", ["20", "8"])
+def test_deciding_one_job_gives_what_deciding_all_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap_mw: str
+) -> None:
+    """Whenever the controller decides for the one job that changed (the others standing), the
+    full decision on the same state agrees: the job's clock and draw, every other job's draw
+    as it stands, the site's draw and swing — on a small site with many failures, with the
+    cap loose (20 MW) and binding at times (8 MW: the controller must then decide for all)."""
+    from colossus_sim.sim.power import PowerController
+
+    checked = {"one": 0, "all": 0}
+    one, full = PowerController.decide_one, PowerController.decide
+
+    def checking_one(self: PowerController, jobs: Any, job: Any, racks: int) -> Any:
+        got = one(self, jobs, job, racks)
+        if got is None:
+            checked["all"] += 1
+            return got
+        checked["one"] += 1
+        owned = self.cluster.owned_count.tolist()
+        want = full(self, jobs, owned)
+        assert (got.site_it_w, got.swing_w) == (want.site_it_w, want.swing_w)
+        assert got.draw_w[job.index] == want.draw_w[job.index]
+        assert got.clock_of.get(job.index) == want.clock_of.get(job.index)
+        assert got.extra_w.get(job.index, 0.0) == want.extra_w.get(job.index, 0.0)
+        for other in jobs:
+            if other is not job:
+                assert want.draw_w[other.index] == other.it_w, other.name
+                assert want.clock_of.get(other.index, 1.0) == 1.0
+        return got
+
+    monkeypatch.setattr(PowerController, "decide_one", checking_one)
+    scenario = small_scenario(tmp_path, rate="600", horizon_days="4")
+    result = api.simulate(str(scenario), overrides=[f"power.facility_cap_mw={cap_mw}"])
+    assert result.cluster.failures > 100
+    assert checked["one"] > 100  # the common case was exercised
+    if cap_mw == "8":
+        assert result.cluster.gpu_hours and any(j.throttled_hours > 0 for j in result.jobs)

@@ -150,6 +150,8 @@ class Simulation(Scheduling):
             self._restart(interrupted, RestartCause.FAILURE, failure.cause)
             if restarting:  # a restart started again on the same racks: the draw stands
                 self.power_dirty = power_dirty
+                if not power_dirty:
+                    self.power_touched.clear()
             return
         self._recover(interrupted, rack)
 

@@ -31,7 +31,7 @@ from colossus_sim.sim.ledger import Ledger
 from colossus_sim.sim.network import Network
 from colossus_sim.sim.placement import placement_for
 from colossus_sim.sim.planning import Planner
-from colossus_sim.sim.power import PowerController
+from colossus_sim.sim.power import PowerController, PowerDecision
 from colossus_sim.sim.ramps import power_book
 from colossus_sim.sim.repair_events import RepairEvents
 from colossus_sim.sim.repairs import PendingRepairs
@@ -76,6 +76,8 @@ class Lifecycle(RepairEvents):
         self.unfinished = len(self.jobs)
         self.site_it_w = 0.0
         self.power_dirty = True
+        self.power_touched: set[int] = set()
+        """The jobs whose status, step or racks changed since power was last balanced."""
         self.done = self.env.event()
         self.pending_repairs = PendingRepairs()
         """GPU repairs on racks jobs hold, applied when next looked at (``repairs.py``)."""
@@ -109,6 +111,7 @@ class Lifecycle(RepairEvents):
         job.since_s = self.env.now
         job.version += 1  # any event scheduled for the old status is now stale
         self.power_dirty = True  # its status (and so its draw) is about to change
+        self.power_touched.add(job.index)
         self.storage.stopped(job)  # it writes no checkpoint until it runs again
 
     def _training_gpus(self, job: JobRun) -> int:
@@ -173,6 +176,7 @@ class Lifecycle(RepairEvents):
         job.status = JobStatus.RUNNING
         job.since_s = self.env.now
         self.power_dirty = True
+        self.power_touched.add(job.index)
         job.rate_mark_s = self.env.now
         job.stretch_tokens = 0.0
         cadence = self._cadence(job)
@@ -291,44 +295,36 @@ class Lifecycle(RepairEvents):
             job.phases = power.StepPhases.of(step.breakdown_s)
             self.power.forget(job)
             self.power_dirty = True
+            self.power_touched.add(job.index)
             if running:
                 job.version += 1
                 self._schedule_finish(job)
 
     def _rebalance(self) -> None:
         """Apply the power controller's clocks and draws (only after a job changed status or
-        racks), re-timing jobs whose clock moved; the ledger banks energy and samples. A job
-        that finished leaves the live set once its draw is banked."""
+        racks), re-timing jobs whose clock moved; the ledger banks energy and samples. When
+        one job changed alone and the others' clocks and draws stand, only it is decided
+        (``PowerController.decide_one``). A job that finished leaves the live set once its
+        draw is banked."""
         if not self.power_dirty:
             return
         self.power_dirty = False
+        touched, self.power_touched = self.power_touched, set()
         now = self.env.now
         owned = self.cluster.owned_count.tolist()
         live = list(self.live.values())
-        decision = self.power.decide(live, owned)
+        decision = None
+        if len(touched) == 1:
+            alone = self.jobs[next(iter(touched))]
+            if alone.status is not JobStatus.FINISHED:
+                decision = self.power.decide_one(live, alone, owned[alone.index])
         moved: list[JobRun] = []  # the jobs whose draw changed: the ledger times their ramps
-        for job in live:
-            new_w = decision.draw_w[job.index]
-            clock = decision.clock_of.get(job.index)
-            if clock is None:  # not running: its racks draw idle power
-                if new_w != job.it_w or job.throttled:
-                    self.ledger.bank_power(job, now)
-                    moved.append(job)
-                    job.it_w = new_w
-                    job.throttled = False
-                continue
-            if clock != job.clock:
-                job.bank_rate(now)
-                job.clock = clock
-                job.min_clock = min(job.min_clock, clock)
-                job.version += 1
-                self._schedule_finish(job)
-            if new_w != job.it_w or job.throttled != (clock < 1.0):
-                self.ledger.bank_power(job, now)
-                moved.append(job)
-                job.it_w = new_w
-                job.throttled = clock < 1.0
-                self.ledger.note_draw(job)
+        if decision is None:
+            decision = self.power.decide(live, owned)
+            for job in live:
+                self._apply_draw(job, decision, now, moved)
+        else:
+            self._apply_draw(alone, decision, now, moved)
         self.site_it_w = decision.site_it_w
         for index, delay_s in self.ledger.sample(now, live, owned, decision, moved).items():
             job = self.jobs[index]
@@ -339,3 +335,29 @@ class Lifecycle(RepairEvents):
         for job in live:
             if job.status is JobStatus.FINISHED:
                 del self.live[job.index]
+
+    def _apply_draw(
+        self, job: JobRun, decision: PowerDecision, now: float, moved: list[JobRun]
+    ) -> None:
+        """``job``'s clock and draw as ``decision`` says (``moved`` gains it if its draw did)."""
+        new_w = decision.draw_w[job.index]
+        clock = decision.clock_of.get(job.index)
+        if clock is None:  # not running: its racks draw idle power
+            if new_w != job.it_w or job.throttled:
+                self.ledger.bank_power(job, now)
+                moved.append(job)
+                job.it_w = new_w
+                job.throttled = False
+            return
+        if clock != job.clock:
+            job.bank_rate(now)
+            job.clock = clock
+            job.min_clock = min(job.min_clock, clock)
+            job.version += 1
+            self._schedule_finish(job)
+        if new_w != job.it_w or job.throttled != (clock < 1.0):
+            self.ledger.bank_power(job, now)
+            moved.append(job)
+            job.it_w = new_w
+            job.throttled = clock < 1.0
+            self.ledger.note_draw(job)

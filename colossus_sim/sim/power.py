@@ -77,6 +77,10 @@ class PowerController:
             for i, name in enumerate(cluster.type_names)
         )
         self.curves: dict[int, JobCurve] = {}
+        self.all_full = False
+        """Every running job was at full clock in the last full decision."""
+        self.seen_allocation = -1
+        """The cluster's allocation count at the last full decision."""
         self.min_share = 1.0
         """The lowest share of its NICs' bandwidth the fabric can leave a job with no switch
         out: every hop across both tapered tiers, saturated (``1 ÷ (leaf × core)``)."""
@@ -164,8 +168,45 @@ class PowerController:
             clock_of[job.index] = clock
             extra_w[job.index] = new_w - c.racks_idle_w
             site += new_w - c.racks_idle_w
+        self.all_full = all(clock == 1.0 for clock in clocks)
+        self.seen_allocation = self.cluster.allocation_changes
         return PowerDecision(
             clock_of=clock_of, draw_w=draw_w, site_it_w=site, swing_w=swing, extra_w=extra_w
+        )
+
+    def decide_one(self, jobs: Sequence[JobRun], job: JobRun, racks: int) -> PowerDecision | None:
+        """``decide`` when only ``job`` (on ``racks`` racks) changed since the last decision
+        and the others stand: their clocks were all full, no racks moved, every running job's
+        curve is known, and at full clock they all still fit under the cap. Then ``decide``
+        would give each other job the clock and draw it has, so only ``job``'s is returned
+        (None: not so — ask ``decide``). The site's draw and swing are summed as ``decide``
+        sums them. Cost: O(jobs), no array or dictionary per job."""
+        if not self.all_full or self.cluster.allocation_changes != self.seen_allocation:
+            return None
+        cache = self.curves
+        site = self.idle_baseline_w
+        swing = 0.0
+        for j in jobs:
+            if j.status is JobStatus.RUNNING:
+                c = cache.get(j.index)
+                if c is None:
+                    return None
+                site += c.full_extra_w
+                swing += c.full_swing_w
+        if site > self.cap_it_w:
+            return None
+        if job.status is JobStatus.RUNNING:
+            c = cache[job.index]
+            return PowerDecision(
+                clock_of={job.index: 1.0},
+                draw_w={job.index: c.full_w},
+                site_it_w=site,
+                swing_w=swing,
+                extra_w={job.index: c.full_w - c.racks_idle_w},
+            )
+        idle_w = racks * self.rack_idle_w[job.gpu.name]
+        return PowerDecision(
+            clock_of={}, draw_w={job.index: idle_w}, site_it_w=site, swing_w=swing, extra_w={}
         )
 
     def check_cap(self, jobs: Sequence[JobRun], planner: Planner) -> None:
