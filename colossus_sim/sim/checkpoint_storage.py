@@ -22,6 +22,9 @@ from colossus_sim.kinds import JobStatus
 from colossus_sim.perf.checkpoint_storage import burst_bytes_per_s, fair_shares
 from colossus_sim.sim.jobs import Cadence, JobRun
 
+SERVED_CACHE_SIZE = 1 << 16
+"""Answers remembered at most (a long stream's writers take many more states than that)."""
+
 
 class SharedStorage:
     """One run's checkpoint storage: ``capacity_bytes_per_s`` shared by the jobs writing to
@@ -35,26 +38,22 @@ class SharedStorage:
         self.peak_bytes_per_s = 0.0
         """The most the running jobs' shares of the pool added up to at any start."""
         self._served_cache: dict[
-            tuple[tuple[tuple[int, tuple[float, float]], ...], int, float], tuple[float, float]
+            tuple[tuple[tuple[int, tuple[float, float]], ...], int, int, float],
+            tuple[float, float],
         ] = {}
-        """What ``_serve`` gave for the same writers (the same few jobs restart again and
-        again beside the same others)."""
-        self._now_cache: dict[tuple[int, int, float], tuple[float, float]] = {}
-        """The same, for the writers as they are now (emptied when they change): a look-up
-        without building the others' key."""
+        """What ``_serve`` gave a job beside the same writers (the same few jobs restart again
+        and again beside the same others), keyed by the writers as they stand (a tuple made
+        at C speed), the job, its GPUs and its demand; emptied when it grows past
+        ``SERVED_CACHE_SIZE``."""
 
     def running(self, job: JobRun, gpus: int, demand_bytes_per_s: float) -> None:
         """``job`` runs on ``gpus`` GPUs, asking for ``demand_bytes_per_s`` (0: not here)."""
         if demand_bytes_per_s > 0:
-            entry = (float(gpus), demand_bytes_per_s)
-            if self.writers.get(job.index) != entry:
-                self.writers[job.index] = entry
-                self._now_cache.clear()
+            self.writers[job.index] = (float(gpus), demand_bytes_per_s)
 
     def stopped(self, job: JobRun) -> None:
         """``job`` stopped running (for a restart, a resize, a preemption or its end)."""
-        if self.writers.pop(job.index, None) is not None:
-            self._now_cache.clear()
+        self.writers.pop(job.index, None)
 
     def write_bytes_per_s(self, job: JobRun, gpus: int, demand_bytes_per_s: float) -> float:
         """What ``job``'s checkpoint writes are served at, running on ``gpus`` GPUs beside the
@@ -67,16 +66,14 @@ class SharedStorage:
         return self._served(job, gpus, math.inf, record=False)
 
     def _served(self, job: JobRun, gpus: int, demand_bytes_per_s: float, *, record: bool) -> float:
-        now_key = (job.index, gpus, demand_bytes_per_s)
-        known = self._now_cache.get(now_key)
+        key = (tuple(self.writers.items()), job.index, gpus, demand_bytes_per_s)
+        known = self._served_cache.get(key)
         if known is None:
-            others = tuple(item for item in self.writers.items() if item[0] != job.index)
-            key = (others, gpus, demand_bytes_per_s)
-            known = self._served_cache.get(key)
-            if known is None:
-                known = self._serve(others, float(gpus), demand_bytes_per_s)
-                self._served_cache[key] = known
-            self._now_cache[now_key] = known
+            others = tuple(item for item in key[0] if item[0] != job.index)
+            known = self._serve(others, float(gpus), demand_bytes_per_s)
+            if len(self._served_cache) >= SERVED_CACHE_SIZE:
+                self._served_cache.clear()
+            self._served_cache[key] = known
         served, total = known
         if record:
             self.peak_bytes_per_s = max(self.peak_bytes_per_s, total)
