@@ -143,3 +143,28 @@ def test_a_bursty_writer_beside_one_that_never_rests(tmp_path: Path) -> None:
     assert b.storage_write_frac == pytest.approx(
         b_tb / burst / (12 + b.checkpoint_blocking_s), rel=1e-9
     )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    capacity=st.floats(min_value=1e9, max_value=1e14),
+    jobs=jobs_st.filter(lambda js: all(d != math.inf for _, d in js)),
+    data=st.data(),
+)
+def test_one_division_serves_every_writer_as_its_own_would(
+    capacity: float, jobs: list[tuple[float, float]], data: st.DataObject
+) -> None:
+    """The re-division after a start asks every running writer; one division of the pool
+    answers them all, bit for bit what asking for each writer beside the others gives, in
+    whatever order the writers came (the shares are a function of the set)."""
+    from colossus_sim.sim.checkpoint_storage import SharedStorage
+
+    order = data.draw(st.permutations(range(len(jobs))))
+    storage = SharedStorage(capacity)
+    members = {index: jobs[index] for index in order}
+    divided = storage._divide(members)
+    for index, (weight, demand) in enumerate(jobs):
+        others = tuple(item for item in members.items() if item[0] != index)
+        assert divided[index] == storage._serve(others, weight, demand), index
+    reordered = fair_shares(capacity, [jobs[i][0] for i in order], [jobs[i][1] for i in order])
+    assert reordered == [fair_shares(capacity, *zip(*jobs, strict=True))[i] for i in order]

@@ -20,7 +20,8 @@ rests this is the mean field of processor sharing, in which a request of size ``
 others' load ``ρ`` and takes ``x / (C·(1 − ρ))`` (Kleinrock, *Queueing Systems* vol. 2,
 §4.4).
 
-Cost: O(n log n) in the jobs sharing the pool.
+Cost: O(n log n) in the jobs sharing the pool (O(n²) additions, in C, when some demands fit
+and others do not).
 """
 
 from __future__ import annotations
@@ -32,23 +33,27 @@ from collections.abc import Sequence
 def fair_shares(capacity: float, weights: Sequence[float], demands: Sequence[float]) -> list[float]:
     """Weighted max-min fair shares of ``capacity`` for jobs with these ``weights`` (> 0) and
     ``demands`` (≥ 0, ``math.inf`` for "all it can get"): no job gets more than it asks, and
-    every job that gets less has the largest share per weight of any."""
-    weight_left = math.fsum(weights)
-    if weight_left <= 0:
+    every job that gets less has the largest share per weight of any. The shares depend on
+    the jobs, not on their order: what is left and the weight still to serve are exact sums
+    (``math.fsum``) of the satisfied demands and the others' weights, so one division serves
+    every job of the same set (``sim/checkpoint_storage.py``)."""
+    weight_total = math.fsum(weights)
+    if weight_total <= 0:
         return [0.0] * len(weights)
-    per_weight = capacity / weight_left
+    per_weight = capacity / weight_total
     if all(d >= per_weight * w for w, d in zip(weights, demands, strict=True)):
         return [per_weight * w for w in weights]  # all want more than their part: the common case
     shares = [0.0] * len(weights)
-    left = capacity
     # Jobs in order of demand per weight: each, in turn, is either satisfied or bounded.
     order = sorted(range(len(weights)), key=lambda i: demands[i] / weights[i])
+    sorted_w = [weights[i] for i in order]
+    sorted_d = [demands[i] for i in order]
     for rank, i in enumerate(order):
+        weight_left = math.fsum(sorted_w[rank:])  # exact sums of slices: set, not order
+        left = capacity - math.fsum(sorted_d[:rank])
         per_weight = left / weight_left if weight_left > 0 else 0.0
         if demands[i] <= per_weight * weights[i]:
             shares[i] = demands[i]
-            left -= demands[i]
-            weight_left -= weights[i]
             continue
         for j in order[rank:]:  # the rest all want more than the level: they share it
             shares[j] = per_weight * weights[j]
@@ -67,14 +72,16 @@ def burst_bytes_per_s(
     ``shares``: the jobs that never rest (demand above share) are always there and take their
     weighted part; the others are there on average (processor sharing's mean field), so the
     job gets ``(C − Σ_{others resting} share) · w_j / (w_j + Σ_{others never resting} w)``.
-    For a job that never rests this is its share."""
-    resting_w, busy_others = 0.0, []
+    For a job that never rests this is its share. Exact sums: the answer does not depend on
+    the others' order."""
+    never_resting_w, busy_others = [], []
     for i, (share, demand) in enumerate(zip(shares, demands, strict=True)):
         if i == job:
             continue
         if demand > share * (1.0 + 1e-12):
-            resting_w += weights[i]  # never rests: always claims its weighted part
+            never_resting_w.append(weights[i])  # never rests: always claims its weighted part
         else:
             busy_others.append(share)
     left = capacity - math.fsum(busy_others)
+    resting_w = math.fsum(never_resting_w)
     return max(left * weights[job] / (weights[job] + resting_w), shares[job])

@@ -10,7 +10,9 @@ can get; a restarting job is not counted against the writers (its read is minute
 restart that is mostly detection and start-up). A tiered job (``in_memory``, ``local_nvme``)
 asks for its every k-th checkpoint's bytes, the ones that go on to the storage.
 Cost: O(running jobs) per job start or restart (O(n log n) the first time a set of writers
-is seen; remembered after); no event of its own.
+is seen; remembered after); the re-division after a start or finish asks every running writer
+and is one division of the pool for them all (O(n log n), and O(n²) additions in C); no
+event of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from colossus_sim.sim.jobs import Cadence, JobRun
 
 SERVED_CACHE_SIZE = 1 << 16
 """Answers remembered at most (a long stream's writers take many more states than that)."""
+DIVISIONS_KEPT = 256
+"""Divisions of the pool remembered at most (each holds every writer's answer)."""
+
+Writers = dict[int, tuple[float, float]]
+"""Writers by job index: (GPUs, demand bytes/s)."""
 
 
 class SharedStorage:
@@ -41,19 +48,31 @@ class SharedStorage:
             tuple[tuple[tuple[int, tuple[float, float]], ...], int, int, float],
             tuple[float, float],
         ] = {}
-        """What ``_serve`` gave a job beside the same writers (the same few jobs restart again
-        and again beside the same others), keyed by the writers as they stand (a tuple made
-        at C speed), the job, its GPUs and its demand; emptied when it grows past
-        ``SERVED_CACHE_SIZE``."""
+        """What ``_serve`` gave a read or an odd request beside the same writers, keyed by the
+        writers as they stand (a tuple made at C speed), the job, its GPUs and its demand;
+        emptied when it grows past ``SERVED_CACHE_SIZE``."""
+        self.signature = 0
+        """The writers as a set: the XOR of each one's hash (order does not enter)."""
+        self._divisions: dict[int, tuple[Writers, dict[int, tuple[float, float]]]] = {}
+        """By signature: the writers a division was made for and every writer's answer in it
+        (``_divide``); at most ``DIVISIONS_KEPT``."""
 
     def running(self, job: JobRun, gpus: int, demand_bytes_per_s: float) -> None:
         """``job`` runs on ``gpus`` GPUs, asking for ``demand_bytes_per_s`` (0: not here)."""
         if demand_bytes_per_s > 0:
-            self.writers[job.index] = (float(gpus), demand_bytes_per_s)
+            entry = (float(gpus), demand_bytes_per_s)
+            old = self.writers.get(job.index)
+            if old != entry:
+                if old is not None:
+                    self.signature ^= hash((job.index, old))
+                self.writers[job.index] = entry
+                self.signature ^= hash((job.index, entry))
 
     def stopped(self, job: JobRun) -> None:
         """``job`` stopped running (for a restart, a resize, a preemption or its end)."""
-        self.writers.pop(job.index, None)
+        old = self.writers.pop(job.index, None)
+        if old is not None:
+            self.signature ^= hash((job.index, old))
 
     def write_bytes_per_s(self, job: JobRun, gpus: int, demand_bytes_per_s: float) -> float:
         """What ``job``'s checkpoint writes are served at, running on ``gpus`` GPUs beside the
@@ -66,18 +85,43 @@ class SharedStorage:
         return self._served(job, gpus, math.inf, record=False)
 
     def _served(self, job: JobRun, gpus: int, demand_bytes_per_s: float, *, record: bool) -> float:
-        key = (tuple(self.writers.items()), job.index, gpus, demand_bytes_per_s)
+        entry = (float(gpus), demand_bytes_per_s)
+        current = self.writers.get(job.index)
+        members: Writers | None = None
+        if current == entry:  # it asks as it writes now
+            signature, members = self.signature, self.writers
+        elif current is None and demand_bytes_per_s != math.inf:  # as it will write
+            signature = self.signature ^ hash((job.index, entry))
+            members = {**self.writers, job.index: entry}
+        if members is not None:
+            served, total = self._division(signature, members)[job.index]
+        else:  # a restart's read (all it can get), beside the writers
+            served, total = self._one(job.index, gpus, demand_bytes_per_s)
+        if record:
+            self.peak_bytes_per_s = max(self.peak_bytes_per_s, total)
+        return served
+
+    def _one(self, index: int, gpus: int, demand_bytes_per_s: float) -> tuple[float, float]:
+        key = (tuple(self.writers.items()), index, gpus, demand_bytes_per_s)
         known = self._served_cache.get(key)
         if known is None:
-            others = tuple(item for item in key[0] if item[0] != job.index)
+            others = tuple(item for item in key[0] if item[0] != index)
             known = self._serve(others, float(gpus), demand_bytes_per_s)
             if len(self._served_cache) >= SERVED_CACHE_SIZE:
                 self._served_cache.clear()
             self._served_cache[key] = known
-        served, total = known
-        if record:
-            self.peak_bytes_per_s = max(self.peak_bytes_per_s, total)
-        return served
+        return known
+
+    def _division(self, signature: int, members: Writers) -> dict[int, tuple[float, float]]:
+        """Every writer's answer when ``members`` write (``signature``: their set's)."""
+        found = self._divisions.get(signature)
+        if found is not None and found[0] == members:
+            return found[1]
+        divided = self._divide(members)
+        if len(self._divisions) >= DIVISIONS_KEPT:
+            self._divisions.clear()
+        self._divisions[signature] = (dict(members), divided)
+        return divided
 
     def _serve(
         self, others: tuple[tuple[int, tuple[float, float]], ...], gpus: float, demand: float
@@ -92,6 +136,31 @@ class SharedStorage:
             return shares[-1], total  # it never rests: its writes are served at its share
         last = len(shares) - 1
         return burst_bytes_per_s(self.capacity_bytes_per_s, weights, demands, shares, last), total
+
+    def _divide(self, members: Writers) -> dict[int, tuple[float, float]]:
+        """``_serve``'s answer for each writer, from one ``fair_shares`` of them all: the
+        shares depend on the set, not the order, and each writer's burst sums the others'
+        exactly (``math.fsum`` of all less its own: the same correctly rounded sum)."""
+        capacity = self.capacity_bytes_per_s
+        items = list(members.items())
+        weights = [weight for _, (weight, _) in items]
+        demands = [wanted for _, (_, wanted) in items]
+        shares = fair_shares(capacity, weights, demands)
+        total = math.fsum(shares)
+        never_resting = [
+            d > share * (1.0 + 1e-12) for share, d in zip(shares, demands, strict=True)
+        ]
+        busy = [share for share, nr in zip(shares, never_resting, strict=True) if not nr]
+        resting_w = math.fsum(w for w, nr in zip(weights, never_resting, strict=True) if nr)
+        divided = {}
+        for k, (index, _) in enumerate(items):
+            if never_resting[k]:
+                divided[index] = (shares[k], total)
+                continue
+            left = capacity - math.fsum([*busy, -shares[k]])
+            burst = left * weights[k] / (weights[k] + resting_w)
+            divided[index] = (max(burst, shares[k]), total)
+        return divided
 
     @staticmethod
     def reshares(
