@@ -209,7 +209,7 @@ class Network:
         if rings is None:
             return True
         if fault.tier is fabric.SwitchTier.LEAF:
-            return bool(rings.block_racks[:, fault.index].any())
+            return bool(rings.blocks_in_use[fault.index])
         if fault.tier is fabric.SwitchTier.SPINE:
-            return bool(rings.pod_racks[:, fault.index].any())
-        return bool(rings.cross_pod_hops.any())
+            return bool(rings.pods_in_use[fault.index])
+        return rings.crosses_pods
