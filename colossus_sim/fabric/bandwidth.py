@@ -129,17 +129,24 @@ def nic_caps(block_racks: IntArray, leaf_ok: FloatArray) -> FloatArray:
     )
 
 
-def unsaturated(rings: Rings, nic_cap: FloatArray) -> JobBandwidth:
-    """Every job at its NICs' share ``nic_cap`` (no link saturates)."""
+def nic_limits(nic_cap: FloatArray) -> IntArray:
+    """What limits each job held at ``nic_cap`` by nothing but its NICs: ``nic`` when a
+    failed leaf took some of them, else nothing."""
     limit = np.full(len(nic_cap), NO_LIMIT, dtype=np.int64)
     limit[nic_cap < 1.0] = LIMIT_NIC
+    return limit
+
+
+def unsaturated(rings: Rings, nic_cap: FloatArray, limit: IntArray) -> JobBandwidth:
+    """Every job at its NICs' share ``nic_cap`` (no link saturates), limited by ``limit``
+    (``nic_limits(nic_cap)``, which a caller keeping both up to date passes as it is)."""
     return JobBandwidth(
         frac=nic_cap,
         limit=limit,
         cross_pod_frac=rings.cross_pod_frac,
         cross_block_frac=rings.cross_block_frac,
         pods=rings.pods,
-        sharing=np.zeros(len(nic_cap), dtype=np.int64),
+        sharing=rings.nobody,
     )
 
 
@@ -154,7 +161,8 @@ def divide(rings: Rings, capacity: FloatArray, nic_cap: FloatArray, blocks: int)
     """Every job's bandwidth share for its rings on links of ``capacity`` (block out, block
     in, pod out, pod in; ``blocks`` of each block kind), each job at most ``nic_cap``."""
     if np.all(full_load(rings, nic_cap) <= capacity):
-        return unsaturated(rings, nic_cap)  # nothing saturates: each job at its own NICs' share
+        # nothing saturates: each job at its own NICs' share
+        return unsaturated(rings, nic_cap, nic_limits(nic_cap))
     demand = rings.demand
     rate = max_min_fractions(demand, capacity, nic_cap * rings.flow_gbps)
     frac = rate / rings.flow_gbps

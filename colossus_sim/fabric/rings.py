@@ -56,6 +56,13 @@ class Rings:
         return self._frac(self.cross_block_hops)
 
     @functools.cached_property
+    def nobody(self) -> IntArray:
+        """A zero per job (shared by the answers that need one, so read only)."""
+        zeros = np.zeros(self.size.shape[0], dtype=np.int64)
+        zeros.flags.writeable = False
+        return zeros
+
+    @functools.cached_property
     def used_links(self) -> BoolArray:
         """Whether any job's hops cross each link."""
         return np.asarray(self.demand.any(axis=0))

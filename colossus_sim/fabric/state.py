@@ -28,7 +28,15 @@ import collections
 
 import numpy as np
 
-from colossus_sim.fabric.bandwidth import JobBandwidth, divide, nic_caps, unsaturated
+from colossus_sim.fabric.bandwidth import (
+    LIMIT_NIC,
+    NO_LIMIT,
+    JobBandwidth,
+    divide,
+    nic_caps,
+    nic_limits,
+    unsaturated,
+)
 from colossus_sim.fabric.layout import SWITCH_TIERS, FabricLayout, FloatArray, IntArray, SwitchTier
 from colossus_sim.fabric.rings import Rings, build_rings, merge_rings, replaced_rings
 
@@ -86,9 +94,9 @@ class FabricState:
         # The rings last divided, what was derived from them, and the answer.
         self._rings: Rings | None = None
         self._peaks = (0.0, 0.0)
-        self._job_blocks: dict[int, set[int]] = {}
         self._block_jobs: dict[int, list[int]] = {}
         self._nic_cap = np.ones(0)
+        self._nic_limit = np.zeros(0, dtype=np.int64)
         self._answer: JobBandwidth | None = None
         self._answer_free = False
         """Whether the answer was every job at its NIC cap with room on every link."""
@@ -173,7 +181,7 @@ class FabricState:
         ):
             return answer  # every job at its unchanged NIC cap, or the changed links unused
         if roomy:
-            answer = unsaturated(rings, self._nic_cap)
+            answer = unsaturated(rings, self._nic_cap, self._nic_limit)
         else:
             answer = divide(rings, self._links(), self._nic_cap, self._blocks)
         self._answer, self._answer_free = answer, roomy
@@ -183,9 +191,10 @@ class FabricState:
         """Caps and peaks for new rings, from scratch (O(jobs × links))."""
         self._rings = rings
         self._touched_leaves.clear()
-        self._job_blocks, self._block_jobs = {}, {}
+        self._block_jobs = {}
         leaf_ok = 1.0 - self.failed_leaf / self.layout.spec.planes
         self._nic_cap = nic_caps(rings.block_racks, leaf_ok)
+        self._nic_limit = nic_limits(self._nic_cap)
         load, base = rings.full_load_gbps, self._base
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(load > 0, load / base, 0.0)
@@ -195,8 +204,8 @@ class FabricState:
 
     def _recap(self) -> bool:
         """Recompute the NIC caps of the jobs with racks under a leaf that changed; whether
-        any moved. O(those jobs × leaves out); the caps array is replaced, not written, as
-        answers hold it."""
+        any moved. O(those jobs × leaves out); the caps and limits arrays are replaced, not
+        written, as answers hold them."""
         if not self._touched_leaves:
             return False
         assert self._rings is not None
@@ -208,18 +217,16 @@ class FabricState:
                 here = self._block_jobs[leaf] = np.flatnonzero(block_racks[:, leaf]).tolist()
             jobs.update(here)
         self._touched_leaves.clear()
-        ok, caps = self._leaf_ok, self._nic_cap
+        ok, caps, limits = self._leaf_ok, self._nic_cap, self._nic_limit
         for job in sorted(jobs):
-            mine = self._job_blocks.get(job)
-            if mine is None:
-                mine = self._job_blocks[job] = set(np.flatnonzero(block_racks[job]).tolist())
-            cap = min([1.0, *(ok[b] for b in self._broken if b in mine)])
+            cap = min([1.0, *(ok[b] for b in self._broken if block_racks[job, b])])
             if cap != caps[job]:
                 if caps is self._nic_cap:
-                    caps = caps.copy()
+                    caps, limits = caps.copy(), limits.copy()
                 caps[job] = cap
+                limits[job] = LIMIT_NIC if cap < 1.0 else NO_LIMIT
         moved = caps is not self._nic_cap
-        self._nic_cap = caps
+        self._nic_cap, self._nic_limit = caps, limits
         return moved
 
     def _roomy(self) -> bool:
