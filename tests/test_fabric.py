@@ -484,3 +484,18 @@ def test_shares_kept_up_to_date_equal_shares_divided_from_scratch(
             got, want = state.bandwidth(rings), exact_bandwidth(state, rings)
             for name in fabric.JobBandwidth.__dataclass_fields__:
                 assert np.array_equal(getattr(got, name), getattr(want, name)), name
+
+
+@pytest.mark.parametrize("policy", ["pack", "spread"])
+def test_a_run_keeping_shares_up_to_date_equals_one_dividing_from_scratch(
+    tmp_path: Path, policy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose shares follow what each change touches is, byte for byte, the run that
+    divides the links from scratch after every change (~150 switch faults and their repairs,
+    spare swaps; ``spread`` saturates the pod uplinks, so the filling runs)."""
+    path = small_scenario(tmp_path, horizon_days="2", policy=policy)
+    kept = api.simulate(path)
+    assert kept.cluster.fabric_faults > 0
+    monkeypatch.setattr(fabric.FabricState, "bandwidth", exact_bandwidth)
+    scratch = api.simulate(path)
+    assert kept.model_dump_json() == scratch.model_dump_json()
