@@ -68,8 +68,10 @@ class FabricState:
 
     def __init__(self, layout: FabricLayout) -> None:
         self.layout = layout
-        self.failed_leaf = np.zeros(layout.blocks, dtype=np.int64)
-        self.failed_spine = np.zeros(layout.pods, dtype=np.int64)
+        self._leaves = [0] * layout.blocks
+        """Leaf switches out in each block."""
+        self._spines = [0] * layout.pods
+        """Spine switches out in each pod."""
         self.failed_core = 0
         counts = layout.switch_counts()
         self.switches = np.array([counts[t] for t in SWITCH_TIERS], dtype=np.float64)
@@ -102,6 +104,16 @@ class FabricState:
         """Whether the answer was every job at its NIC cap with room on every link."""
 
     # -- faults ----------------------------------------------------------------------
+    @property
+    def failed_leaf(self) -> IntArray:
+        """Leaf switches out in each block."""
+        return np.array(self._leaves, dtype=np.int64)
+
+    @property
+    def failed_spine(self) -> IntArray:
+        """Spine switches out in each pod."""
+        return np.array(self._spines, dtype=np.int64)
+
     def rack_health(self) -> FloatArray:
         """Share of each rack's NIC planes with a working leaf."""
         planes = self.layout.spec.planes
@@ -123,15 +135,16 @@ class FabricState:
         (``delta=1``) or is repaired (``delta=-1``). O(1) but for a core switch (O(pods))."""
         self._capacity = None
         if tier is SwitchTier.LEAF:
-            out = int(self.failed_leaf[index]) + delta
-            self.failed_leaf[index] = out
+            out = self._leaves[index] = self._leaves[index] + delta
             self._leaf_ok[index] = 1.0 - out / self.layout.spec.planes
-            (self._broken.add if out else self._broken.discard)(index)
+            if out:
+                self._broken.add(index)
+            else:
+                self._broken.discard(index)
             self._touched_leaves.add(index)
             self._touched_blocks.add(index)
         elif tier is SwitchTier.SPINE:
-            out = int(self.failed_spine[index]) + delta
-            self.failed_spine[index] = out
+            out = self._spines[index] = self._spines[index] + delta
             self._spines_out.moved(out - delta, out)
             self._touched_blocks.update(self._pod_blocks[index])
             self._touched_pods.add(index)
