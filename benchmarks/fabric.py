@@ -8,9 +8,10 @@ fabric on. Prints figures; asserts nothing.
 (a) layout, graph and summary build times, and the graph's size;
 (b) ``FabricState.rings`` + ``FabricState.bandwidth`` on the seven default jobs placed as the
     engine places them (spares set aside, admitted biggest priority first) under ``pack``,
-    ``spread`` and ``topology-aware``: a full rebuild, and the patch the engine applies
+    ``spread`` and ``topology-aware``: a full rebuild; the patch the engine applies
     (``FabricState.replaced``) after one rack of the 10T job is swapped for a spare, as a
-    failure does;
+    failure does; and a fault or repair of the leaf, spine and core switch over one of the
+    10T job's racks, each with the shares after it;
 (c) the default scenario's wall time in a fresh process (start-up counted, as a user sees it)
     with the fabric on, with switch faults off and with the fabric off, and under ``spread``
     (the only default-scenario placement where links saturate and the max-min filling runs).
@@ -20,6 +21,7 @@ Run: python benchmarks/fabric.py [--repeat N]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import subprocess
@@ -112,6 +114,26 @@ def placed(resolved: ResolvedScenario, policy: str) -> tuple[ClusterState, list[
     return cluster, [j.name for j in jobs]
 
 
+def switch_change_times(
+    state: fabric.FabricState, rings: fabric.Rings, rack: int, repeat: int
+) -> list[tuple[str, list[float]]]:
+    """A fault and repair of each tier's switch over ``rack``, each followed by the shares
+    (what the engine does after a switch fault and after its repair): seconds per change."""
+    lay = state.layout
+    positions = (int(lay.rack_block[rack]), int(lay.rack_pod[rack]), 0)
+    rows = []
+    for tier, index in zip(fabric.SWITCH_TIERS, positions, strict=True):
+
+        def change(tier: fabric.SwitchTier = tier, index: int = index) -> None:
+            state.fail(tier, index)
+            state.bandwidth(rings)
+            state.fail(tier, index, delta=-1)
+            state.bandwidth(rings)
+
+        rows.append((f"{tier} fault or repair", [t / 2 for t in timed(change, repeat)]))
+    return rows
+
+
 def recompute_times(resolved: ResolvedScenario, policy: str, repeat: int) -> None:
     cluster, names = placed(resolved, policy)
     jobs = len(names)
@@ -125,11 +147,14 @@ def recompute_times(resolved: ResolvedScenario, policy: str, repeat: int) -> Non
     full_t = timed(full, repeat)
     rings_only = timed(lambda: state.rings(cluster.owner, cluster.rank_key, jobs), repeat)
     rings = state.rings(cluster.owner, cluster.rank_key, jobs)
-    bw_only = timed(lambda: state.bandwidth(rings), repeat)
+    # New rings (a copy: nothing derived from them yet) are divided from scratch.
+    bw_only = timed(lambda: state.bandwidth(dataclasses.replace(rings)), repeat)
+    big = names.index("grok5_10t")
+    state.bandwidth(rings)
+    switch_t = switch_change_times(state, rings, int(cluster.racks_of(big)[100]), repeat)
 
     # One rack of the 10T job fails and a spare of its type takes its rank (as _recover does);
     # every repetition swaps it back and forth so each timed call sees a real change.
-    big = names.index("grok5_10t")
     held = cluster.racks_of(big)
     gpu = resolved.jobs[big].gpu.name
     spare = cluster.spare_racks(gpu, cluster.gpus_per_rack)[:1]
@@ -159,6 +184,7 @@ def recompute_times(resolved: ResolvedScenario, policy: str, repeat: int) -> Non
         ("full: bandwidth", bw_only),
         ("full: rings + bandwidth", full_t),
         ("1-rack swap: patched", incremental_t),
+        *switch_t,
     ):
         print(f"      {name:26s} {1e3 * statistics.median(times):9.3f} {1e3 * max(times):9.3f}")
 
@@ -201,7 +227,7 @@ def main() -> None:
     args = parser.parse_args()
     build_times(max(args.repeat // 20, 3))
     resolved = api.load_scenario()
-    print(f"(b) all seven jobs' bandwidths, {args.repeat} recomputations, milliseconds")
+    print(f"(b) all seven jobs' bandwidths, {args.repeat} changes each, milliseconds per change")
     print(f"      {'':26s} {'median':>9s} {'max':>9s}")
     for policy in ("pack", "spread", "topology-aware"):
         recompute_times(resolved, policy, args.repeat)

@@ -16,7 +16,8 @@ from colossus_sim import api, fabric
 from colossus_sim.cluster import ClusterState
 from colossus_sim.config.cluster import ClusterSpec
 from colossus_sim.config.scenario import FabricScenarioSpec
-from colossus_sim.fabric import SwitchTier
+from colossus_sim.fabric import SWITCH_TIERS, SwitchTier
+from colossus_sim.fabric.bandwidth import divide, nic_caps
 from colossus_sim.sim.placement import Pack, Spread, TopologyAware
 
 NIC_GBPS = {"gb200": 400.0, "gb300": 800.0}
@@ -193,6 +194,45 @@ def test_removing_a_spine_switch_lowers_bandwidth_by_its_share() -> None:
     assert state.bandwidth(rings).frac[0] == pytest.approx(before)
 
 
+ACROSS_PODS = [
+    r
+    for p in zip([*range(7), *range(8, 15)], [*range(16, 23), *range(24, 31)], strict=True)
+    for r in p
+]
+"""One job alternating between two pods, 7 racks of each 8-rack block: every hop crosses pods,
+so each pod's uplinks to the core (1:1) carry 14 racks' NICs of their 16, each block's
+uplinks 7 of their 8."""
+ACROSS_BLOCKS = [r for p in zip(range(7), range(8, 15), strict=True) for r in p]
+"""One job alternating between the two blocks of pod 0: each block's uplinks carry 7 racks'
+NICs of their 8; no hop leaves the pod."""
+
+
+@pytest.mark.parametrize(
+    ("racks", "tier", "limit"),
+    [
+        (ACROSS_PODS, SwitchTier.SPINE, "pod uplinks to core"),
+        (ACROSS_BLOCKS, SwitchTier.SPINE, "leaf uplinks"),
+        (ACROSS_PODS, SwitchTier.CORE, "pod uplinks to core"),
+    ],
+)
+def test_switches_out_saturate_links_only_once_their_load_exceeds_what_is_left(
+    racks: list[int], tier: SwitchTier, limit: str
+) -> None:
+    layout = layout_of(cluster_spec({"gb300": 32}, core=1.0))
+    state = fabric.FabricState(layout)
+    rings = state.rings(*owner_for(layout, [racks]), 1)
+    per_position = {SwitchTier.SPINE: layout.spines_per_pod, SwitchTier.CORE: layout.cores}
+    sixteenth = per_position[tier] * layout.spec.planes // 16  # of pod 0's spines, or cores
+    state.fail(tier, 0, delta=sixteenth)  # 15/16 left: room for 14/16 or 7/8
+    assert state.bandwidth(rings).frac[0] == 1.0
+    state.fail(tier, 0, delta=2 * sixteenth)  # 13/16 left: the links' share is 13/14
+    bw = state.bandwidth(rings)
+    assert bw.frac[0] == pytest.approx(13 / 14)
+    assert fabric.LIMIT_NAMES[int(bw.limit[0])] == limit
+    state.fail(tier, 0, delta=-3 * sixteenth)  # all repaired
+    assert state.bandwidth(rings).frac[0] == 1.0
+
+
 def test_a_failed_leaf_costs_its_racks_one_plane() -> None:
     layout = layout_of(cluster_spec({"gb300": 32}))
     state = fabric.FabricState(layout)
@@ -352,3 +392,110 @@ def test_patched_rings_equal_rebuilt_rings(ops: list[tuple[str, int, int]]) -> N
         fresh = state.rings(cluster.owner, cluster.rank_key, 3)
         for name in fabric.Rings.__dataclass_fields__:
             assert np.array_equal(getattr(rings, name), getattr(fresh, name)), name
+
+
+FAULT_TIERS = {"leaf": SwitchTier.LEAF, "spine": SwitchTier.SPINE, "core": SwitchTier.CORE}
+
+
+def exact_bandwidth(state: fabric.FabricState, rings: fabric.Rings) -> fabric.JobBandwidth:
+    """The division from scratch: capacities and NIC caps derived from the failed switches,
+    no shortcut."""
+    lay = state.layout
+    block_cap, pod_cap = state.capacities()
+    capacity = np.concatenate((block_cap, block_cap, pod_cap, pod_cap))
+    leaf_ok = 1.0 - state.failed_leaf / lay.spec.planes
+    return divide(rings, capacity, nic_caps(rings.block_racks, leaf_ok), lay.blocks)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.sampled_from([(1.0, 1.0), (1.0, 2.0), (2.0, 1.0), (1.0, 7.0)]),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["take", "release", "replace", "leaf", "leaf", "spine", "core", "repair"]
+            ),
+            st.integers(0, 2),
+            st.integers(0, 10**6),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_shares_kept_up_to_date_equal_shares_divided_from_scratch(
+    tapers: tuple[float, float],
+    packed: bool,
+    seed: int,
+    ops: list[tuple[str, int, int, bool]],
+) -> None:
+    """Over any mix of placement changes (takes, releases, spare swaps) and switch faults and
+    repairs (up to 72 at one position at once, to bring links near saturation), asked after
+    some changes and not others, the shares the state keeps up to date are, bit for bit,
+    those of the exact division of the rings from scratch: under light load (the shortcut)
+    and under saturation (the filling). Three jobs start on a 4-pod site, on runs of racks
+    (``packed``) or scattered."""
+    leaf, core = tapers
+    spec = cluster_spec({"gb200": 24, "gb300": 40}, leaf=leaf, core=core)
+    cluster = ClusterState(spec, 3)
+    rng = np.random.default_rng(seed)
+    racks = np.arange(64) if packed else rng.permutation(64)
+    for job, chunk in enumerate(np.split(racks[: int(rng.integers(6, 60))], [20, 40])):
+        if len(chunk):
+            cluster.take(job, chunk)
+    cluster.changed_jobs.clear()
+    state = fabric.FabricState(layout_of(spec))
+    lay = state.layout
+    rings = state.rings(cluster.owner, cluster.rank_key, 3)
+    out: list[tuple[SwitchTier, int, int]] = []
+    for op, job, pick, ask in ops:
+        free = np.flatnonzero(cluster.owner == -1)
+        mine = cluster.racks_of(job)
+        if op == "take" and len(free):
+            cluster.take(job, free[[pick % len(free)]])
+        elif op == "release" and len(mine):
+            cluster.release(job, mine[[pick % len(mine)]])
+        elif op == "replace" and len(mine):
+            lost = int(mine[pick % len(mine)])
+            same = free[cluster.gpu_type[free] == cluster.gpu_type[lost]]
+            if len(same):
+                cluster.replace(job, lost, int(same[pick % len(same)]))
+        elif op in FAULT_TIERS:
+            tier = FAULT_TIERS[op]
+            index = (pick % lay.blocks, pick % lay.pods, 0)[SWITCH_TIERS.index(tier)]
+            already = sum(n for t, i, n in out if (t, i) == (tier, index))
+            count = min(1 + pick % 72, lay.spec.planes - already)  # at most every plane
+            if count:
+                state.fail(tier, index, delta=count)
+                out.append((tier, index, count))
+        elif op == "repair" and out:
+            tier, index, count = out.pop(pick % len(out))
+            state.fail(tier, index, delta=-count)
+        for j, lost, new in cluster.replacements:
+            if j not in cluster.changed_jobs:
+                rings = state.replaced(rings, cluster.owner, cluster.rank_key, j, lost, new)
+        changed = np.array(sorted(cluster.changed_jobs), dtype=np.int64)
+        cluster.replacements.clear()
+        cluster.changed_jobs.clear()
+        rings = state.rings(cluster.owner, cluster.rank_key, 3, changed=changed, previous=rings)
+        if ask:
+            got, want = state.bandwidth(rings), exact_bandwidth(state, rings)
+            for name in fabric.JobBandwidth.__dataclass_fields__:
+                assert np.array_equal(getattr(got, name), getattr(want, name)), name
+
+
+@pytest.mark.parametrize("policy", ["pack", "spread"])
+def test_a_run_keeping_shares_up_to_date_equals_one_dividing_from_scratch(
+    tmp_path: Path, policy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose shares follow what each change touches is, byte for byte, the run that
+    divides the links from scratch after every change (~150 switch faults and their repairs,
+    spare swaps; ``spread`` saturates the pod uplinks, so the filling runs)."""
+    path = small_scenario(tmp_path, horizon_days="2", policy=policy)
+    kept = api.simulate(path)
+    assert kept.cluster.fabric_faults > 0
+    monkeypatch.setattr(fabric.FabricState, "bandwidth", exact_bandwidth)
+    scratch = api.simulate(path)
+    assert kept.model_dump_json() == scratch.model_dump_json()

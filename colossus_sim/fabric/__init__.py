@@ -18,13 +18,15 @@ rates of all jobs rise together until a link saturates or a job reaches its NICs
 (progressive filling), so a 400G job keeps its full rate beside an 800G one. Demand counts
 all ``planes`` flows of a rack: a job that keeps some GPUs as hot spares leaves the same
 planes idle in every rack, so per plane the used uplinks saturate as if all were in use. The
-capacity arrays are computed once; an allocation change costs O(racks) numpy and O(jobs ×
-links) for the filling, no graph search.
+capacity arrays are computed once and rewritten in place where a switch changes; an allocation
+change costs O(racks) numpy and O(jobs × links) for the division, a switch change what it
+touches (``state``), no graph search.
 
 Modules: ``layout`` (switch tiers, the rack/block/pod layout and capacities), ``graph`` (the
 networkx graph, bisection, GraphML; networkx imported only there, on use), ``rings`` (jobs'
-rings and the links their hops cross), ``bandwidth`` (limits, max-min filling, ``FabricState``
-with failed switches), ``summary`` (what ``colossus-sim fabric`` prints). Importing the package
+rings and the links their hops cross), ``bandwidth`` (limits, max-min filling: the division as
+pure functions), ``state`` (``FabricState``: failed switches, capacities and shares kept up to
+date by what changed), ``summary`` (what ``colossus-sim fabric`` prints). Importing the package
 costs numpy and pydantic only.
 """
 
@@ -34,7 +36,6 @@ from colossus_sim.fabric.bandwidth import (
     LIMIT_NAMES,
     LIMIT_NIC,
     NO_LIMIT,
-    FabricState,
     JobBandwidth,
     JobFabric,
     Limit,
@@ -58,6 +59,7 @@ from colossus_sim.fabric.layout import (
     site_layout,
 )
 from colossus_sim.fabric.rings import Rings
+from colossus_sim.fabric.state import FabricState
 from colossus_sim.fabric.summary import FabricSummary, TierSummary, summarize
 
 __all__ = [

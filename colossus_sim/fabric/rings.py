@@ -56,6 +56,32 @@ class Rings:
         return self._frac(self.cross_block_hops)
 
     @functools.cached_property
+    def nobody(self) -> IntArray:
+        """A zero per job (shared by the answers that need one, so read only)."""
+        zeros = np.zeros(self.size.shape[0], dtype=np.int64)
+        zeros.flags.writeable = False
+        return zeros
+
+    @functools.cached_property
+    def used_links(self) -> BoolArray:
+        """Whether any job's hops cross each link."""
+        return np.asarray(self.demand.any(axis=0))
+
+    @functools.cached_property
+    def blocks_in_use(self) -> BoolArray:
+        """Whether any job has a rack in each leaf block."""
+        return np.asarray(self.block_racks.any(axis=0))
+
+    @functools.cached_property
+    def pods_in_use(self) -> BoolArray:
+        return np.asarray(self.pod_racks.any(axis=0))
+
+    @functools.cached_property
+    def crosses_pods(self) -> bool:
+        """Whether any job's ring has a hop between pods."""
+        return bool(self.cross_pod_hops.any())
+
+    @functools.cached_property
     def full_load_gbps(self) -> FloatArray:
         """Gb/s each link carries with every job at its NICs' full rate."""
         return np.asarray(self.flow_gbps @ self.demand)

@@ -1,14 +1,16 @@
 """The network as the simulation sees it: each job's share of its NIC bandwidth from where its
 racks sit (over ``fabric/``), and switch faults.
 
-After an event that moved racks or broke or repaired a switch, the jobs' collective rings are
-brought up to date — rebuilt for jobs whose racks moved, patched in place for a one-rack
-replacement (a spare swap) — and every job's max-min share is recomputed; after any other
-event nothing is recomputed. A ``switch``-domain failure takes out one switch on the failed
-rack's path (its block's leaf, its pod's spine or a core switch), the tier drawn in
-proportion to the switches in each from the fabric's own random stream, so turning the fabric
-off leaves a seed's failures unchanged. Cost: O(racks) numpy plus O(jobs × links) per
-recomputation.
+After an event that moved racks, the jobs' collective rings are brought up to date — rebuilt
+for jobs whose racks moved, patched for a one-rack replacement (a spare swap) — and the shares
+divided anew for them; after a switch fault or repair on a switch some ring crosses, the
+shares follow what it touched (``fabric/state.py``); after any other event nothing is
+recomputed. A ``switch``-domain failure takes out one switch on the failed rack's path (its
+block's leaf, its pod's spine or a core switch), the tier drawn in proportion to the switches
+in each from the fabric's own random stream, so turning the fabric off leaves a seed's
+failures unchanged. Cost: O(racks) numpy plus O(jobs × links) when racks move; a few
+microseconds for a switch change under a light load (O(jobs behind a leaf)), O(jobs × links)
+per round of the max-min filling when a link can saturate.
 """
 
 from __future__ import annotations
@@ -209,7 +211,7 @@ class Network:
         if rings is None:
             return True
         if fault.tier is fabric.SwitchTier.LEAF:
-            return bool(rings.block_racks[:, fault.index].any())
+            return bool(rings.blocks_in_use[fault.index])
         if fault.tier is fabric.SwitchTier.SPINE:
-            return bool(rings.pod_racks[:, fault.index].any())
-        return bool(rings.cross_pod_hops.any())
+            return bool(rings.pods_in_use[fault.index])
+        return rings.crosses_pods
