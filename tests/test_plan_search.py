@@ -12,6 +12,7 @@ from test_step_time import _setup
 from colossus_sim.config.load import job_names, load_job
 from colossus_sim.config.workload import ParallelPlan, PlanFields, Recompute
 from colossus_sim.errors import ScenarioError
+from colossus_sim.perf import planner
 from colossus_sim.perf.compute import microbatch_compute
 from colossus_sim.perf.memory import memory_per_gpu
 from colossus_sim.perf.plan_grid import RunSetup
@@ -61,6 +62,18 @@ def test_the_layouts_multiply_out_to_the_candidate_grid_in_order() -> None:
 def test_the_pruned_search_finds_the_exhaustive_searchs_plan(job: str, share: float) -> None:
     spec = load_job(job)
     setup = _setup(job, max(1, int(spec.default_racks * share)))
+    assert plan_job(setup).best.plan == _exhaustive(setup, PlanFields())
+
+
+@pytest.mark.parametrize("first", [1, 7, 64])
+def test_the_first_batchs_size_does_not_change_the_answer(
+    first: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small first batches make the search run many partitioned batches, each pruned by the
+    best plan so far: the answer is still the exhaustive search's."""
+    monkeypatch.setattr(planner, "_FIRST_LAYOUTS", first)
+    setup = _setup("grok44_1t_a", 400)
+    assert len(candidate_layouts(setup, PlanFields()).layouts) > 64
     assert plan_job(setup).best.plan == _exhaustive(setup, PlanFields())
 
 
