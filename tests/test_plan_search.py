@@ -17,7 +17,7 @@ from colossus_sim.perf.compute import microbatch_compute
 from colossus_sim.perf.memory import memory_per_gpu
 from colossus_sim.perf.plan_grid import RunSetup
 from colossus_sim.perf.planner import candidate_grid, candidate_layouts, plan_job
-from colossus_sim.perf.step_time import step_arrays
+from colossus_sim.perf.step_time import step_arrays, step_breakdown
 
 
 def _exhaustive(setup: RunSetup, fixed: PlanFields, require_fit: bool = True) -> ParallelPlan:
@@ -63,6 +63,15 @@ def test_the_pruned_search_finds_the_exhaustive_searchs_plan(job: str, share: fl
     spec = load_job(job)
     setup = _setup(job, max(1, int(spec.default_racks * share)))
     assert plan_job(setup).best.plan == _exhaustive(setup, PlanFields())
+
+
+@pytest.mark.parametrize("job", job_names())
+def test_the_searchs_breakdown_is_the_plans_own(job: str) -> None:
+    """The search builds its answer's breakdown from the batch arrays that evaluated it: the
+    same numbers, to the bit, as evaluating that plan alone (a grid of one)."""
+    setup = _setup(job, load_job(job).default_racks)
+    best = plan_job(setup).best
+    assert best == step_breakdown(setup, best.plan)
 
 
 @pytest.mark.parametrize("first", [1, 7, 64])

@@ -26,11 +26,11 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from colossus_sim.config.workload import MoEArch, ParallelPlan, PlanFields
+from colossus_sim.config.workload import MoEArch, PlanFields
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf.compute import microbatch_compute, plan_shapes
 from colossus_sim.perf.gemm import ShapeEfficiency
-from colossus_sim.perf.memory import memory_per_gpu
+from colossus_sim.perf.memory import MemoryArrays, memory_per_gpu
 from colossus_sim.perf.plan_grid import (
     RECOMPUTE_ORDER,
     FloatArray,
@@ -38,7 +38,7 @@ from colossus_sim.perf.plan_grid import (
     PlanGrid,
     RunSetup,
 )
-from colossus_sim.perf.step_time import StepBreakdown, step_arrays, step_breakdown
+from colossus_sim.perf.step_time import StepArrays, StepBreakdown, breakdown_at, step_arrays
 from colossus_sim.units import BYTES_PER_GB
 
 _POWERS_OF_TWO = tuple(2**i for i in range(11))  # 1 … 1024
@@ -214,9 +214,7 @@ def plan_job(
     best = _fastest(setup, layouts, capacity)
     if best is None:
         raise _no_fit(setup, layouts.grid(), field)
-    return PlanSearch(
-        best=step_breakdown(setup, best), candidates=len(layouts), setup=setup, layouts=layouts
-    )
+    return PlanSearch(best=best, candidates=len(layouts), setup=setup, layouts=layouts)
 
 
 def _no_fit(setup: RunSetup, grid: PlanGrid, field: str) -> ScenarioError:
@@ -234,9 +232,9 @@ def _no_fit(setup: RunSetup, grid: PlanGrid, field: str) -> ScenarioError:
     )
 
 
-def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> ParallelPlan | None:
+def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> StepBreakdown | None:
     """The fastest candidate within ``capacity_bytes`` per GPU (the first in grid order among
-    equals), or None when none fits.
+    equals), its breakdown from the arrays that evaluated it, or None when none fits.
 
     A layout's compute under its cheapest recompute mode bounds the step of each of its
     candidates from below (``compute.py``; recompute only adds work). Each batch is the
@@ -247,15 +245,15 @@ def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> Parall
     search's, found at the cost of the bound over the layouts.
     """
     grid = layouts.layouts
-    found: list[tuple[IntArray, FloatArray]] = []
+    found: list[_Evaluated] = []
     if len(grid) <= _FIRST_LAYOUTS:  # one batch holds them all (a kept layout): no bound
         everything = layouts.candidates(np.arange(len(grid), dtype=np.int64))
         found.append(_evaluate(setup, layouts, None, everything, capacity_bytes))
-        return _first_fastest(layouts, found)
+        return _first_fastest(setup, layouts, found)
     shape = plan_shapes(setup, grid)  # recompute changes no GEMM shape: the layouts' serve all
     bound = microbatch_compute(setup, grid, shape).step_lower_bound_s(grid)
 
-    def evaluate(batch: IntArray) -> tuple[IntArray, FloatArray]:
+    def evaluate(batch: IntArray) -> _Evaluated:
         return _evaluate(setup, layouts, shape, layouts.candidates(np.sort(batch)), capacity_bytes)
 
     left = np.arange(len(grid), dtype=np.int64)  # the layouts not yet evaluated nor ruled out
@@ -267,23 +265,48 @@ def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> Parall
         else:
             batch, left = left, left[:0]
         found.append(evaluate(batch))
-        incumbent = min(incumbent, float(found[-1][1].min(initial=math.inf)))
+        incumbent = min(incumbent, float(found[-1].step_s.min(initial=math.inf)))
         # The bound and the step round differently: keep layouts within a relative 1e-9 of it.
         left = left[bound[left] <= incumbent * (1.0 + 1e-9)]
         size *= 2
-    return _first_fastest(layouts, found)
+    return _first_fastest(setup, layouts, found)
+
+
+@dataclass(frozen=True)
+class _Evaluated:
+    """A batch of candidates evaluated in full: those that fit and their step parts, and the
+    memory of the whole batch."""
+
+    fitting: IntArray
+    """The candidates that fit, in order (indices into the full grid)."""
+    rows: IntArray
+    """Each fitting candidate's row in the batch (``memory``'s)."""
+    steps: StepArrays | None
+    """The fitting candidates' step parts (None when none fits)."""
+    memory: MemoryArrays
+
+    @property
+    def step_s(self) -> FloatArray:
+        return np.zeros(0, dtype=np.float64) if self.steps is None else self.steps.step_s
 
 
 def _first_fastest(
-    layouts: Layouts, found: list[tuple[IntArray, FloatArray]]
-) -> ParallelPlan | None:
-    """The fastest of the evaluated candidates that fit, the first in grid order among equals."""
-    rows = np.concatenate([rows for rows, _ in found])
-    steps = np.concatenate([steps for _, steps in found])
+    setup: RunSetup, layouts: Layouts, found: list[_Evaluated]
+) -> StepBreakdown | None:
+    """The fastest of the evaluated candidates that fit, the first in grid order among
+    equals, with its breakdown."""
+    rows = np.concatenate([batch.fitting for batch in found])
+    steps = np.concatenate([batch.step_s for batch in found])
     if len(rows) == 0:
         return None
     best = int(rows[steps == steps.min()].min())
-    return layouts.rows(np.asarray([best], dtype=np.int64)).plan(0)
+    plan = layouts.rows(np.asarray([best], dtype=np.int64)).plan(0)
+    for batch in found:
+        at = np.flatnonzero(batch.fitting == best)
+        if len(at) and batch.steps is not None:
+            i = int(at[0])
+            return breakdown_at(setup, plan, (batch.steps, i), (batch.memory, int(batch.rows[i])))
+    raise AssertionError("the fastest candidate is one of the evaluated batches'")
 
 
 def _evaluate(
@@ -292,18 +315,19 @@ def _evaluate(
     shape: ShapeEfficiency | None,
     candidates: IntArray,
     capacity_bytes: float,
-) -> tuple[IntArray, FloatArray]:
-    """The ``candidates`` whose memory fits ``capacity_bytes``, and their steps (``shape``:
-    the layouts' shape efficiencies, or None to derive the candidates' own)."""
-    if len(candidates) == 0:
-        return candidates, np.zeros(0, dtype=np.float64)
+) -> _Evaluated:
+    """The ``candidates``' memory, which fit ``capacity_bytes``, and the steps of those
+    (``shape``: the layouts' shape efficiencies, or None to derive the candidates' own)."""
     plans = layouts.rows(candidates)
-    fits = memory_per_gpu(setup, plans).total <= capacity_bytes
-    if not fits.any():
-        return candidates[fits], np.zeros(0, dtype=np.float64)
-    kept = candidates[fits]
+    memory = memory_per_gpu(setup, plans)
+    fits = memory.total <= capacity_bytes
+    rows = np.flatnonzero(fits)
+    if len(rows) == 0:
+        return _Evaluated(fitting=candidates[rows], rows=rows, steps=None, memory=memory)
+    kept = candidates[rows]
     shapes = None if shape is None else shape.select(kept // len(layouts.recomputes))
-    return kept, step_arrays(setup, plans.select(fits), shapes).step_s
+    steps = step_arrays(setup, plans.select(rows), shapes)
+    return _Evaluated(fitting=kept, rows=rows, steps=steps, memory=memory)
 
 
 def _describe(fixed: PlanFields) -> str:
