@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -150,19 +151,27 @@ def candidate_layouts(setup: RunSetup, fixed: PlanFields) -> Layouts:
         ok &= dp == fixed.dp
     ok &= dp >= 1
     cols["dp"] = dp
-    cols = _expand(_kept(cols, ok), "ep", axes["ep"])
-    cols = _kept(
-        cols,
-        (experts % cols["ep"] == 0) & ((cols["tp"] * cols["cp"] * cols["dp"]) % cols["ep"] == 0),
+    cols = _product(
+        _kept(cols, ok),
+        "ep",
+        axes["ep"],
+        lambda c: (experts % c["ep"] == 0) & ((c["tp"] * c["cp"] * c["dp"]) % c["ep"] == 0),
     )
-    cols = _expand(cols, "vp", axes["vp"])
-    cols = _kept(cols, _may_interleave(cols["pp"], cols["vp"], arch.layers))
-    cols = _expand(cols, "mb", axes["microbatch"])
-    dp, pp, vp, mb = cols["dp"], cols["pp"], cols["vp"], cols["mb"]
-    ok = dp * mb <= training.global_batch
-    m = -(-training.global_batch // np.maximum(dp * mb, 1))
-    ok &= (vp == 1) | ((pp > 1) & (m >= pp) & (pp * vp <= arch.layers))
-    cols = _kept(cols, ok)
+    cols = _product(
+        cols, "vp", axes["vp"], lambda c: _may_interleave(c["pp"], c["vp"], arch.layers)
+    )
+
+    def splits(c: dict[str, IntArray]) -> npt.NDArray[np.bool_]:
+        # The microbatches m = ⌈batch/(dp·mb)⌉ reach pp exactly when batch > (pp−1)·dp·mb
+        # (dp·mb ≥ 1): the same rule without an integer division over the grid.
+        dp, pp, vp, mb = c["dp"], c["pp"], c["vp"], c["mb"]
+        batch, per_step = training.global_batch, dp * mb
+        return np.asarray(
+            (per_step <= batch)
+            & ((vp == 1) | ((pp > 1) & ((pp - 1) * per_step < batch) & (pp * vp <= arch.layers)))
+        )
+
+    cols = _product(cols, "mb", axes["microbatch"], splits)
     cols["rc"] = np.full(len(cols["tp"]), axes["rc"][0], dtype=np.int64)
     return Layouts(layouts=PlanGrid(**cols), recomputes=axes["rc"])
 
@@ -178,6 +187,25 @@ def _expand(cols: dict[str, IntArray], name: str, values: IntArray) -> dict[str,
     rows = len(next(iter(cols.values()))) if cols else 1
     out = {key: np.repeat(col, len(values)) for key, col in cols.items()}
     out[name] = np.tile(values, rows)
+    return out
+
+
+def _product(
+    cols: dict[str, IntArray],
+    name: str,
+    values: IntArray,
+    keep: Callable[[dict[str, IntArray]], npt.NDArray[np.bool_]],
+) -> dict[str, IntArray]:
+    """``_expand`` then ``_kept`` by ``keep``, without materialising the rows it drops:
+    ``keep`` sees each column as a (rows, 1) array and the new one as (1, values), and only
+    the pairs it keeps are gathered (in the same row-major order)."""
+    wide = {key: col[:, None] for key, col in cols.items()}
+    wide[name] = values[None, :]
+    rows = len(next(iter(cols.values())))
+    pairs = np.flatnonzero(np.broadcast_to(keep(wide), (rows, len(values))))
+    parent, chosen = np.divmod(pairs, len(values))
+    out = {key: col[parent] for key, col in cols.items()}
+    out[name] = values[chosen]
     return out
 
 
