@@ -74,6 +74,24 @@ def test_the_searchs_breakdown_is_the_plans_own(job: str) -> None:
     assert best == step_breakdown(setup, best.plan)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    job=st.sampled_from(job_names()),
+    share=st.sampled_from([1.0, 0.5]),
+    keep=st.sets(st.sampled_from(sorted(PlanFields.model_fields))),
+)
+def test_fixing_fields_of_the_fastest_plan_finds_it_again(
+    job: str, share: float, keep: set[str]
+) -> None:
+    """What ``sim/planning.Planner._known`` answers without a search: fixing any of the
+    fastest plan's fields keeps it the fastest (first among equals) of the narrower grid,
+    breakdown and all."""
+    setup = _setup(job, max(1, int(load_job(job).default_racks * share)))
+    best = plan_job(setup).best
+    fixed = PlanFields(**{k: v for k, v in best.plan.model_dump().items() if k in keep})
+    assert plan_job(setup, fixed).best == best
+
+
 @pytest.mark.parametrize("first", [1, 7, 64])
 def test_the_first_batchs_size_does_not_change_the_answer(
     first: int, monkeypatch: pytest.MonkeyPatch
