@@ -8,7 +8,8 @@ and the GPUs and returns the fastest that fits. Fields the caller fixes (a partl
 restrict the grid. Ties break towards the candidate listed first, so the answer is
 deterministic.
 
-Cost: one search takes ~10-25 ms on 50-110 thousand candidates. A lower bound on each
+Cost: one search takes ~7-20 ms on 50-110 thousand candidates (~2 ms for a fixed plan, most
+of it the fixed cost of numpy calls on small arrays). A lower bound on each
 layout's step (its compute, ``compute.py``) is evaluated with numpy over the layouts (the
 candidates before the recompute axis, a third of them); memory and the full step-time model
 only for the few per cent whose bound can still beat the best plan found. The answer is the
