@@ -112,6 +112,43 @@ def candidate_layouts(setup: RunSetup, fixed: PlanFields) -> Layouts:
     arch, training, gpus = setup.arch, setup.training, setup.gpus
     kv = arch.kv_heads_resolved
     experts = arch.experts if isinstance(arch, MoEArch) else 1
+    axes = _axes(setup, fixed)
+    # The product is built one axis at a time in the order tp, cp, pp, ep, vp, microbatch,
+    # rc (the row-major order of a full meshgrid), dropping rows as soon as the fields they
+    # have decide it: the same candidates in the same order, without materialising the
+    # combinations an early condition already rules out.
+    cols = _expand({}, "tp", axes["tp"])
+    cols = _expand(cols, "cp", axes["cp"])
+    cols = _expand(cols, "pp", axes["pp"])
+    tp, cp, pp = cols["tp"], cols["cp"], cols["pp"]
+    ok = (arch.heads % tp == 0) & (kv % tp == 0) & (tp <= setup.domain_gpus)
+    ok &= (training.seq_len % cp == 0) & (pp <= arch.layers)
+    dp = gpus // (tp * cp * pp)  # GPUs beyond a whole number of replicas stay idle
+    if fixed.dp is not None:
+        ok &= dp == fixed.dp
+    ok &= dp >= 1
+    cols["dp"] = dp
+    cols = _product(
+        _kept(cols, ok),
+        "ep",
+        axes["ep"],
+        lambda c: (experts % c["ep"] == 0) & ((c["tp"] * c["cp"] * c["dp"]) % c["ep"] == 0),
+    )
+    cols = _product(
+        cols, "vp", axes["vp"], lambda c: _may_interleave(c["pp"], c["vp"], arch.layers)
+    )
+    batch, layers = training.global_batch, arch.layers
+    cols = _product(cols, "mb", axes["microbatch"], lambda c: _splits(c, batch, layers))
+    cols["rc"] = np.full(len(cols["tp"]), axes["rc"][0], dtype=np.int64)
+    return Layouts(layouts=PlanGrid(**cols), recomputes=axes["rc"])
+
+
+def _axes(setup: RunSetup, fixed: PlanFields) -> dict[str, IntArray]:
+    """Each field's values: the fixed one, or those a condition on that field alone allows;
+    ``rc`` indexes ``RECOMPUTE_ORDER``."""
+    arch, training = setup.arch, setup.training
+    kv = arch.kv_heads_resolved
+    experts = arch.experts if isinstance(arch, MoEArch) else 1
     # Conditions on one field alone filter its axis before the product is formed.
     searched = {
         "tp": [
@@ -137,44 +174,20 @@ def candidate_layouts(setup: RunSetup, fixed: PlanFields) -> Layouts:
         else list(range(len(RECOMPUTE_ORDER))),
         dtype=np.int64,
     )
-    # The product is built one axis at a time in the order tp, cp, pp, ep, vp, microbatch,
-    # rc (the row-major order of a full meshgrid), dropping rows as soon as the fields they
-    # have decide it: the same candidates in the same order, without materialising the
-    # combinations an early condition already rules out.
-    cols = _expand({}, "tp", axes["tp"])
-    cols = _expand(cols, "cp", axes["cp"])
-    cols = _expand(cols, "pp", axes["pp"])
-    tp, cp, pp = cols["tp"], cols["cp"], cols["pp"]
-    ok = (arch.heads % tp == 0) & (kv % tp == 0) & (tp <= setup.domain_gpus)
-    ok &= (training.seq_len % cp == 0) & (pp <= arch.layers)
-    dp = gpus // (tp * cp * pp)  # GPUs beyond a whole number of replicas stay idle
-    if fixed.dp is not None:
-        ok &= dp == fixed.dp
-    ok &= dp >= 1
-    cols["dp"] = dp
-    cols = _product(
-        _kept(cols, ok),
-        "ep",
-        axes["ep"],
-        lambda c: (experts % c["ep"] == 0) & ((c["tp"] * c["cp"] * c["dp"]) % c["ep"] == 0),
-    )
-    cols = _product(
-        cols, "vp", axes["vp"], lambda c: _may_interleave(c["pp"], c["vp"], arch.layers)
-    )
+    return axes
 
-    def splits(c: dict[str, IntArray]) -> npt.NDArray[np.bool_]:
-        # The microbatches m = ⌈batch/(dp·mb)⌉ reach pp exactly when batch > (pp−1)·dp·mb
-        # (dp·mb ≥ 1): the same rule without an integer division over the grid.
-        dp, pp, vp, mb = c["dp"], c["pp"], c["vp"], c["mb"]
-        batch, per_step = training.global_batch, dp * mb
-        return np.asarray(
-            (per_step <= batch)
-            & ((vp == 1) | ((pp > 1) & ((pp - 1) * per_step < batch) & (pp * vp <= arch.layers)))
-        )
 
-    cols = _product(cols, "mb", axes["microbatch"], splits)
-    cols["rc"] = np.full(len(cols["tp"]), axes["rc"][0], dtype=np.int64)
-    return Layouts(layouts=PlanGrid(**cols), recomputes=axes["rc"])
+def _splits(c: dict[str, IntArray], batch: int, layers: int) -> npt.NDArray[np.bool_]:
+    """The microbatch rule: ``dp·mb`` samples at most the global ``batch``, and an interleaved
+    pipeline (``vp`` > 1) needs ``pp`` > 1, ``pp·vp`` ≤ the layers and m ≥ pp microbatches.
+    m = ⌈batch/(dp·mb)⌉ reaches pp exactly when batch > (pp−1)·dp·mb (dp·mb ≥ 1): the same
+    rule without an integer division over the grid."""
+    dp, pp, vp, mb = c["dp"], c["pp"], c["vp"], c["mb"]
+    per_step = dp * mb
+    return np.asarray(
+        (per_step <= batch)
+        & ((vp == 1) | ((pp > 1) & ((pp - 1) * per_step < batch) & (pp * vp <= layers)))
+    )
 
 
 def _may_interleave(pp: IntArray, vp: IntArray, layers: int) -> npt.NDArray[np.bool_]:
