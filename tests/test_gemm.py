@@ -20,6 +20,7 @@ from colossus_sim.perf.gemm import (
     gemm_time_s,
     ideal_time_s,
     shape_efficiency,
+    training_gemms,
 )
 
 GB200 = load_gpu("gb200")
@@ -93,6 +94,32 @@ def test_narrow_tensor_parallel_gemms_are_less_efficient_than_wide_ones() -> Non
     assert float(shape_efficiency(layer(8.0), MACHINE)[0]) < float(
         shape_efficiency(layer(1.0), MACHINE)[0]
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    tokens=st.lists(st.floats(1.0, 1e6), min_size=1, max_size=6),
+    tp=st.sampled_from([1.0, 2.0, 4.0, 8.0]),
+    groups=st.floats(0.05, 64.0),
+)
+def test_a_layers_gemms_timed_together_are_each_timed_alone(
+    tokens: list[float], tp: float, groups: float
+) -> None:
+    """``shape_efficiency`` times a layer's GEMMs as one stacked array: Σ ideal / Σ actual
+    over each GEMM and its two backward GEMMs, timed one at a time and added in order, to
+    the bit (scalar and array dimensions mixed, as ``layer_gemms`` gives them)."""
+    t = np.asarray(tokens)
+    layer = [
+        GemmShape(m=t, n=6144.0 / tp, k=4096.0),
+        GemmShape(m=t * groups / 8.0, n=2048.0, k=7168.0, groups=groups),
+        GemmShape(m=t, n=4096.0, k=14336.0 / tp),
+    ]
+    ideal = actual = 0.0
+    for fwd in layer:
+        for gemm in training_gemms(fwd):
+            ideal = ideal + ideal_time_s(gemm, MACHINE)
+            actual = actual + gemm_time_s(gemm, MACHINE)
+    assert shape_efficiency(layer, MACHINE).tolist() == (ideal / actual).tolist()
 
 
 def test_causal_attention_pays_for_the_diagonal_blocks() -> None:

@@ -12,11 +12,12 @@ from test_step_time import _setup
 from colossus_sim.config.load import job_names, load_job
 from colossus_sim.config.workload import ParallelPlan, PlanFields, Recompute
 from colossus_sim.errors import ScenarioError
+from colossus_sim.perf import planner
 from colossus_sim.perf.compute import microbatch_compute
 from colossus_sim.perf.memory import memory_per_gpu
 from colossus_sim.perf.plan_grid import RunSetup
 from colossus_sim.perf.planner import candidate_grid, candidate_layouts, plan_job
-from colossus_sim.perf.step_time import step_arrays
+from colossus_sim.perf.step_time import step_arrays, step_breakdown
 
 
 def _exhaustive(setup: RunSetup, fixed: PlanFields, require_fit: bool = True) -> ParallelPlan:
@@ -61,6 +62,45 @@ def test_the_layouts_multiply_out_to_the_candidate_grid_in_order() -> None:
 def test_the_pruned_search_finds_the_exhaustive_searchs_plan(job: str, share: float) -> None:
     spec = load_job(job)
     setup = _setup(job, max(1, int(spec.default_racks * share)))
+    assert plan_job(setup).best.plan == _exhaustive(setup, PlanFields())
+
+
+@pytest.mark.parametrize("job", job_names())
+def test_the_searchs_breakdown_is_the_plans_own(job: str) -> None:
+    """The search builds its answer's breakdown from the batch arrays that evaluated it: the
+    same numbers, to the bit, as evaluating that plan alone (a grid of one)."""
+    setup = _setup(job, load_job(job).default_racks)
+    best = plan_job(setup).best
+    assert best == step_breakdown(setup, best.plan)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    job=st.sampled_from(job_names()),
+    share=st.sampled_from([1.0, 0.5]),
+    keep=st.sets(st.sampled_from(sorted(PlanFields.model_fields))),
+)
+def test_fixing_fields_of_the_fastest_plan_finds_it_again(
+    job: str, share: float, keep: set[str]
+) -> None:
+    """What ``sim/planning.Planner._known`` answers without a search: fixing any of the
+    fastest plan's fields keeps it the fastest (first among equals) of the narrower grid,
+    breakdown and all."""
+    setup = _setup(job, max(1, int(load_job(job).default_racks * share)))
+    best = plan_job(setup).best
+    fixed = PlanFields(**{k: v for k, v in best.plan.model_dump().items() if k in keep})
+    assert plan_job(setup, fixed).best == best
+
+
+@pytest.mark.parametrize("first", [1, 7, 64])
+def test_the_first_batchs_size_does_not_change_the_answer(
+    first: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small first batches make the search run many partitioned batches, each pruned by the
+    best plan so far: the answer is still the exhaustive search's."""
+    monkeypatch.setattr(planner, "_FIRST_LAYOUTS", first)
+    setup = _setup("grok44_1t_a", 400)
+    assert len(candidate_layouts(setup, PlanFields()).layouts) > 64
     assert plan_job(setup).best.plan == _exhaustive(setup, PlanFields())
 
 

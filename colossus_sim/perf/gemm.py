@@ -127,14 +127,33 @@ def training_gemms(fwd: GemmShape) -> tuple[GemmShape, GemmShape, GemmShape]:
 
 
 def shape_efficiency(shapes: list[GemmShape], machine: GemmMachine) -> FloatArray:
-    """``Σ ideal / Σ actual`` over the forward GEMMs ``shapes`` and their two backward GEMMs."""
-    ideal: FloatArray | float = 0.0
-    actual: FloatArray | float = 0.0
-    for fwd in shapes:
-        for gemm in training_gemms(fwd):
-            ideal = ideal + ideal_time_s(gemm, machine)
-            actual = actual + gemm_time_s(gemm, machine)
+    """``Σ ideal / Σ actual`` over the forward GEMMs ``shapes`` and their two backward GEMMs
+    (timed together: one row per GEMM, added in order)."""
+    gemms = stacked([gemm for fwd in shapes for gemm in training_gemms(fwd)])
+    ideal = summed(ideal_time_s(gemms, machine))
+    actual = summed(gemm_time_s(gemms, machine))
     return np.asarray(np.asarray(ideal) / np.asarray(actual), dtype=np.float64)
+
+
+def stacked(shapes: list[GemmShape]) -> GemmShape:
+    """The GEMMs ``shapes`` as one whose dimensions have a row per GEMM (scalars and arrays
+    broadcast to the plans): ``gemm_time_s`` and ``ideal_time_s`` time them all in one pass
+    of numpy operations instead of one pass per GEMM, each element as alone."""
+    dims = [(g.m, g.n, g.k, g.groups) for g in shapes]
+    width = np.broadcast_shapes(*(np.shape(d) for dim in dims for d in dim))
+    rows = np.empty((4, len(shapes), *width), dtype=np.float64)
+    for i, dim in enumerate(dims):
+        for j, d in enumerate(dim):
+            rows[j, i] = d
+    return GemmShape(m=rows[0], n=rows[1], k=rows[2], groups=rows[3])
+
+
+def summed(rows: FloatArray) -> FloatArray | float:
+    """The rows of a stacked timing added first to last (a loop over the GEMMs' order)."""
+    total: FloatArray | float = 0.0
+    for row in rows:
+        total = total + row
+    return total
 
 
 def layer_gemms(

@@ -8,7 +8,8 @@ and the GPUs and returns the fastest that fits. Fields the caller fixes (a partl
 restrict the grid. Ties break towards the candidate listed first, so the answer is
 deterministic.
 
-Cost: one search takes ~10-25 ms on 50-110 thousand candidates. A lower bound on each
+Cost: one search takes ~7-20 ms on 50-110 thousand candidates (~2 ms for a fixed plan, most
+of it the fixed cost of numpy calls on small arrays). A lower bound on each
 layout's step (its compute, ``compute.py``) is evaluated with numpy over the layouts (the
 candidates before the recompute axis, a third of them); memory and the full step-time model
 only for the few per cent whose bound can still beat the best plan found. The answer is the
@@ -20,17 +21,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
-from colossus_sim.config.workload import MoEArch, ParallelPlan, PlanFields
+from colossus_sim.config.workload import MoEArch, PlanFields
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf.compute import microbatch_compute, plan_shapes
 from colossus_sim.perf.gemm import ShapeEfficiency
-from colossus_sim.perf.memory import memory_per_gpu
+from colossus_sim.perf.memory import MemoryArrays, memory_per_gpu
 from colossus_sim.perf.plan_grid import (
     RECOMPUTE_ORDER,
     FloatArray,
@@ -38,15 +40,17 @@ from colossus_sim.perf.plan_grid import (
     PlanGrid,
     RunSetup,
 )
-from colossus_sim.perf.step_time import StepBreakdown, step_arrays, step_breakdown
+from colossus_sim.perf.step_time import StepArrays, StepBreakdown, breakdown_at, step_arrays
 from colossus_sim.units import BYTES_PER_GB
 
 _POWERS_OF_TWO = tuple(2**i for i in range(11))  # 1 … 1024
 _MICROBATCHES = (1, 2, 4, 8)
 _VIRTUAL_STAGES = (1, 2, 3, 4, 6, 8)
-_FIRST_LAYOUTS = 256
+_FIRST_LAYOUTS = 1024
 """Layouts in the first batch the search evaluates in full (any number gives the same answer;
-each further batch is twice the last: few batches, each pruned by the best plan so far)."""
+each further batch is twice the last: few batches, each pruned by the best plan so far). A
+batch's step-time evaluation costs ~1.5 ms however small, and ~0.7 µs per candidate: 1,024
+layouts (~3,000 candidates) made the default scenario's searches cheapest of 256–2,048."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,43 @@ def candidate_layouts(setup: RunSetup, fixed: PlanFields) -> Layouts:
     arch, training, gpus = setup.arch, setup.training, setup.gpus
     kv = arch.kv_heads_resolved
     experts = arch.experts if isinstance(arch, MoEArch) else 1
+    axes = _axes(setup, fixed)
+    # The product is built one axis at a time in the order tp, cp, pp, ep, vp, microbatch,
+    # rc (the row-major order of a full meshgrid), dropping rows as soon as the fields they
+    # have decide it: the same candidates in the same order, without materialising the
+    # combinations an early condition already rules out.
+    cols = _expand({}, "tp", axes["tp"])
+    cols = _expand(cols, "cp", axes["cp"])
+    cols = _expand(cols, "pp", axes["pp"])
+    tp, cp, pp = cols["tp"], cols["cp"], cols["pp"]
+    ok = (arch.heads % tp == 0) & (kv % tp == 0) & (tp <= setup.domain_gpus)
+    ok &= (training.seq_len % cp == 0) & (pp <= arch.layers)
+    dp = gpus // (tp * cp * pp)  # GPUs beyond a whole number of replicas stay idle
+    if fixed.dp is not None:
+        ok &= dp == fixed.dp
+    ok &= dp >= 1
+    cols["dp"] = dp
+    cols = _product(
+        _kept(cols, ok),
+        "ep",
+        axes["ep"],
+        lambda c: (experts % c["ep"] == 0) & ((c["tp"] * c["cp"] * c["dp"]) % c["ep"] == 0),
+    )
+    cols = _product(
+        cols, "vp", axes["vp"], lambda c: _may_interleave(c["pp"], c["vp"], arch.layers)
+    )
+    batch, layers = training.global_batch, arch.layers
+    cols = _product(cols, "mb", axes["microbatch"], lambda c: _splits(c, batch, layers))
+    cols["rc"] = np.full(len(cols["tp"]), axes["rc"][0], dtype=np.int64)
+    return Layouts(layouts=PlanGrid(**cols), recomputes=axes["rc"])
+
+
+def _axes(setup: RunSetup, fixed: PlanFields) -> dict[str, IntArray]:
+    """Each field's values: the fixed one, or those a condition on that field alone allows;
+    ``rc`` indexes ``RECOMPUTE_ORDER``."""
+    arch, training = setup.arch, setup.training
+    kv = arch.kv_heads_resolved
+    experts = arch.experts if isinstance(arch, MoEArch) else 1
     # Conditions on one field alone filter its axis before the product is formed.
     searched = {
         "tp": [
@@ -133,36 +174,20 @@ def candidate_layouts(setup: RunSetup, fixed: PlanFields) -> Layouts:
         else list(range(len(RECOMPUTE_ORDER))),
         dtype=np.int64,
     )
-    # The product is built one axis at a time in the order tp, cp, pp, ep, vp, microbatch,
-    # rc (the row-major order of a full meshgrid), dropping rows as soon as the fields they
-    # have decide it: the same candidates in the same order, without materialising the
-    # combinations an early condition already rules out.
-    cols = _expand({}, "tp", axes["tp"])
-    cols = _expand(cols, "cp", axes["cp"])
-    cols = _expand(cols, "pp", axes["pp"])
-    tp, cp, pp = cols["tp"], cols["cp"], cols["pp"]
-    ok = (arch.heads % tp == 0) & (kv % tp == 0) & (tp <= setup.domain_gpus)
-    ok &= (training.seq_len % cp == 0) & (pp <= arch.layers)
-    dp = gpus // (tp * cp * pp)  # GPUs beyond a whole number of replicas stay idle
-    if fixed.dp is not None:
-        ok &= dp == fixed.dp
-    ok &= dp >= 1
-    cols["dp"] = dp
-    cols = _expand(_kept(cols, ok), "ep", axes["ep"])
-    cols = _kept(
-        cols,
-        (experts % cols["ep"] == 0) & ((cols["tp"] * cols["cp"] * cols["dp"]) % cols["ep"] == 0),
+    return axes
+
+
+def _splits(c: dict[str, IntArray], batch: int, layers: int) -> npt.NDArray[np.bool_]:
+    """The microbatch rule: ``dp·mb`` samples at most the global ``batch``, and an interleaved
+    pipeline (``vp`` > 1) needs ``pp`` > 1, ``pp·vp`` ≤ the layers and m ≥ pp microbatches.
+    m = ⌈batch/(dp·mb)⌉ reaches pp exactly when batch > (pp−1)·dp·mb (dp·mb ≥ 1): the same
+    rule without an integer division over the grid."""
+    dp, pp, vp, mb = c["dp"], c["pp"], c["vp"], c["mb"]
+    per_step = dp * mb
+    return np.asarray(
+        (per_step <= batch)
+        & ((vp == 1) | ((pp > 1) & ((pp - 1) * per_step < batch) & (pp * vp <= layers)))
     )
-    cols = _expand(cols, "vp", axes["vp"])
-    cols = _kept(cols, _may_interleave(cols["pp"], cols["vp"], arch.layers))
-    cols = _expand(cols, "mb", axes["microbatch"])
-    dp, pp, vp, mb = cols["dp"], cols["pp"], cols["vp"], cols["mb"]
-    ok = dp * mb <= training.global_batch
-    m = -(-training.global_batch // np.maximum(dp * mb, 1))
-    ok &= (vp == 1) | ((pp > 1) & (m >= pp) & (pp * vp <= arch.layers))
-    cols = _kept(cols, ok)
-    cols["rc"] = np.full(len(cols["tp"]), axes["rc"][0], dtype=np.int64)
-    return Layouts(layouts=PlanGrid(**cols), recomputes=axes["rc"])
 
 
 def _may_interleave(pp: IntArray, vp: IntArray, layers: int) -> npt.NDArray[np.bool_]:
@@ -176,6 +201,25 @@ def _expand(cols: dict[str, IntArray], name: str, values: IntArray) -> dict[str,
     rows = len(next(iter(cols.values()))) if cols else 1
     out = {key: np.repeat(col, len(values)) for key, col in cols.items()}
     out[name] = np.tile(values, rows)
+    return out
+
+
+def _product(
+    cols: dict[str, IntArray],
+    name: str,
+    values: IntArray,
+    keep: Callable[[dict[str, IntArray]], npt.NDArray[np.bool_]],
+) -> dict[str, IntArray]:
+    """``_expand`` then ``_kept`` by ``keep``, without materialising the rows it drops:
+    ``keep`` sees each column as a (rows, 1) array and the new one as (1, values), and only
+    the pairs it keeps are gathered (in the same row-major order)."""
+    wide = {key: col[:, None] for key, col in cols.items()}
+    wide[name] = values[None, :]
+    rows = len(next(iter(cols.values())))
+    pairs = np.flatnonzero(np.broadcast_to(keep(wide), (rows, len(values))))
+    parent, chosen = np.divmod(pairs, len(values))
+    out = {key: col[parent] for key, col in cols.items()}
+    out[name] = values[chosen]
     return out
 
 
@@ -212,9 +256,7 @@ def plan_job(
     best = _fastest(setup, layouts, capacity)
     if best is None:
         raise _no_fit(setup, layouts.grid(), field)
-    return PlanSearch(
-        best=step_breakdown(setup, best), candidates=len(layouts), setup=setup, layouts=layouts
-    )
+    return PlanSearch(best=best, candidates=len(layouts), setup=setup, layouts=layouts)
 
 
 def _no_fit(setup: RunSetup, grid: PlanGrid, field: str) -> ScenarioError:
@@ -232,51 +274,81 @@ def _no_fit(setup: RunSetup, grid: PlanGrid, field: str) -> ScenarioError:
     )
 
 
-def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> ParallelPlan | None:
+def _fastest(setup: RunSetup, layouts: Layouts, capacity_bytes: float) -> StepBreakdown | None:
     """The fastest candidate within ``capacity_bytes`` per GPU (the first in grid order among
-    equals), or None when none fits.
+    equals), its breakdown from the arrays that evaluated it, or None when none fits.
 
     A layout's compute under its cheapest recompute mode bounds the step of each of its
-    candidates from below (``compute.py``; recompute only adds work). The layouts are
-    evaluated in order of bound, in batches that double; the fastest candidate found so far
-    that fits rules out every layout whose bound exceeds its step, and the search stops at
-    the first layout it rules out (the rest have larger bounds still).
+    candidates from below (``compute.py``; recompute only adds work). Each batch is the
+    layouts with the smallest bounds among those left (a partition, not a sort of the
+    grid), each batch twice the last; the fastest candidate found so far that fits rules out
+    every layout left whose bound exceeds its step, and the search stops when none is left.
     A pruned candidate's step exceeds the incumbent's, so the answer is the exhaustive
     search's, found at the cost of the bound over the layouts.
     """
     grid = layouts.layouts
-    found: list[tuple[IntArray, FloatArray]] = []
+    found: list[_Evaluated] = []
     if len(grid) <= _FIRST_LAYOUTS:  # one batch holds them all (a kept layout): no bound
         everything = layouts.candidates(np.arange(len(grid), dtype=np.int64))
         found.append(_evaluate(setup, layouts, None, everything, capacity_bytes))
-        return _first_fastest(layouts, found)
+        return _first_fastest(setup, layouts, found)
     shape = plan_shapes(setup, grid)  # recompute changes no GEMM shape: the layouts' serve all
     bound = microbatch_compute(setup, grid, shape).step_lower_bound_s(grid)
 
-    def evaluate(batch: IntArray) -> tuple[IntArray, FloatArray]:
+    def evaluate(batch: IntArray) -> _Evaluated:
         return _evaluate(setup, layouts, shape, layouts.candidates(np.sort(batch)), capacity_bytes)
 
-    order = np.argsort(bound, kind="stable")
-    incumbent, start, size = math.inf, 0, _FIRST_LAYOUTS
-    # The bound and the step round differently: keep layouts within a relative 1e-9 of it.
-    while start < len(order) and bound[order[start]] <= incumbent * (1.0 + 1e-9):
-        batch = order[start : start + size]
-        found.append(evaluate(batch[bound[batch] <= incumbent * (1.0 + 1e-9)]))
-        incumbent = min(incumbent, float(found[-1][1].min(initial=math.inf)))
-        start, size = start + size, size * 2
-    return _first_fastest(layouts, found)
+    left = np.arange(len(grid), dtype=np.int64)  # the layouts not yet evaluated nor ruled out
+    incumbent, size = math.inf, _FIRST_LAYOUTS
+    while len(left) > 0:
+        if len(left) > size:  # the ``size`` smallest bounds, unordered (no sort of the grid)
+            nearest = np.argpartition(bound[left], size - 1)[:size]
+            batch, left = left[nearest], np.delete(left, nearest)
+        else:
+            batch, left = left, left[:0]
+        found.append(evaluate(batch))
+        incumbent = min(incumbent, float(found[-1].step_s.min(initial=math.inf)))
+        # The bound and the step round differently: keep layouts within a relative 1e-9 of it.
+        left = left[bound[left] <= incumbent * (1.0 + 1e-9)]
+        size *= 2
+    return _first_fastest(setup, layouts, found)
+
+
+@dataclass(frozen=True)
+class _Evaluated:
+    """A batch of candidates evaluated in full: those that fit and their step parts, and the
+    memory of the whole batch."""
+
+    fitting: IntArray
+    """The candidates that fit, in order (indices into the full grid)."""
+    rows: IntArray
+    """Each fitting candidate's row in the batch (``memory``'s)."""
+    steps: StepArrays | None
+    """The fitting candidates' step parts (None when none fits)."""
+    memory: MemoryArrays
+
+    @property
+    def step_s(self) -> FloatArray:
+        return np.zeros(0, dtype=np.float64) if self.steps is None else self.steps.step_s
 
 
 def _first_fastest(
-    layouts: Layouts, found: list[tuple[IntArray, FloatArray]]
-) -> ParallelPlan | None:
-    """The fastest of the evaluated candidates that fit, the first in grid order among equals."""
-    rows = np.concatenate([rows for rows, _ in found])
-    steps = np.concatenate([steps for _, steps in found])
+    setup: RunSetup, layouts: Layouts, found: list[_Evaluated]
+) -> StepBreakdown | None:
+    """The fastest of the evaluated candidates that fit, the first in grid order among
+    equals, with its breakdown."""
+    rows = np.concatenate([batch.fitting for batch in found])
+    steps = np.concatenate([batch.step_s for batch in found])
     if len(rows) == 0:
         return None
     best = int(rows[steps == steps.min()].min())
-    return layouts.rows(np.asarray([best], dtype=np.int64)).plan(0)
+    plan = layouts.rows(np.asarray([best], dtype=np.int64)).plan(0)
+    for batch in found:
+        at = np.flatnonzero(batch.fitting == best)
+        if len(at) and batch.steps is not None:
+            i = int(at[0])
+            return breakdown_at(setup, plan, (batch.steps, i), (batch.memory, int(batch.rows[i])))
+    raise AssertionError("the fastest candidate is one of the evaluated batches'")
 
 
 def _evaluate(
@@ -285,18 +357,19 @@ def _evaluate(
     shape: ShapeEfficiency | None,
     candidates: IntArray,
     capacity_bytes: float,
-) -> tuple[IntArray, FloatArray]:
-    """The ``candidates`` whose memory fits ``capacity_bytes``, and their steps (``shape``:
-    the layouts' shape efficiencies, or None to derive the candidates' own)."""
-    if len(candidates) == 0:
-        return candidates, np.zeros(0, dtype=np.float64)
+) -> _Evaluated:
+    """The ``candidates``' memory, which fit ``capacity_bytes``, and the steps of those
+    (``shape``: the layouts' shape efficiencies, or None to derive the candidates' own)."""
     plans = layouts.rows(candidates)
-    fits = memory_per_gpu(setup, plans).total <= capacity_bytes
-    if not fits.any():
-        return candidates[fits], np.zeros(0, dtype=np.float64)
-    kept = candidates[fits]
+    memory = memory_per_gpu(setup, plans)
+    fits = memory.total <= capacity_bytes
+    rows = np.flatnonzero(fits)
+    if len(rows) == 0:
+        return _Evaluated(fitting=candidates[rows], rows=rows, steps=None, memory=memory)
+    kept = candidates[rows]
     shapes = None if shape is None else shape.select(kept // len(layouts.recomputes))
-    return kept, step_arrays(setup, plans.select(fits), shapes).step_s
+    steps = step_arrays(setup, plans.select(rows), shapes)
+    return _Evaluated(fitting=kept, rows=rows, steps=steps, memory=memory)
 
 
 def _describe(fixed: PlanFields) -> str:

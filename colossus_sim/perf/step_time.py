@@ -86,7 +86,7 @@ from colossus_sim.perf.compute import microbatch_compute
 from colossus_sim.perf.data_parallel import data_parallel_s
 from colossus_sim.perf.flops import model_flops_per_token
 from colossus_sim.perf.gemm import ShapeEfficiency
-from colossus_sim.perf.memory import memory_per_gpu
+from colossus_sim.perf.memory import MemoryArrays, memory_per_gpu
 from colossus_sim.perf.moe_imbalance import rank_load_imbalance
 from colossus_sim.perf.overlap import exposed_s, shared_nvlink_exposed_s, sm_share
 from colossus_sim.perf.plan_grid import FloatArray, PlanGrid, RunSetup
@@ -263,9 +263,23 @@ class StepBreakdown(BaseModel):
 def step_breakdown(setup: RunSetup, plan: ParallelPlan) -> StepBreakdown:
     """The full breakdown of one plan (a one-element grid through the same arrays)."""
     grid = PlanGrid.of(plan)
-    arrays = step_arrays(setup, grid)
-    memory = memory_per_gpu(setup, grid)
-    step_s = float(arrays.step_s[0])
+    return breakdown_at(
+        setup, plan, (step_arrays(setup, grid), 0), (memory_per_gpu(setup, grid), 0)
+    )
+
+
+def breakdown_at(
+    setup: RunSetup,
+    plan: ParallelPlan,
+    step: tuple[StepArrays, int],
+    held: tuple[MemoryArrays, int],
+) -> StepBreakdown:
+    """The full breakdown of ``plan`` from a grid's arrays it is a row of: ``step`` its step
+    parts and row, ``held`` its memory and row (the planner's search evaluated them: the
+    same numbers ``step_breakdown`` computes again for a grid of one)."""
+    arrays, i = step
+    memory, j = held
+    step_s = float(arrays.step_s[i])
     tokens = setup.training.tokens_per_step
     flops_per_token = model_flops_per_token(setup.arch, setup.training.seq_len)
     gpus = setup.gpus
@@ -276,20 +290,20 @@ def step_breakdown(setup: RunSetup, plan: ParallelPlan) -> StepBreakdown:
         gpus=gpus,
         gpus_used=plan.gpus,
         step_s=step_s,
-        breakdown_s={name: float(getattr(arrays, name)[0]) for name in PART_NAMES},
+        breakdown_s={name: float(getattr(arrays, name)[i]) for name in PART_NAMES},
         tokens_per_step=tokens,
         tokens_per_s=tokens / step_s,
         tokens_per_s_per_gpu=tokens / step_s / gpus,
         model_flops_per_token=flops_per_token,
         model_tflops_per_gpu=achieved / FLOPS_PER_TFLOPS,
         mfu=achieved / peak,
-        hbm_used_gb=float(memory.total[0]) / BYTES_PER_GB,
+        hbm_used_gb=float(memory.total[j]) / BYTES_PER_GB,
         hbm_capacity_gb=setup.hbm_capacity_bytes / BYTES_PER_GB,
         hbm_breakdown_gb={
-            "weights": float(memory.weights[0]) / BYTES_PER_GB,
-            "grads": float(memory.grads[0]) / BYTES_PER_GB,
-            "optimizer": float(memory.optimizer[0]) / BYTES_PER_GB,
-            "activations": float(memory.activations[0]) / BYTES_PER_GB,
-            "logits": float(memory.logits[0]) / BYTES_PER_GB,
+            "weights": float(memory.weights[j]) / BYTES_PER_GB,
+            "grads": float(memory.grads[j]) / BYTES_PER_GB,
+            "optimizer": float(memory.optimizer[j]) / BYTES_PER_GB,
+            "activations": float(memory.activations[j]) / BYTES_PER_GB,
+            "logits": float(memory.logits[j]) / BYTES_PER_GB,
         },
     )

@@ -6,7 +6,9 @@ Re-planning keeps a job's model-parallel layout and re-plans data parallelism, s
 afresh only when that no longer fits; a step at a reduced NIC share re-times the same plan.
 Both are cached by (workload, GPU type, racks, plan, share), shared by the jobs of one
 workload, so an event that changes nothing a job's step depends on costs a dict lookup; a new
-size costs one planner search (tens of ms), a size nothing fits on is remembered as such.
+size costs one planner search (10–25 ms), a size nothing fits on is remembered as such, and a
+search whose answer a wider search on that size already found (a job back on its racks with
+its kept layout) is not made.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from colossus_sim.sim.jobs import Cadence, JobRun, fixed_work_tokens
 
 PlanKey = tuple[str, str, int, int, str]
 """A planner search: workload, GPU type, active GPUs per rack, racks, fixed plan fields."""
+PlanSize = tuple[str, str, int, int]
+"""Where a search runs: workload, GPU type, active GPUs per rack, racks."""
 
 
 class Planner:
@@ -38,6 +42,8 @@ class Planner:
         self.plan_cache: dict[PlanKey, StepBreakdown | None] = {}
         """Searches by size and fixed fields, and those nothing fits (None: not searched
         again)."""
+        self.found: dict[PlanSize, list[tuple[dict[str, object], StepBreakdown]]] = {}
+        """The plans each size's searches found, with the fields each fixed (``_known``)."""
         self.step_cache: dict[tuple[str, str, int, int, str, float], StepBreakdown] = {}
         self.checkpoints = CheckpointPolicy(resolved, gpus_per_rack)
         """How each job checkpoints and where its restarts load from (``sim/cadence.py``)."""
@@ -83,11 +89,31 @@ class Planner:
         is made once a run (a kept layout that no longer fits falls back to the search the
         job's first size made)."""
         if key not in self.plan_cache:
-            try:
-                self.plan_cache[key] = plan_job(self.setup(job, racks), fields).best
-            except ScenarioError:
-                self.plan_cache[key] = None
+            at, given = key[:4], fields.model_dump(exclude_none=True)
+            best = self._known(at, given)
+            if best is None:
+                try:
+                    best = plan_job(self.setup(job, racks), fields).best
+                    self.found.setdefault(at, []).append((given, best))
+                except ScenarioError:
+                    best = None
+            self.plan_cache[key] = best
         return self.plan_cache[key]
+
+    def _known(self, at: PlanSize, given: dict[str, object]) -> StepBreakdown | None:
+        """A plan a search on this size already found that a search fixing ``given`` would
+        return: the earlier search fixed some of ``given`` (a wider grid) and its plan agrees
+        with all of it. The fastest fitting plan of the wider grid, first among equals in its
+        order, is a candidate of the narrower grid, which lists its candidates in the same
+        order: so it is that grid's answer too (a job back on its racks with its kept
+        layout, or the fields its workload fixes, costs a look-up, not a search)."""
+        for wider, best in self.found.get(at, ()):
+            plan = best.plan.model_dump()
+            if all(given.get(name) == value for name, value in wider.items()) and all(
+                plan[name] == value for name, value in given.items()
+            ):
+                return best
+        return None
 
     def check_fits(self, job: JobRun) -> None:
         """Refuse, before the run, a job whose model runs on no plan on the racks it asks
