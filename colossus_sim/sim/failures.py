@@ -13,6 +13,7 @@ than left to grind: the default scenario has ~20k failures in ~75 days.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -139,15 +140,16 @@ class FailureProcess:
             repairs = self.rng.exponential(1.0, BATCH) * mean_repair_h[causes]
             self.draws += BATCH
             self._check_bound()
-            for i in range(BATCH):
-                yield (
-                    float(gaps[i]),
-                    int(racks[i]),
-                    int(slots[i]),
-                    int(causes[i]),
-                    float(repairs[i]),
-                    -1,
-                )
+            # one conversion a batch (the same Python floats and ints as one at a time)
+            yield from zip(
+                gaps.tolist(),
+                racks.tolist(),
+                slots.tolist(),
+                causes.tolist(),
+                repairs.tolist(),
+                itertools.repeat(-1, BATCH),
+                strict=True,
+            )
 
     def accept(self, candidate: Candidate, cluster: ClusterState) -> Failure | None:
         """The failure ``candidate`` is, or None when its GPU is already broken (thinning)."""
