@@ -157,9 +157,12 @@ class ClusterState:
 
     def change_health(self, rack: int, delta: int) -> None:
         """Lose (``delta < 0``) or regain GPUs of one rack."""
+        healthy = min(max(int(self.healthy[rack]) + delta, 0), self.gpus_per_rack)
+        if self.owner[rack] != FREE:  # a job's rack: its class (owned) stays
+            self.healthy[rack] = healthy
+            return
         before = self._class_of(rack)
-        healthy = int(self.healthy[rack]) + delta
-        self.healthy[rack] = min(max(healthy, 0), self.gpus_per_rack)
+        self.healthy[rack] = healthy
         after = self._class_of(rack)
         if before != after:
             self.unowned_changes += 1
