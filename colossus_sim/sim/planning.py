@@ -14,7 +14,7 @@ its kept layout) is not made.
 from __future__ import annotations
 
 from colossus_sim.config.scenario import RecoveryMode
-from colossus_sim.config.workload import PlanFields
+from colossus_sim.config.workload import ParallelPlan, PlanFields
 from colossus_sim.errors import ScenarioError
 from colossus_sim.perf import checkpoint_tiers as tiers
 from colossus_sim.perf import reliability as rel
@@ -44,7 +44,7 @@ class Planner:
         again)."""
         self.found: dict[PlanSize, list[tuple[dict[str, object], StepBreakdown]]] = {}
         """The plans each size's searches found, with the fields each fixed (``_known``)."""
-        self.step_cache: dict[tuple[str, str, int, int, str, float], StepBreakdown] = {}
+        self.step_cache: dict[tuple[str, str, int, int, ParallelPlan, float], StepBreakdown] = {}
         self.checkpoints = CheckpointPolicy(resolved, gpus_per_rack)
         """How each job checkpoints and where its restarts load from (``sim/cadence.py``)."""
         self.restart_cache: dict[
@@ -153,7 +153,7 @@ class Planner:
         """``step``'s plan on ``racks`` racks with the NICs at ``frac`` of full bandwidth (each
         once a run: a stream's many jobs of one workload and size share it)."""
         plan = step.plan
-        key = (job.spec.name, job.gpu.name, job.active_gpus, racks, plan.model_dump_json(), frac)
+        key = (job.spec.name, job.gpu.name, job.active_gpus, racks, plan, frac)  # frozen: hashable
         found = self.step_cache.get(key)
         if found is None:
             found = step_breakdown(self.setup(job, racks, frac), plan)
