@@ -351,6 +351,22 @@ def test_fabric_off_gives_every_job_its_full_bandwidth() -> None:
     assert all(j.fabric is None and j.step_s == j.step_s_full_bw for j in result.jobs)
 
 
+def _move_racks(cluster: ClusterState, op: str, job: int, pick: int) -> None:
+    """``op`` on ``job``'s racks: take a free rack, release one, or replace one by a free rack
+    of its type (a spare); anything else (a switch fault) moves none."""
+    free = np.flatnonzero(cluster.owner == -1)
+    mine = cluster.racks_of(job)
+    if op == "take" and len(free):
+        cluster.take(job, free[[pick % len(free)]])
+    elif op == "release" and len(mine):
+        cluster.release(job, mine[[pick % len(mine)]])
+    elif op == "replace" and len(mine):
+        lost = int(mine[pick % len(mine)])
+        same = free[cluster.gpu_type[free] == cluster.gpu_type[lost]]  # spares: same type
+        if len(same):
+            cluster.replace(job, lost, int(same[pick % len(same)]))
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(
@@ -369,17 +385,7 @@ def test_patched_rings_equal_rebuilt_rings(ops: list[tuple[str, int, int]]) -> N
     state = fabric.FabricState(layout_of(spec))
     rings = state.rings(cluster.owner, cluster.rank_key, 3)
     for op, job, pick in ops:
-        free = np.flatnonzero(cluster.owner == -1)
-        mine = cluster.racks_of(job)
-        if op == "take" and len(free):
-            cluster.take(job, free[[pick % len(free)]])
-        elif op == "release" and len(mine):
-            cluster.release(job, mine[[pick % len(mine)]])
-        elif op == "replace" and len(mine):
-            lost = int(mine[pick % len(mine)])
-            same = free[cluster.gpu_type[free] == cluster.gpu_type[lost]]  # spares: same type
-            if len(same):
-                cluster.replace(job, lost, int(same[pick % len(same)]))
+        _move_racks(cluster, op, job, pick)
         for j, lost, new in cluster.replacements:
             if j not in cluster.changed_jobs:
                 rings = state.replaced(rings, cluster.owner, cluster.rank_key, j, lost, new)
@@ -451,18 +457,8 @@ def test_shares_kept_up_to_date_equal_shares_divided_from_scratch(
     rings = state.rings(cluster.owner, cluster.rank_key, 3)
     out: list[tuple[SwitchTier, int, int]] = []
     for op, job, pick, ask in ops:
-        free = np.flatnonzero(cluster.owner == -1)
-        mine = cluster.racks_of(job)
-        if op == "take" and len(free):
-            cluster.take(job, free[[pick % len(free)]])
-        elif op == "release" and len(mine):
-            cluster.release(job, mine[[pick % len(mine)]])
-        elif op == "replace" and len(mine):
-            lost = int(mine[pick % len(mine)])
-            same = free[cluster.gpu_type[free] == cluster.gpu_type[lost]]
-            if len(same):
-                cluster.replace(job, lost, int(same[pick % len(same)]))
-        elif op in FAULT_TIERS:
+        _move_racks(cluster, op, job, pick)
+        if op in FAULT_TIERS:
             tier = FAULT_TIERS[op]
             index = (pick % lay.blocks, pick % lay.pods, 0)[SWITCH_TIERS.index(tier)]
             already = sum(n for t, i, n in out if (t, i) == (tier, index))

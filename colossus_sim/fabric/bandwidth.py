@@ -140,13 +140,19 @@ def nic_limits(nic_cap: FloatArray) -> IntArray:
 def unsaturated(rings: Rings, nic_cap: FloatArray, limit: IntArray) -> JobBandwidth:
     """Every job at its NICs' share ``nic_cap`` (no link saturates), limited by ``limit``
     (``nic_limits(nic_cap)``, which a caller keeping both up to date passes as it is)."""
+    return _answer(rings, nic_cap, limit, rings.nobody)
+
+
+def _answer(rings: Rings, frac: FloatArray, limit: IntArray, sharing: IntArray) -> JobBandwidth:
+    """The shares ``frac`` (limited by ``limit``, ``sharing`` saturated links with as many
+    jobs) with what ``rings`` say of where each job runs."""
     return JobBandwidth(
-        frac=nic_cap,
+        frac=frac,
         limit=limit,
         cross_pod_frac=rings.cross_pod_frac,
         cross_block_frac=rings.cross_block_frac,
         pods=rings.pods,
-        sharing=rings.nobody,
+        sharing=sharing,
     )
 
 
@@ -179,11 +185,4 @@ def divide(rings: Rings, capacity: FloatArray, nic_cap: FloatArray, blocks: int)
     users = uses.astype(np.int64)
     together = ((users * saturated) @ users.T) > 0
     sharing = np.where(limit == NO_LIMIT, 0, together.sum(axis=1) - together.diagonal())
-    return JobBandwidth(
-        frac=frac,
-        limit=limit,
-        cross_pod_frac=rings.cross_pod_frac,
-        cross_block_frac=rings.cross_block_frac,
-        pods=rings.pods,
-        sharing=sharing.astype(np.int64),
-    )
+    return _answer(rings, frac, limit, sharing.astype(np.int64))
