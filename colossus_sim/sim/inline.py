@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 from collections.abc import Callable
 
 import simpy
@@ -56,8 +55,6 @@ class InlineQueue:
         self.order = itertools.count()
         self.wakes: list[float] = []
         """Times of the wake-up timeouts pending in simpy (the earliest first)."""
-        self.ran = 0
-        """Items run (the engine's own count of events)."""
         self.running = False
         """Inside ``run_due``, which arms the wake-up once it stops."""
 
@@ -90,13 +87,8 @@ class InlineQueue:
                     break
                 action = heapq.heappop(heap)[2]
                 clock.advance_to(at_s)
-                self.ran += 1
                 action()
         finally:
             self.running = False
         if heap:
             self._arm(heap[0][0])
-
-    @property
-    def next_s(self) -> float:
-        return self.heap[0][0] if self.heap else math.inf
