@@ -3,6 +3,8 @@ on the clock, as if each were a simpy event of its own."""
 
 from __future__ import annotations
 
+import functools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,9 +30,9 @@ def test_items_and_simpy_events_run_in_time_order_each_at_its_time(
             due = clock.now + spawn
             queue.at(due, lambda: item(due, None))
 
-    spawns = iter(later)
-    for at_s in items:
-        queue.at(at_s, lambda at_s=at_s, spawn=next(spawns, None): item(at_s, spawn))
+    spawns = [*later, *[None] * len(items)]
+    for at_s, spawn in zip(items, spawns, strict=False):
+        queue.at(at_s, functools.partial(item, at_s, spawn))
     for at_s in events:
         clock.call_at(at_s, lambda _ev, at_s=at_s: ran.append((at_s, clock.now)))
     clock.run()
