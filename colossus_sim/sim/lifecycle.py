@@ -80,7 +80,7 @@ class Lifecycle(RepairEvents):
         """The jobs whose status, step or racks changed since power was last balanced."""
         self.done = self.env.event()
         self.pending_repairs = PendingRepairs()
-        """GPU repairs on racks jobs hold, applied when next looked at (``repairs.py``)."""
+        """GPU repairs nothing acts on, applied when next looked at (``repair_events.py``)."""
         self.repairs_seen = -1
         """The cluster's allocation count when pending repairs were last checked."""
         self.recheck_repairs = False

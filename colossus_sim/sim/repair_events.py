@@ -83,14 +83,22 @@ class RepairEvents:
         owner = int(self.cluster.owner[rack])
         return self.jobs[owner] if owner != FREE else None
 
-    def _repair_acts(self, rack: int, holder: JobRun | None) -> bool:
+    def _repair_acts(
+        self, rack: int, holder: JobRun | None, wanted: Callable[[int], bool] | None = None
+    ) -> bool:
         """Whether a repair of ``rack``, held by ``holder`` (None: no job), does more than
-        count: a stalled job may restart, a job may take the free rack (``_repaired``)."""
+        count: a stalled job may restart, a job may take the free rack (``_repaired``).
+        ``wanted``: ``_wanted``, or a caller's remembering copy of it."""
         if holder is not None:
             return holder.status is JobStatus.STALLED
+        return (wanted or self._wanted)(int(self.cluster.gpu_type[rack]))
+
+    def _wanted(self, kind: int) -> bool:
+        """Whether a job could take a free rack of GPU type ``kind`` now: any, under priority
+        preemption; else one of the type queued, below its racks or allowed to grow."""
         if self.preempts:
             return True
-        gpu = self.cluster.type_names[int(self.cluster.gpu_type[rack])]
+        gpu = self.cluster.type_names[kind]
         owned = self.cluster.owned_count
         return admission.any_wants((j for j in self.live.values() if j.gpu.name == gpu), owned)
 
@@ -110,17 +118,9 @@ class RepairEvents:
         if changes == self.repairs_seen and not self.recheck_repairs:
             return
         self.repairs_seen, self.recheck_repairs = changes, False
-        wanted: dict[int, bool] = {}  # free racks by GPU type: asked once per check
-
-        def acts(rack: int) -> bool:
-            holder = self._holder(rack)
-            if holder is not None:
-                return holder.status is JobStatus.STALLED
-            kind = int(self.cluster.gpu_type[rack])
-            if kind not in wanted:
-                wanted[kind] = self._repair_acts(rack, None)
-            return wanted[kind]
-
-        for at_s, rack, gpus in self.pending_repairs.hand_back(acts):
+        wanted = functools.cache(self._wanted)  # by GPU type, asked once per check
+        for at_s, rack, gpus in self.pending_repairs.hand_back(
+            lambda rack: self._repair_acts(rack, self._holder(rack), wanted)
+        ):
             repaired = functools.partial(self._repaired, rack, gpus)
             self._later(at_s - self.env.now, repaired)
