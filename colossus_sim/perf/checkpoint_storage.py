@@ -78,10 +78,34 @@ def burst_bytes_per_s(
     for i, (share, demand) in enumerate(zip(shares, demands, strict=True)):
         if i == job:
             continue
-        if demand > share * (1.0 + 1e-12):
-            never_resting_w.append(weights[i])  # never rests: always claims its weighted part
+        if never_rests(share, demand):
+            never_resting_w.append(weights[i])  # always claims its weighted part
         else:
             busy_others.append(share)
     left = capacity - math.fsum(busy_others)
     resting_w = math.fsum(never_resting_w)
     return max(left * weights[job] / (weights[job] + resting_w), shares[job])
+
+
+def never_rests(share: float, demand: float) -> bool:
+    """A job asking ``demand`` beyond its ``share`` writes without pause."""
+    return demand > share * (1.0 + 1e-12)
+
+
+def served_bytes_per_s(
+    capacity: float, weights: Sequence[float], demands: Sequence[float], shares: Sequence[float]
+) -> list[float]:
+    """What each job's writes are served at: its share if it never rests, else its burst
+    (``burst_bytes_per_s`` for every job at once: the others' sums are the sums of all less
+    its own, ``math.fsum`` — the same correctly rounded values)."""
+    resting = [never_rests(share, d) for share, d in zip(shares, demands, strict=True)]
+    busy = [share for share, nr in zip(shares, resting, strict=True) if not nr]
+    resting_w = math.fsum(w for w, nr in zip(weights, resting, strict=True) if nr)
+    served = []
+    for w, share, nr in zip(weights, shares, resting, strict=True):
+        if nr:
+            served.append(share)
+            continue
+        left = capacity - math.fsum([*busy, -share])
+        served.append(max(left * w / (w + resting_w), share))
+    return served

@@ -21,7 +21,12 @@ import math
 from collections.abc import Callable, Iterable
 
 from colossus_sim.kinds import JobStatus
-from colossus_sim.perf.checkpoint_storage import burst_bytes_per_s, fair_shares
+from colossus_sim.perf.checkpoint_storage import (
+    burst_bytes_per_s,
+    fair_shares,
+    never_rests,
+    served_bytes_per_s,
+)
 from colossus_sim.sim.jobs import Cadence, JobRun
 
 SERVED_CACHE_SIZE = 1 << 16
@@ -132,35 +137,22 @@ class SharedStorage:
         demands = [wanted for _, (_, wanted) in others] + [demand]
         shares = fair_shares(self.capacity_bytes_per_s, weights, demands)
         total = math.fsum(shares)
-        if demand > shares[-1] * (1.0 + 1e-12):
+        if never_rests(shares[-1], demand):
             return shares[-1], total  # it never rests: its writes are served at its share
         last = len(shares) - 1
         return burst_bytes_per_s(self.capacity_bytes_per_s, weights, demands, shares, last), total
 
     def _divide(self, members: Writers) -> dict[int, tuple[float, float]]:
-        """``_serve``'s answer for each writer, from one ``fair_shares`` of them all: the
-        shares depend on the set, not the order, and each writer's burst sums the others'
-        exactly (``math.fsum`` of all less its own: the same correctly rounded sum)."""
+        """``_serve``'s answer for each writer, from one ``fair_shares`` of them all (the
+        shares depend on the set, not the order) and ``served_bytes_per_s``."""
         capacity = self.capacity_bytes_per_s
         items = list(members.items())
         weights = [weight for _, (weight, _) in items]
         demands = [wanted for _, (_, wanted) in items]
         shares = fair_shares(capacity, weights, demands)
         total = math.fsum(shares)
-        never_resting = [
-            d > share * (1.0 + 1e-12) for share, d in zip(shares, demands, strict=True)
-        ]
-        busy = [share for share, nr in zip(shares, never_resting, strict=True) if not nr]
-        resting_w = math.fsum(w for w, nr in zip(weights, never_resting, strict=True) if nr)
-        divided = {}
-        for k, (index, _) in enumerate(items):
-            if never_resting[k]:
-                divided[index] = (shares[k], total)
-                continue
-            left = capacity - math.fsum([*busy, -shares[k]])
-            burst = left * weights[k] / (weights[k] + resting_w)
-            divided[index] = (max(burst, shares[k]), total)
-        return divided
+        served = served_bytes_per_s(capacity, weights, demands, shares)
+        return {index: (rate, total) for (index, _), rate in zip(items, served, strict=True)}
 
     @staticmethod
     def reshares(
