@@ -43,6 +43,7 @@ class ClusterState:
         self._next_key = 0
         self.allocation_changes = 0
         """Counts every take and release, so a consumer knows when racks moved."""
+        self._owned_list: tuple[int, list[int]] = (-1, [])
         self.changed_jobs: set[int] = set()
         """Jobs whose racks moved since a consumer last cleared this (not by ``replace``)."""
         self.replacements: list[tuple[int, int, int]] = []
@@ -57,6 +58,16 @@ class ClusterState:
         derives from the counts until this moves."""
 
     # -- queries ------------------------------------------------------------------------
+    def owned_list(self) -> list[int]:
+        """``owned_count`` as a list of ints (made again only after racks moved: a long
+        stream has many more jobs than hold racks, and the list is read after every event).
+        Read it, do not change it."""
+        changes, owned = self._owned_list
+        if changes != self.allocation_changes:
+            owned = self.owned_count.tolist()
+            self._owned_list = (self.allocation_changes, owned)
+        return owned
+
     def type_index(self, gpu: str) -> int:
         return self.type_names.index(gpu)
 

@@ -14,7 +14,7 @@ for a write that does not block: as often as the storage allows while those fail
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 
 from colossus_sim.config.checkpoint import CheckpointMode, CheckpointTarget, IntervalPolicy
 from colossus_sim.config.reliability import FailureDomain
@@ -84,6 +84,9 @@ class CheckpointPolicy:
         ] = {}
         """By (job, racks): the step it was worked out for, the bytes/s the job asked of the
         storage, and its cadence by the bandwidth it was served."""
+        self._mtbf_memo: dict[tuple[int, int, Collection[FailureDomain]], float] = {}
+        """``mtbf_s`` by (job, racks, domains): it follows from them alone."""
+        self._all_domains = tuple(FailureDomain)
 
     def storage_bytes_per_s(self) -> float:
         """The shared checkpoint storage's bandwidth (``sim/checkpoint_storage.py`` shares it)."""
@@ -240,19 +243,24 @@ class CheckpointPolicy:
         fixed_s = self.fixed_interval_s(job)
         if fixed_s is not None:
             return fixed_s
-        mtbf_s = self.mtbf_s(job, racks, tuple(FailureDomain))
+        mtbf_s = self.mtbf_s(job, racks, self._all_domains)
         return self._chosen(blocking_s, mtbf_s, min_s=max(durable_s, job.step.step_s))
 
-    def mtbf_s(self, job: JobRun, racks: int, domains: Iterable[FailureDomain]) -> float:
+    def mtbf_s(self, job: JobRun, racks: int, domains: Collection[FailureDomain]) -> float:
         """Mean time between the failures of ``domains`` that interrupt ``job`` on ``racks``
         racks: one that strikes a GPU or tray slot only on the job's active GPUs (on an idle
-        hot spare's it is a repair, ``failures.interrupts``), any other on any of them."""
-        per_rack = sum(
-            self.rate_by_domain[d]
-            * (job.active_gpus if d in SPARE_PART_DOMAINS else self.gpus_per_rack)
-            for d in domains
-        )
-        return rel.job_mtbf_s(per_rack, racks)
+        hot spare's it is a repair, ``failures.interrupts``), any other on any of them.
+        Remembered by job, racks and ``domains`` (a cadence asks it twice each time)."""
+        key = (job.index, racks, domains)
+        known = self._mtbf_memo.get(key)
+        if known is None:
+            per_rack = sum(
+                self.rate_by_domain[d]
+                * (job.active_gpus if d in SPARE_PART_DOMAINS else self.gpus_per_rack)
+                for d in domains
+            )
+            known = self._mtbf_memo[key] = rel.job_mtbf_s(per_rack, racks)
+        return known
 
     def _chosen(self, blocking_s: float, mtbf_s: float, *, min_s: float) -> float:
         """The interval the policy chooses (``optimal``, else Young–Daly's), up to the

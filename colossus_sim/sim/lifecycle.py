@@ -311,7 +311,7 @@ class Lifecycle(RepairEvents):
         self.power_dirty = False
         touched, self.power_touched = self.power_touched, set()
         now = self.env.now
-        owned = self.cluster.owned_count.tolist()
+        owned = self.cluster.owned_list()
         live = list(self.live.values())
         decision = None
         if len(touched) == 1:
