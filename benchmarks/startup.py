@@ -10,6 +10,9 @@ checkout run with ``PYTHONDONTWRITEBYTECODE=1`` and no ``__pycache__`` pays).
 * imports: what ``colossus-sim run`` loads before its command runs (``colossus_sim.cli.app``:
   typer, rich, the api and what it imports), then what running the command adds before the
   simulation starts (the engine, ``colossus_sim.sim``);
+* the libraries alone (numpy, pydantic, simpy, typer, rich, the YAML readers): the part of the
+  imports no change to the project's own code removes; and reading and resolving the default
+  scenario's files (``api.load_scenario``);
 * planning: the default scenario's plans (``Planner.plan`` and ``check_fits``, including
   every re-plan during the run), the number of planner searches they made and of plan
   look-ups they answered;
@@ -44,6 +47,17 @@ print(json.dumps({"cli_s": cli - start, "engine_s": time.process_time() - cli,
                   "pandas": "pandas" in sys.modules, "networkx": "networkx" in sys.modules,
                   "matplotlib": "matplotlib" in sys.modules, "pyarrow": "pyarrow" in sys.modules,
                   "dask": "dask" in sys.modules}))
+"""
+
+LIBRARIES = r"""
+import json, time
+start = time.process_time()
+import numpy, pydantic, simpy, typer, rich.console, rich.table, yaml, ruamel.yaml
+libraries = time.process_time()
+from colossus_sim import api
+imported = time.process_time()
+api.load_scenario("colossus2")
+print(json.dumps({"libraries_s": libraries - start, "load_s": time.process_time() - imported}))
 """
 
 PLANNING = r"""
@@ -128,6 +142,7 @@ def main() -> None:
         child(IMPORTS, env)  # writes the bytecode cache
         imports = [child(IMPORTS, env) for _ in range(args.repeat)]
         compiling = [child(IMPORTS, environment(None)) for _ in range(args.repeat)]
+        libraries = [child(LIBRARIES, env) for _ in range(args.repeat)]
         plans = [child(PLANNING, env) for _ in range(max(1, args.repeat // 2))]
         runs = [] if args.no_run else [run_cpu_s(env) for _ in range(max(1, args.repeat // 2))]
     cli_s = spread([i["cli_s"] for i in imports])
@@ -140,6 +155,14 @@ def main() -> None:
         name for name in ("pandas", "networkx", "matplotlib", "pyarrow", "dask") if imports[0][name]
     ]
     print(f"  heavy libraries loaded by the run path's imports: {', '.join(loaded) or 'none'}")
+    print(
+        f"  of which the libraries alone (numpy, pydantic, ...): "
+        f"{spread([i['libraries_s'] for i in libraries])}"
+    )
+    print(
+        f"reading and resolving the default scenario:          "
+        f"{spread([i['load_s'] for i in libraries])}"
+    )
     first = plans[0]
     print(
         f"planning, default scenario ({first['jobs']:.0f} jobs):          "
