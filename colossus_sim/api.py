@@ -34,6 +34,7 @@ from colossus_sim.results import (
     parquet_bytes,
     run_files,
 )
+from colossus_sim.run_progress import Reporter, RunProgress
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.seeds import check_seed, check_seed_run
 
@@ -103,9 +104,11 @@ def simulate(
     scenario: ResolvedScenario | str | Path | None = None,
     overrides: list[str] | None = None,
     seed: int | None = None,
+    progress: Reporter | None = None,
 ) -> RunResult:
     """Run a scenario (default: Colossus 2's) to the end of its jobs or its horizon;
-    ``seed`` (0 to 2**63−1) replaces the scenario's."""
+    ``seed`` (0 to 2**63−1) replaces the scenario's. ``progress`` is told the run's
+    ``RunProgress`` once per simulated day and at its end (it changes nothing in the run)."""
     from colossus_sim.sim import Simulation
 
     if seed is not None:
@@ -114,7 +117,10 @@ def simulate(
         scenario = load_scenario(scenario, overrides)
     elif overrides:
         raise ValueError("pass overrides with a path, not with an already loaded scenario")
-    return Simulation(scenario, seed=seed).run()
+    sim = Simulation(scenario, seed=seed)
+    if progress is not None:
+        sim.watch(progress)
+    return sim.run()
 
 
 def fabric(
@@ -336,7 +342,9 @@ __all__ = [
     "Output",
     "OutputKind",
     "ReplicaSummary",
+    "Reporter",
     "ResolvedScenario",
+    "RunProgress",
     "RunResult",
     "ScenarioError",
     "SchedulerLostError",

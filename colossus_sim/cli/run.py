@@ -2,7 +2,8 @@
 same scenario over N seeds (``--replicas``: each job's P10/P50/P90 band).
 
 The seed and every output path are checked before anything runs (exit 2 naming the option);
-``--out`` is published as a unit (``api.write_run``). Cost: one simulation, ~1–3 s for the
+``--out`` is published as a unit (``api.write_run``); in a terminal the run's progress shows on
+stderr while it simulates (``cli/progress.py``). Cost: one simulation, ~1–3 s for the
 library's scenarios; ``--replicas N`` costs N of them on a process pool; ``--plot`` imports
 matplotlib (~0.5 s) only when given.
 """
@@ -21,7 +22,8 @@ from colossus_sim.cli.options import (
     ScenarioArg,
     Seed,
 )
-from colossus_sim.cli.render import cluster_lines, out, print_json, run_table, wrote
+from colossus_sim.cli.progress import run_progress
+from colossus_sim.cli.render import cluster_lines, err, out, print_json, run_table, wrote
 from colossus_sim.cli.render_sweep import replicas_table
 from colossus_sim.cli.sweeps import seed_options
 
@@ -41,7 +43,8 @@ def run(
         with seed_options():
             _run_replicas(scenario, set_ or [], seed, replicas, json_out, out_dir)
         return
-    result = api.simulate(scenario, overrides=set_ or [], seed=seed)
+    with run_progress(err) as report:
+        result = api.simulate(scenario, overrides=set_ or [], seed=seed, progress=report)
     if out_dir is not None:
         with api.reported("--out", out_dir):
             written = api.write_run(result, out_dir)

@@ -21,6 +21,7 @@ from colossus_sim.cluster import FREE
 from colossus_sim.config.reliability import FailureDomain
 from colossus_sim.kinds import ACTIVE, EventKind, JobStatus, RestartCause
 from colossus_sim.results import RunResult
+from colossus_sim.run_progress import Reporter, RunProgress, daily
 from colossus_sim.sim import admission
 from colossus_sim.sim import recovery as rec
 from colossus_sim.sim.failures import Candidate, Failure, interrupts
@@ -28,7 +29,7 @@ from colossus_sim.sim.jobs import JobRun
 from colossus_sim.sim.network import SwitchFault
 from colossus_sim.sim.scheduling import Scheduling
 from colossus_sim.sim.stragglers import StragglerProcess
-from colossus_sim.units import SECONDS_PER_HOUR
+from colossus_sim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 
 class Simulation(Scheduling):
@@ -70,6 +71,8 @@ class Simulation(Scheduling):
             self.ledger.bank_power(job, self.env.now)
             if job.status is not JobStatus.FINISHED:
                 self._close(job, lose_work=False)
+        for report in self.watchers:
+            report(RunProgress(int(self.env.now // SECONDS_PER_DAY), *self._progress()))
         return self.ledger.result(
             scenario=self.resolved.scenario.name,
             what_if=list(self.resolved.overrides),
@@ -81,6 +84,16 @@ class Simulation(Scheduling):
             restart_for=self._restart_summary,
             storage_peak_bytes_per_s=self.storage.peak_bytes_per_s,
         )
+
+    def watch(self, report: Reporter) -> None:
+        """Tell ``report`` how far the run has got: once per simulated day, and at its end
+        (``run_progress.py``; it changes nothing in the run)."""
+        self.ledger.listeners.append(daily(report, self._progress))
+        self.watchers.append(report)
+
+    def _progress(self) -> tuple[int, int, int]:
+        """Jobs finished, jobs, failures so far."""
+        return len(self.jobs) - self.unfinished, len(self.jobs), self.ledger.failures
 
     def _restart_summary(self, job: JobRun) -> tuple[float, dict[str, float]]:
         """What a restart after a failure takes ``job``: as its last did (or, if it never

@@ -19,6 +19,7 @@ from colossus_sim.config.scenario import Admission, PlacementPolicy, Preemption
 from colossus_sim.fabric import JobBandwidth
 from colossus_sim.kinds import EventKind, JobStatus, RestartCause
 from colossus_sim.perf import power
+from colossus_sim.run_progress import Reporter
 from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.sim import recovery as rec
 from colossus_sim.sim.arrivals import Arrivals
@@ -84,6 +85,8 @@ class Lifecycle(RepairEvents):
         self.repairs_seen = -1
         """The cluster's allocation count when pending repairs were last checked."""
         self.recheck_repairs = False
+        self.watchers: list[Reporter] = []
+        """Told the run's progress at its end (``Simulation.watch``)."""
 
     # ------------------------------------------------------------------ bookkeeping
     def _close(
