@@ -3,9 +3,9 @@ flows it puts there. A job's scale-out collectives run as a ring over its racks 
 (NCCL's ring over the inter-domain ranks); a hop between leaf blocks crosses both blocks'
 uplinks, one between pods both pods' uplinks to the core.
 
-Depends only on the placement, not on failed switches. Cost: O(racks) numpy per rebuild (a
-bucket pass and a radix sort, no comparison sort), O(changed jobs × links) to merge, and
-O(the job's racks) when one spare rack replaces one.
+Depends only on the placement, not on failed switches. Cost: O(racks) numpy per whole build
+(a bucket pass and a radix sort); O(the moved jobs' racks) to build their rows again, plus
+copying the others' (jobs × links); O(the job's racks) when one spare rack replaces one.
 """
 
 from __future__ import annotations
@@ -87,23 +87,20 @@ class Rings:
         return np.asarray(self.flow_gbps @ self.demand)
 
 
-def build_rings(
-    lay: FabricLayout, owner: IntArray, rank_key: IntArray, jobs: int, only: IntArray | None
-) -> Rings:
-    """Each job's ring over its racks (``owner``, ``-1`` = free) in ``rank_key`` order; with
-    ``only``, just those jobs' racks are visited (the other jobs' rows are empty)."""
-    if only is None:
-        held = np.flatnonzero(owner >= 0)
-    else:
-        wanted = np.zeros(jobs + 1, dtype=bool)
-        wanted[only + 1] = True
-        held = np.flatnonzero(wanted[owner + 1])
-    # Held racks in rank-key order (keys are unique among held racks: a bucket pass, no
-    # comparison sort), then grouped by job with a stable radix sort on small job ids.
+def build_rings(lay: FabricLayout, owner: IntArray, rank_key: IntArray, jobs: int) -> Rings:
+    """Each of ``jobs`` jobs' ring over its racks (``owner``: a job's row, ``-1`` = none) in
+    ``rank_key`` order."""
+    held = np.flatnonzero(owner >= 0)
+    # Held racks in rank-key order (keys are unique among held racks): a bucket pass when the
+    # keys are dense, else a sort of the few (keys grow over a long stream's hand-outs).
     keys = rank_key[held]
-    slots = np.full(int(keys.max(initial=0)) + 1, -1, dtype=np.int64)
-    slots[keys] = held
-    by_key = slots[slots >= 0]
+    top = int(keys.max(initial=0))
+    if top > 4 * len(keys) + 1024:
+        by_key = held[np.argsort(keys)]
+    else:
+        slots = np.full(top + 1, -1, dtype=np.int64)
+        slots[keys] = held
+        by_key = slots[slots >= 0]
     small = np.int16 if jobs < 2**15 else np.int64
     by_job = np.argsort(owner[by_key].astype(small), kind="stable")
     racks = by_key[by_job]
@@ -148,20 +145,22 @@ def build_rings(
     )
 
 
-def merge_rings(fresh: Rings, previous: Rings, changed: IntArray, jobs: int) -> Rings:
-    """``previous`` with the ``changed`` jobs' rows taken from ``fresh``."""
-    pick = np.zeros(jobs, dtype=bool)
-    pick[changed] = True
-    return Rings(
-        **{
-            name: np.where(
-                pick.reshape((-1,) + (1,) * (getattr(fresh, name).ndim - 1)),
-                getattr(fresh, name),
-                getattr(previous, name),
-            )
-            for name in Rings.__dataclass_fields__
-        }
-    )
+def rebuilt_rings(
+    lay: FabricLayout, owner: IntArray, rank_key: IntArray, previous: Rings, changed: IntArray
+) -> Rings:
+    """``previous`` with the rows of the ``changed`` jobs (sorted) built again from where
+    their racks are now: only their racks are visited and only their rows made, in the same
+    order a whole build takes them (so the same sums). O(their racks + jobs × links) copying."""
+    jobs = previous.size.shape[0]
+    row = np.full(jobs + 1, -1, dtype=np.int64)
+    row[changed + 1] = np.arange(len(changed))
+    fresh = build_rings(lay, row[owner + 1], rank_key, len(changed))
+    fields = {}
+    for name in Rings.__dataclass_fields__:
+        merged = getattr(previous, name).copy()
+        merged[changed] = getattr(fresh, name)
+        fields[name] = merged
+    return Rings(**fields)
 
 
 def replaced_rings(

@@ -38,7 +38,7 @@ from colossus_sim.fabric.bandwidth import (
     unsaturated,
 )
 from colossus_sim.fabric.layout import SWITCH_TIERS, FabricLayout, FloatArray, IntArray, SwitchTier
-from colossus_sim.fabric.rings import Rings, build_rings, merge_rings, replaced_rings
+from colossus_sim.fabric.rings import Rings, build_rings, rebuilt_rings, replaced_rings
 
 ROOM = 1e-9
 """Relative margin by which a tier's peak load must be under its capacity floor for the
@@ -167,9 +167,8 @@ class FabricState:
         if previous is not None and changed is not None:
             if len(changed) == 0:
                 return previous
-            fresh = build_rings(self.layout, owner, rank_key, jobs, changed)
-            return merge_rings(fresh, previous, changed, jobs)
-        return build_rings(self.layout, owner, rank_key, jobs, None)
+            return rebuilt_rings(self.layout, owner, rank_key, previous, changed)
+        return build_rings(self.layout, owner, rank_key, jobs)
 
     def replaced(
         self, rings: Rings, owner: IntArray, rank_key: IntArray, job: int, lost: int, new: int
