@@ -14,7 +14,7 @@ for a write that does not block: as often as the storage allows while those fail
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 
 from colossus_sim.config.checkpoint import CheckpointMode, CheckpointTarget, IntervalPolicy
 from colossus_sim.config.reliability import FailureDomain
@@ -27,6 +27,9 @@ from colossus_sim.scenario import ResolvedScenario
 from colossus_sim.sim.failures import SPARE_PART_DOMAINS
 from colossus_sim.sim.jobs import Cadence, JobRun
 from colossus_sim.units import SECONDS_PER_MINUTE
+
+ALL_DOMAINS = tuple(FailureDomain)
+"""Every failure domain, in a fixed order (the rates are summed in it)."""
 
 Served = Callable[[float], float]
 """The write bandwidth the shared storage serves a job that asks for these bytes/s on average."""
@@ -48,10 +51,16 @@ def copy_domains(job: JobRun, snapshot_peer: SnapshotPeer | None) -> frozenset[F
     and drives up)."""
     tier = tier_of(job)
     if tier is CheckpointTier.HOST_MEMORY and snapshot_peer is SnapshotPeer.SAME_RACK:
-        return frozenset({FailureDomain.RACK})
+        return _RACK
     if tier is CheckpointTier.LOCAL_NVME:
-        return frozenset({FailureDomain.TRAY, FailureDomain.RACK})
-    return frozenset()
+        return _TRAY_OR_RACK
+    return _NO_DOMAIN
+
+
+# copy_domains' answers, made once (a frozenset keeps its hash: they key mtbf_s's memo)
+_RACK = frozenset({FailureDomain.RACK})
+_TRAY_OR_RACK = frozenset({FailureDomain.TRAY, FailureDomain.RACK})
+_NO_DOMAIN: frozenset[FailureDomain] = frozenset()
 
 
 class CheckpointPolicy:
@@ -84,9 +93,8 @@ class CheckpointPolicy:
         ] = {}
         """By (job, racks): the step it was worked out for, the bytes/s the job asked of the
         storage, and its cadence by the bandwidth it was served."""
-        self._mtbf_memo: dict[tuple[int, int, Collection[FailureDomain]], float] = {}
+        self._mtbf_memo: dict[tuple[int, int, frozenset[FailureDomain] | None], float] = {}
         """``mtbf_s`` by (job, racks, domains): it follows from them alone."""
-        self._all_domains = tuple(FailureDomain)
 
     def storage_bytes_per_s(self) -> float:
         """The shared checkpoint storage's bandwidth (``sim/checkpoint_storage.py`` shares it)."""
@@ -243,21 +251,22 @@ class CheckpointPolicy:
         fixed_s = self.fixed_interval_s(job)
         if fixed_s is not None:
             return fixed_s
-        mtbf_s = self.mtbf_s(job, racks, self._all_domains)
+        mtbf_s = self.mtbf_s(job, racks, None)
         return self._chosen(blocking_s, mtbf_s, min_s=max(durable_s, job.step.step_s))
 
-    def mtbf_s(self, job: JobRun, racks: int, domains: Collection[FailureDomain]) -> float:
-        """Mean time between the failures of ``domains`` that interrupt ``job`` on ``racks``
-        racks: one that strikes a GPU or tray slot only on the job's active GPUs (on an idle
-        hot spare's it is a repair, ``failures.interrupts``), any other on any of them.
-        Remembered by job, racks and ``domains`` (a cadence asks it twice each time)."""
+    def mtbf_s(self, job: JobRun, racks: int, domains: frozenset[FailureDomain] | None) -> float:
+        """Mean time between the failures of ``domains`` (None: of every domain) that
+        interrupt ``job`` on ``racks`` racks: one that strikes a GPU or tray slot only on the
+        job's active GPUs (on an idle hot spare's it is a repair, ``failures.interrupts``), any
+        other on any of them. Remembered by job, racks and ``domains`` (a cadence asks it
+        twice each time)."""
         key = (job.index, racks, domains)
         known = self._mtbf_memo.get(key)
         if known is None:
             per_rack = sum(
                 self.rate_by_domain[d]
                 * (job.active_gpus if d in SPARE_PART_DOMAINS else self.gpus_per_rack)
-                for d in domains
+                for d in (ALL_DOMAINS if domains is None else domains)
             )
             known = self._mtbf_memo[key] = rel.job_mtbf_s(per_rack, racks)
         return known
