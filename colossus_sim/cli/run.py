@@ -37,7 +37,8 @@ def run(
     replicas: RunReplicas = None,
     plot: RunPlot = None,
 ) -> None:
-    """Run a scenario: the jobs share the cluster over time, with failures and checkpoints."""
+    """Run a scenario: the jobs share the cluster over time, with failures and checkpoints.
+    In a terminal, how far it has got shows on stderr while it runs."""
     _check_options(seed, out_dir, replicas, plot)
     if replicas is not None:
         with seed_options():
