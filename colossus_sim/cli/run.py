@@ -3,7 +3,7 @@ same scenario over N seeds (``--replicas``: each job's P10/P50/P90 band).
 
 The seed and every output path are checked before anything runs (exit 2 naming the option);
 ``--out`` is published as a unit (``api.write_run``); in a terminal the run's progress shows on
-stderr while it simulates (``cli/progress.py``). Cost: one simulation, ~1–3 s for the
+stderr while it simulates (``cli/progress.py``). Cost: one simulation, ~1–5 s for the
 library's scenarios; ``--replicas N`` costs N of them on a process pool; ``--plot`` imports
 matplotlib (~0.5 s) only when given.
 """

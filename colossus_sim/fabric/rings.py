@@ -4,8 +4,9 @@ flows it puts there. A job's scale-out collectives run as a ring over its racks 
 uplinks, one between pods both pods' uplinks to the core.
 
 Depends only on the placement, not on failed switches. Cost: O(racks) numpy per whole build
-(a bucket pass and a radix sort); O(the moved jobs' racks) to build their rows again, plus
-copying the others' (jobs × links); O(the job's racks) when one spare rack replaces one.
+(a bucket pass and a radix sort); to build the moved jobs' rows again, O(racks) numpy to find
+their racks and O(their racks) for the rows, plus copying the others' (jobs × links); O(the
+job's racks) when one spare rack replaces one.
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ def rebuilt_rings(
 ) -> Rings:
     """``previous`` with the rows of the ``changed`` jobs (sorted) built again from where
     their racks are now: only their racks are visited and only their rows made, in the same
-    order a whole build takes them (so the same sums). O(their racks + jobs × links) copying."""
+    order a whole build takes them (so the same sums). O(racks) numpy to find theirs, O(their
+    racks) to build, O(jobs × links) to copy the rest."""
     jobs = previous.size.shape[0]
     row = np.full(jobs + 1, -1, dtype=np.int64)
     row[changed + 1] = np.arange(len(changed))
