@@ -51,6 +51,7 @@ TRICKY = [
 ]  # fmt: skip
 
 
+@pytest.mark.filterwarnings("ignore::ruamel.yaml.error.ReusedAnchorWarning")
 @settings(max_examples=200, deadline=None)
 @given(
     values=st.lists(
@@ -59,6 +60,7 @@ TRICKY = [
     keys=st.lists(st.sampled_from(["a", "b", "1", "true", "null", "<<", "x y"]), min_size=6),
 )
 @example(values=["!"], keys=["a"] * 6)  # the non-specific tag: ruamel reads null, not ""
+@example(values=["&a 3", "&a 4", "*a"], keys=["a", "b", "x y"] * 2)  # an anchor reused
 def test_any_document_reads_as_the_round_trip_loader_reads_it_or_falls_back(
     values: list[str], keys: list[str]
 ) -> None:
