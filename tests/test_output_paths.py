@@ -154,13 +154,16 @@ def test_a_full_disk_is_exit_2_naming_the_path(
 
 def test_good_paths_are_created_with_their_folders(cli_module: ModuleType, tmp_path: Path) -> None:
     """The checks let through what they should: new nested folders, a plot prefix whose folder
-    does not exist yet, and a new folder replacing an earlier result."""
-    out = tmp_path / "new" / "run"
+    does not exist yet, and a new folder replacing an earlier result. Each ``wrote PATH`` is
+    one line however long the path (a script reads them), not wrapped at the console's width."""
+    out = tmp_path / "new" / ("a_long_folder_name_" * 10) / "run"
     plot = tmp_path / "figures" / "x.png"
     args = ["run", "--set", "horizon_days=1", "--out", str(out), "--plot", str(plot)]
     result = runner.invoke(cli_module.app, args)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == sorted(api.RUN_FILES)
+    assert len(str(out)) > 200
+    assert {f"wrote {out / name}" for name in api.RUN_FILES} <= set(result.output.splitlines())
     names = [f"x_{name}.png" for name in api.RUN_PLOTS]
     assert sorted(p.name for p in plot.parent.iterdir()) == sorted(names)
     graph = tmp_path / "g" / "fabric.graphml"

@@ -70,7 +70,7 @@ def check(
             report = api.check(paths or None, workers=workers, update=update)
     except KeyboardInterrupt as exc:
         what = "terminated (SIGTERM)" if isinstance(exc, api.Terminated) else "interrupted"
-        err.print(f"{what}: the check stopped before its verdict", markup=False)
+        err.print(f"{what}: the check stopped before its verdict", markup=False, soft_wrap=True)
         raise typer.Exit(130) from None
     out.print(api.describe_data_root(), markup=False, soft_wrap=True)
     for name in report.skipped:

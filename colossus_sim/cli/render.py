@@ -34,7 +34,7 @@ def print_json(payload: object) -> None:
 
 def wrote(path: object) -> None:
     """``wrote PATH`` on stderr, the path taken literally (no rich markup)."""
-    err.print(f"wrote {path}", markup=False)
+    err.print(f"wrote {path}", markup=False, soft_wrap=True)
 
 
 def _columns(table: Table, columns: list[tuple[str, JustifyMethod]]) -> Table:

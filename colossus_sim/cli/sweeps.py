@@ -169,7 +169,7 @@ def _run_sweep(
         with api.terminate_as_interrupt(), seed_options(), api.reported(store_option, store):
             return api.run_sweep(scenario, grid, **options)
     except api.SchedulerLostError as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(f"error: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except (KeyboardInterrupt, BrokenProcessPool) as exc:
         kept = f"finished points are kept in {store}" if store else "no --store: nothing kept"
@@ -180,7 +180,9 @@ def _run_sweep(
             if isinstance(exc, KeyboardInterrupt)
             else "a worker process died"
         )
-        err.print(f"{what}: {kept}; run the same command again to resume", markup=False)
+        err.print(
+            f"{what}: {kept}; run the same command again to resume", markup=False, soft_wrap=True
+        )
         raise typer.Exit(130 if isinstance(exc, KeyboardInterrupt) else 1) from None
 
 
