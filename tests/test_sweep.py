@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -28,6 +29,9 @@ from colossus_sim.results import parquet_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
+QUIET: dict[str, Any] = {"dashboard_address": None, "scheduler_kwargs": {"dashboard_address": ":0"}}
+"""A test cluster's options: no dashboard, and the scheduler's HTTP routes on a free port (two
+clusters at once, under ``pytest -n``, would otherwise both ask for 8787)."""
 GRID: dict[str, list[object]] = {
     "failures.rate_multiplier": [0.5, 1, 2],
     "jobs.grok44_1t_a.racks": [300, "+10%"],
@@ -126,9 +130,7 @@ def test_the_local_pool_and_dask_give_identical_frames(tmp_path: Path) -> None:
     scenario = one_job_scenario(tmp_path)
     grid = {"failures.rate_multiplier": [0.5, 2]}
     local = api.sweep(scenario, grid, seeds=[1, 2], workers=2, store=tmp_path / "local")
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, **QUIET) as cluster:
         by_address = api.sweep(
             scenario, grid, seeds=[1, 2], scheduler=cluster.scheduler_address, store=tmp_path / "a"
         )
@@ -153,7 +155,7 @@ def test_a_lost_dask_scheduler_is_exit_2_and_the_rerun_resumes(
     args = ["sweep", str(scenario), "--grid", "failures.rate_multiplier=0.5,1,2", "--seeds", "1-4"]
     args += ["--store", str(store)]
     options = {"n_workers": 1, "threads_per_worker": 1, "processes": False}
-    with LocalCluster(**options, dashboard_address=None) as cluster:
+    with LocalCluster(**options, **QUIET) as cluster:
 
         def close_after_first_point() -> None:
             while not list(store.glob("*.parquet")):
@@ -178,7 +180,7 @@ def test_a_lost_dask_scheduler_is_exit_2_and_the_rerun_resumes(
     )
     assert message in lost.output, lost.output
 
-    with LocalCluster(**options, dashboard_address=None) as cluster:
+    with LocalCluster(**options, **QUIET) as cluster:
         rerun = runner.invoke(
             cli_module.app, [*args, "--scheduler", cluster.scheduler_address, "--json"]
         )
