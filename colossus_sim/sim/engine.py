@@ -17,7 +17,6 @@ from collections.abc import Generator
 import numpy as np
 import simpy
 
-from colossus_sim.cluster import FREE
 from colossus_sim.config.reliability import FailureDomain
 from colossus_sim.kinds import ACTIVE, EventKind, JobStatus, RestartCause
 from colossus_sim.results import RunResult
@@ -126,8 +125,7 @@ class Simulation(Scheduling):
     def _fail(self, failure: Failure) -> None:
         rack = failure.rack
         self.ledger.failures += 1
-        owner = int(self.cluster.owner[rack])
-        job = self.jobs[owner] if owner != FREE else None
+        job = self._holder(rack)
         interrupted = job if job is not None and job.status in ACTIVE else None
         lost_stop = None  # a job whose stop checkpoint (preemption) the failure takes
         if job is not None and job.status is JobStatus.STOPPING:
@@ -179,8 +177,7 @@ class Simulation(Scheduling):
         """A tray of ``rack`` turns slow: the job training there runs slowed until it is found
         (``stragglers.py``)."""
         self.ledger.stragglers += 1
-        owner = int(self.cluster.owner[rack])
-        job = self.jobs[owner] if owner != FREE else None
+        job = self._holder(rack)
         if job is None or job.status not in ACTIVE:
             return  # the site's health checks find it before a job trains there
         job.stragglers += 1
