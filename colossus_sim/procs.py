@@ -8,9 +8,11 @@ checks that its parent is still the process that started it (a parent killed bet
 and that request would otherwise go unnoticed). So a sweep killed by SIGKILL leaves no worker
 behind holding memory and the caller's pipes. Other platforms skip the request. Leaving the
 pool by an exception (Ctrl-C, SIGTERM under ``terminate_as_interrupt``, an error) cancels what
-has not started and terminates the workers at once: a running point's result would be dropped
-anyway. ``terminate_as_interrupt`` turns SIGTERM (what CI cancellation sends) into
-``Terminated``, a ``KeyboardInterrupt``, in the main thread, so the parent's Ctrl-C path runs.
+has not started and terminates the workers at once (a running point's result would be dropped
+anyway), then closes this process's end of their results pipe, so the pool's manager thread is
+never left waiting for the rest of a result a worker was killed sending.
+``terminate_as_interrupt`` turns SIGTERM (what CI cancellation sends) into ``Terminated``, a
+``KeyboardInterrupt``, in the main thread, so the parent's Ctrl-C path runs.
 Cost: one libc call per worker start.
 """
 
@@ -69,11 +71,17 @@ def open_pool(workers: int, stack: contextlib.ExitStack) -> ProcessPoolExecutor:
         processes = list(pool._processes.values())
         # typeshed types this attribute as the wake-up object; it is the manager thread
         manager: threading.Thread | None = getattr(pool, "_executor_manager_thread", None)
+        results = pool._result_queue  # shutdown(wait=False) drops the pool's reference
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.terminate()
         for process in processes:
             process.join()
+        # A worker terminated halfway through sending a result leaves half a message in the
+        # results pipe, and the manager thread blocks reading the rest, for ever (the
+        # interpreter's exit then joins it and hangs). With every worker dead, this process
+        # holds the pipe's last write end: closing it turns that read into end-of-file.
+        results._writer.close()  # type: ignore[attr-defined]  # typeshed omits the pipe's ends
         # Wait for the pool's manager thread too: it closes its wake-up pipe as it ends, and an
         # interpreter exit racing that close writes to a closed pipe ("Bad file descriptor"
         # printed with a traceback from concurrent.futures' exit hook).
