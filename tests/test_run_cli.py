@@ -196,6 +196,51 @@ def test_the_run_table_fits_an_80_column_terminal_without_cutting_a_name(
     assert "not shown" not in wide.export_text()
 
 
+CAPPED = ("horizon_days=2", "power.facility_cap_mw=800")
+"""A run whose table has every column (the cap adds min clock and throttled hours): 171 wide."""
+
+
+def _table_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]
+
+
+@pytest.mark.parametrize("width", [80, 100, 120, 140, 160, 200])
+def test_a_run_table_fits_any_terminal_and_cuts_no_cell(
+    default_run_with: Callable[..., api.RunResult], width: int
+) -> None:
+    """Every width: no cell or header is cut short (rich's "…"), no line is cropped before the
+    table's right rule, and the job, its finish and its time to train are always shown. (At
+    120–160 columns the widest table was cut: its headers' width was counted a word at a
+    time while rich kept each on one line.)"""
+    from rich.console import Console
+
+    from colossus_sim.cli.render import run_table
+
+    result = default_run_with(*CAPPED)
+    console = Console(width=width, record=True)
+    console.print(run_table(result, width))
+    text = console.export_text()
+    assert "…" not in text
+    lines = _table_lines(text)
+    assert lines and all(line[-1] in "┓┃┩│┘" and len(line) <= width for line in lines)
+    assert all(f" {j.name} " in text for j in result.jobs)
+    header = " ".join(line for line in lines[:4] if line.startswith("┃"))
+    assert {"finish", "time", "train"} <= set(header.replace("┃", " ").split())
+
+
+def test_a_piped_run_table_keeps_every_column(cli_module: ModuleType) -> None:
+    """Into a file or a pipe the table is whole at the width it needs (here over the 160
+    columns text lines wrap at): each column with its header on one line."""
+    args = ["run"] + [a for o in CAPPED for a in ("--set", o)]
+    result = runner.invoke(cli_module.app, args)
+    assert result.exit_code == 0, result.output
+    lines = _table_lines(result.stdout)
+    assert "…" not in result.stdout and max(len(line) for line in lines) > 160
+    for column in ("plan tp·pp·dp·ep·cp·vp", "min clock", "throttled h", "time to train d"):
+        assert f" {column} ┃" in lines[1], column
+    assert "not shown" not in result.stdout
+
+
 TOO_BIG = str(2**63)
 
 

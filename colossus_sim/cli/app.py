@@ -18,7 +18,7 @@ from typing import ParamSpec, TypeVar
 import typer
 
 from colossus_sim.cli import checks, plan, run, sweeps
-from colossus_sim.cli.render import err
+from colossus_sim.cli.tables import err
 from colossus_sim.errors import ScenarioError
 
 P = ParamSpec("P")

@@ -19,14 +19,8 @@ from colossus_sim.cli.options import (
     Update,
     ValidateJson,
 )
-from colossus_sim.cli.render import (
-    calibration_table,
-    err,
-    fidelity_table,
-    out,
-    print_json,
-    wrote,
-)
+from colossus_sim.cli.render import calibration_table, fidelity_table, print_json, wrote
+from colossus_sim.cli.tables import err, out, print_table
 
 
 def validate(json_out: ValidateJson = False, calibrate: Calibrate = False) -> None:
@@ -36,13 +30,13 @@ def validate(json_out: ValidateJson = False, calibrate: Calibrate = False) -> No
         if json_out:
             print_json([c.model_dump(mode="json") for c in fits])
             return
-        out.print(calibration_table(fits))
+        print_table(calibration_table(fits))
         return
     rows = api.fidelity()
     if json_out:
         print_json([r.model_dump(mode="json") for r in rows])
         return
-    out.print(fidelity_table(rows))
+    print_table(fidelity_table(rows))
     out.print(
         f"validation cases: median |error| {api.validation_error_pct(rows):.1f}%, worst "
         f"{api.validation_error_pct(rows, worst=True):.1f}%  (calibration cases fit one matmul "
@@ -76,7 +70,7 @@ def check(
     for name in report.skipped:
         out.print(f"skipped {name}: no expect: block", markup=False)
     if report.checks:
-        out.print(api.drift_table(report))
+        print_table(api.drift_table(report))
     for move in report.moves:
         out.print(
             f"updated {move.path}: {move.figure} {move.old:.6g} → {move.new:.6g}",

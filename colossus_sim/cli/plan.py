@@ -19,7 +19,8 @@ from colossus_sim.cli.options import (
     TableJson,
     WorkloadArg,
 )
-from colossus_sim.cli.render import jobs_table, out, print_fabric, print_json, print_step, wrote
+from colossus_sim.cli.render import jobs_table, print_fabric, print_json, print_step, wrote
+from colossus_sim.cli.tables import print_table
 
 
 def plan(json_out: TableJson = False) -> None:
@@ -29,7 +30,7 @@ def plan(json_out: TableJson = False) -> None:
     if json_out:
         print_json({"jobs": [s.model_dump(mode="json") for s in steps]})
         return
-    out.print(jobs_table(steps))
+    print_table(jobs_table(steps))
 
 
 def step(

@@ -2,8 +2,8 @@
 tables and text lines, and the two consoles they go to.
 
 Owns the look of ``run``, ``plan``, ``step``, ``fabric`` and ``validate`` (the sweep-like
-commands' tables are ``render_sweep``'s). Tables keep their full width when piped (160
-columns; a terminal's width otherwise); JSON goes to stdout sorted and indented. Cost: rich
+commands' tables are ``render_sweep``'s; the consoles and how a table fits them are
+``tables``'). JSON goes to stdout sorted and indented. Cost: rich
 formatting of a few dozen rows, milliseconds; importing rich (~50 ms) is paid by every
 command anyway.
 """
@@ -13,19 +13,17 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from rich.console import Console, JustifyMethod
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from colossus_sim import api
 from colossus_sim.cli.render_grid import grid_lines
 from colossus_sim.cli.render_recovery import recovery_lines
+from colossus_sim.cli.tables import err, fitted, out, print_table
 
 if TYPE_CHECKING:
     from colossus_sim.api import Calibration, FidelityRow, JobStep, RunResult
     from colossus_sim.fabric import FabricSummary
-
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
 def print_json(payload: object) -> None:
@@ -93,37 +91,9 @@ DROP_FIRST = (
 """Columns a narrow terminal loses first (the job, its finish and time to train stay)."""
 
 
-def fitted(
-    title: str, columns: list[tuple[str, JustifyMethod]], rows: list[list[str]], width: int
-) -> Table:
-    """A table of ``rows`` no wider than ``width``: no cell is cut (the job's name least of
-    all); columns of ``DROP_FIRST`` are left out, in its order, until the rest fit, and the
-    caption names them."""
-    widths = {
-        name: max([max(len(w) for w in name.split()), *(len(r[i]) for r in rows)])
-        for i, (name, _) in enumerate(columns)
-    }
-    kept = [name for name, _ in columns]
-    for name in DROP_FIRST:
-        if sum(widths[k] + 3 for k in kept) + 1 <= width:
-            break
-        if name in kept:
-            kept.remove(name)
-    dropped = [name for name, _ in columns if name not in kept]
-    caption = f"not shown, for the terminal's width: {', '.join(dropped)}" if dropped else None
-    table = Table(title=title, caption=caption)
-    index = [i for i, (name, _) in enumerate(columns) if name in kept]
-    for i in index:
-        name, justify = columns[i]
-        table.add_column(name, justify=justify, no_wrap=True, min_width=widths[name])
-    for row in rows:
-        table.add_row(*(row[i] for i in index))
-    return table
-
-
-def run_table(result: RunResult, width: int = 1_000) -> Table:
+def run_table(result: RunResult, width: int | None = None) -> Table:
     """The run's named jobs (a trace's jobs are one line of ``cluster_lines``), fitted to
-    ``width`` columns."""
+    ``width`` columns (None: every column)."""
     title = (
         f"{result.label}: {len(result.jobs)} jobs, {result.cluster.hours / 24:.1f} days simulated"
     )
@@ -173,7 +143,7 @@ def run_table(result: RunResult, width: int = 1_000) -> Table:
         if throttled:
             cells[5:5] = [f"{j.min_clock:.3f}", f"{j.throttled_hours:,.0f}"]
         rows.append(cells)
-    return fitted(title, columns, rows, width)
+    return fitted(title, columns, rows, width, DROP_FIRST)
 
 
 def cluster_lines(result: RunResult) -> list[str]:
@@ -318,7 +288,7 @@ def print_step(result: JobStep) -> None:
     table.add_column("share", justify="right")
     for name, seconds in s.breakdown_s.items():
         table.add_row(name.removesuffix("_s"), f"{seconds:.4f}", f"{seconds / s.step_s:.1%}")
-    out.print(table)
+    print_table(table)
     out.print(
         f"MFU {s.mfu:.1%}  ·  {s.model_tflops_per_gpu:,.0f} TFLOP/s/GPU  ·  "
         f"{s.tokens_per_s / 1e6:,.2f} M tokens/s  ·  {result.planned_days:.1f} days for the "
@@ -350,7 +320,7 @@ def print_fabric(summary: FabricSummary) -> None:
             f"{t.up_tbps:,.1f}" if t.up_tbps is not None else "—",
             f"{t.oversubscription:g}:1" if t.oversubscription is not None else "—",
         )
-    out.print(table)
+    print_table(table)
     out.print(
         f"{summary.racks:,} racks in {summary.pods} pods of {summary.racks_per_pod} racks, "
         f"{summary.blocks} leaf blocks of {summary.racks_per_leaf} racks · "

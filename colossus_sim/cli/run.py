@@ -23,9 +23,10 @@ from colossus_sim.cli.options import (
     Seed,
 )
 from colossus_sim.cli.progress import run_progress
-from colossus_sim.cli.render import cluster_lines, err, out, print_json, run_table, wrote
+from colossus_sim.cli.render import cluster_lines, print_json, run_table, wrote
 from colossus_sim.cli.render_sweep import replicas_table
 from colossus_sim.cli.sweeps import seed_options
+from colossus_sim.cli.tables import err, out, print_table, terminal_width
 
 
 def run(
@@ -56,7 +57,7 @@ def run(
     if json_out:
         print_json(result.summary())
         return
-    out.print(run_table(result, out.width))
+    print_table(run_table(result, terminal_width()))
     for line in cluster_lines(result):
         out.print(line, markup=False)
 
@@ -117,4 +118,4 @@ def _run_replicas(
     if json_out:
         print_json(summary.model_dump(mode="json"))
         return
-    out.print(replicas_table(summary))
+    print_table(replicas_table(summary))

@@ -45,8 +45,9 @@ from colossus_sim.cli.options import (
     SweepReplicas,
     SweepWorkers,
 )
-from colossus_sim.cli.render import err, out, print_json, wrote
+from colossus_sim.cli.render import print_json, wrote
 from colossus_sim.cli.render_sweep import compare_table, sweep_table
+from colossus_sim.cli.tables import err, out, print_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,7 +126,7 @@ def sweep(
             }
         )
         return
-    out.print(sweep_table(result.frame, list(grid_values), job))
+    print_table(sweep_table(result.frame, list(grid_values), job))
     out.print(
         f"{result.points} points: {result.computed} computed, {result.reused} found in the store"
         f"{f' {result.store}' if result.store else ''} · wall {time.perf_counter() - start:.1f} s",
@@ -244,7 +245,7 @@ def compare(
         sides_json = {side: _what_if(run) for side, run in (("a", run_a), ("b", run_b))}
         print_json({**sides_json, "rows": json.loads(delta.to_json(orient="records"))})
         return
-    out.print(compare_table(delta, f"A: {run_a.label}\nB: {run_b.label}"))
+    print_table(compare_table(delta, f"A: {run_a.label}\nB: {run_b.label}"))
 
 
 def _compare_side(

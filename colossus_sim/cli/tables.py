@@ -1,0 +1,90 @@
+"""Where the commands print, and tables that fit: the two consoles (stdout for results,
+stderr for progress, errors and ``wrote``), text wrapped at a terminal's width or at 160 columns
+when piped, and tables that fit a terminal without cutting a cell and, piped, keep every
+column.
+
+A table's width is known before rich lays it out (``fitted``: each column's widest cell and
+header, a space either side and a rule), so columns are left out, or headers wrapped, before
+rich would shrink and cut cells. Piped into a file or another program, nobody's width applies:
+``print_table`` gives the table the width it needs. Cost: a measure of a few dozen rows.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from rich.console import Console, JustifyMethod
+from rich.table import Table
+
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+
+
+def fitted(
+    title: str,
+    columns: list[tuple[str, JustifyMethod]],
+    rows: list[list[str]],
+    width: int | None,
+    drop_first: Sequence[str] = (),
+) -> Table:
+    """A table of ``rows`` no wider than ``width`` (None: as wide as it needs): no cell is cut
+    (the job's name least of all). Headers stay on one line when the table fits so; otherwise
+    each wraps at its spaces to its column's widest cell or word, and the columns of
+    ``drop_first`` are left out, in its order, until the rest fit; the caption names them."""
+    cells = {name: max((len(r[i]) for r in rows), default=0) for i, (name, _) in enumerate(columns)}
+    whole = {name: max(len(name), cells[name]) for name in cells}
+    wrapped = {name: max(max(len(w) for w in name.split()), cells[name]) for name in cells}
+    kept = [name for name, _ in columns]
+    width = _table_width(whole, kept) if width is None else width
+    for name in drop_first:
+        if _table_width(wrapped, kept) <= width:
+            break
+        if name in kept:
+            kept.remove(name)
+    one_line = _table_width(whole, kept) <= width
+    dropped = [name for name, _ in columns if name not in kept]
+    caption = f"not shown, for the terminal's width: {', '.join(dropped)}" if dropped else None
+    table = Table(title=title, caption=caption)
+    index = [i for i, (name, _) in enumerate(columns) if name in kept]
+    for i in index:
+        name, justify = columns[i]
+        # a header with a line break is as wide as its longest line (no_wrap keeps cells whole)
+        header = name if one_line else "\n".join(textwrap.wrap(name, wrapped[name]))
+        table.add_column(header, justify=justify, no_wrap=True)
+    for row in rows:
+        table.add_row(*(row[i] for i in index))
+    return table
+
+
+def _table_width(widths: dict[str, int], names: list[str]) -> int:
+    """A rich table's width: each column's text, a space either side and a rule, and the
+    closing rule."""
+    return sum(widths[name] + 3 for name in names) + 1
+
+
+UNBOUNDED = 100_000
+"""Columns a piped table is measured in (its natural width, whatever that is)."""
+
+
+def terminal_width() -> int | None:
+    """The width tables are fitted to: the terminal's, or None when stdout is not one."""
+    return out.width if out.is_terminal else None
+
+
+def print_table(table: Table) -> None:
+    """A table on stdout, whole: in a terminal ``fitted`` tables leave columns out to fit its
+    width; piped into a file or another program, where nobody's width applies, the table takes
+    the width it needs instead of the text lines' 160 columns (rich would cut it there)."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    text_width = out.width
+    out.width = max(
+        text_width, out.measure(table, options=out.options.update_width(UNBOUNDED)).maximum
+    )
+    try:
+        out.print(table)
+    finally:
+        out.width = text_width
