@@ -147,3 +147,45 @@ def test_a_job_that_never_started_has_no_goodput_to_compare(tmp_path: Path) -> N
     assert frame.loc[("first", "goodput"), "a"] == pytest.approx(
         frame.loc[("first", "goodput"), "b"]
     )
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_a_narrow_terminal_folds_compare_cells_and_cuts_none(width: int) -> None:
+    """A figure too wide for its column goes on over two lines instead of ending in "…" (a
+    truncated 1,863,05… reads as a different number); every digit of every figure is shown."""
+    import pandas as pd
+    from rich.console import Console
+
+    from colossus_sim.cli.render_sweep import compare_table
+    from colossus_sim.cli.tables import uncut
+
+    a, b = 1_863_055_410_329.0, 1_863_178_075_905.0
+    delta = pd.DataFrame(
+        {
+            "job": ["grok45_15t_a/sft", "grok5_10t"],
+            "metric": ["checkpoint_mean_interval_min_shared_storage", "tokens"],
+            "a": [12.5, a],
+            "b": [13.0, b],
+            "delta": [0.5, b - a],
+            "rel": [0.04, (b - a) / a],
+        }
+    )
+
+    def shown(table: object) -> str:
+        console = Console(width=width, record=True)
+        console.print(table)
+        return console.export_text()
+
+    assert "…" in shown(compare_table(delta, "A\nB"))  # what rich does by itself
+    text = shown(uncut(compare_table(delta, "A\nB")))
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= width
+    for figure in ("1863055410329", "1863178075905", "122665576"):
+        assert _read_down(figure, text), figure
+
+
+def _read_down(figure: str, text: str) -> bool:
+    """Whether ``figure``'s digits are in a column read top to bottom (a folded cell's pieces
+    follow each other there)."""
+    lines = [line for line in text.splitlines() if line.startswith("│")]
+    columns = zip(*(line.split("│")[1:-1] for line in lines), strict=False)
+    return any(figure in "".join(c for cell in col for c in cell if c.isdigit()) for col in columns)

@@ -73,12 +73,24 @@ def terminal_width() -> int | None:
     return out.width if out.is_terminal else None
 
 
+def uncut(table: Table) -> Table:
+    """``table`` with no cell cut short: a cell wider than the column rich leaves it folds onto
+    the next line (a number split over two lines still reads right; one ending in "…" does
+    not). ``fitted`` tables never need it; the others (compare's every metric in a narrow
+    terminal) do."""
+    for column in table.columns:
+        if column.overflow == "ellipsis":
+            column.overflow = "fold"
+    return table
+
+
 def print_table(table: Table) -> None:
     """A table on stdout, whole: in a terminal ``fitted`` tables leave columns out to fit its
-    width; piped into a file or another program, where nobody's width applies, the table takes
-    the width it needs instead of the text lines' 160 columns (rich would cut it there)."""
+    width and other cells fold (``uncut``); piped into a file or another program, where nobody's
+    width applies, the table takes the width it needs instead of the text lines' 160 columns
+    (rich would cut it there)."""
     if out.is_terminal:
-        out.print(table)
+        out.print(uncut(table))
         return
     text_width = out.width
     out.width = max(
