@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from colossus_sim.plots import plot_allocation, plot_gantt, plot_grid, plot_power, plot_sweep
     from colossus_sim.procs import Terminated, terminate_as_interrupt
     from colossus_sim.replicas import Band, JobBand, ReplicaSummary, compare, replica_summary
+    from colossus_sim.side_by_side import simulate_each
     from colossus_sim.sweep_exec import SchedulerLostError
     from colossus_sim.sweep_grid import parse_grid_option, parse_seeds_option, value_text
 
@@ -61,6 +62,7 @@ _LAZY = {
     "colossus_sim.perf.fidelity": "Calibration FidelityRow calibrations",
     "colossus_sim.procs": "Terminated terminate_as_interrupt",
     "colossus_sim.replicas": "Band JobBand ReplicaSummary compare replica_summary",
+    "colossus_sim.side_by_side": "simulate_each",
     "colossus_sim.sweep_exec": "SchedulerLostError",
     "colossus_sim.sweep_grid": "parse_grid_option parse_seeds_option value_text",
     # Memo figures of a run (racks per job, site power against the cap, jobs by status, the
@@ -382,6 +384,7 @@ __all__ = [
     "reported",
     "run_sweep",
     "simulate",
+    "simulate_each",
     "sweep",
     "terminate_as_interrupt",
     "validation_error_pct",

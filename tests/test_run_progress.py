@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import itertools
 
+import pytest
 from rich.console import Console
 
 from colossus_sim import api
@@ -31,15 +32,20 @@ def test_progress_follows_the_run_day_by_day_and_changes_nothing() -> None:
     assert last.finished == sum(job.finished for job in watched.jobs) > 0
 
 
-def test_the_progress_shows_in_a_terminal_and_is_cleared() -> None:
-    screen = io.StringIO()
-    console = Console(file=screen, force_terminal=True, width=120, color_system=None)
-    with run_progress(console) as report:
-        assert report is not None
-        report(api.RunProgress(day=12, finished=3, jobs=19, failures=3107))
-        shown = screen.getvalue()
-    assert "3/19" in shown and "day 12" in shown and "3,107 failures" in shown
-    assert "\x1b[2K" in screen.getvalue()[len(shown) :]  # erased when the run is over
+@pytest.mark.parametrize("what", ["simulating", "simulating A, B"])  # run's, compare's
+def test_the_progress_shows_whole_in_an_80_column_terminal_and_is_cleared(what: str) -> None:
+    """Every field whole (none cut to "…") on 80 columns, for a year's stream of a thousand
+    jobs and eighty thousand failures as for the default run."""
+    for day, finished, jobs, failures in ((12, 3, 19, 3107), (365, 1000, 1000, 80091)):
+        screen = io.StringIO()
+        console = Console(file=screen, force_terminal=True, width=80, color_system=None)
+        with run_progress(console, what) as report:
+            assert report is not None
+            report(api.RunProgress(day=day, finished=finished, jobs=jobs, failures=failures))
+            shown = screen.getvalue()
+        assert what in shown and f"{finished}/{jobs}" in shown and f"day {day} " in shown
+        assert f"{failures:,} failures" in shown and "…" not in shown
+        assert "\x1b[2K" in screen.getvalue()[len(shown) :]  # erased when the run is over
 
 
 def test_nothing_shows_outside_a_terminal() -> None:

@@ -16,21 +16,26 @@ from rich.console import Console
 
 from colossus_sim import api
 
+BAR_WIDTH = 10
+"""Columns of the bar itself: with a year's stream's figures (1000/1000 jobs, day 365, 80,091
+failures) and compare's label every field fits an 80-column terminal whole."""
+
 
 @contextlib.contextmanager
-def run_progress(console: Console) -> Iterator[api.Reporter | None]:
+def run_progress(console: Console, what: str = "simulating") -> Iterator[api.Reporter | None]:
     """A reporter for ``api.simulate(progress=...)`` drawing on ``console`` while the block
-    runs; None (nothing shown) when ``console`` is not a terminal."""
+    runs, its bar labelled ``what``; None (nothing shown) when ``console`` is not a
+    terminal."""
     if not console.is_terminal:
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(
-        TextColumn("simulating"),
-        BarColumn(),
+        TextColumn(what, markup=False),
+        BarColumn(bar_width=BAR_WIDTH),
         MofNCompleteColumn(),
-        TextColumn("jobs finished · day {task.fields[day]} · {task.fields[failures]:,} failures"),
+        TextColumn("jobs · day {task.fields[day]} · {task.fields[failures]:,} failures"),
         TimeElapsedColumn(),
         console=console,
         transient=True,

@@ -45,6 +45,7 @@ from colossus_sim.cli.options import (
     SweepReplicas,
     SweepWorkers,
 )
+from colossus_sim.cli.progress import run_progress
 from colossus_sim.cli.render import print_json, wrote
 from colossus_sim.cli.render_sweep import compare_table, sweep_table
 from colossus_sim.cli.tables import err, out, print_table
@@ -218,7 +219,7 @@ def compare(
     job: CompareJobs = None,
     json_out: CompareJson = False,
 ) -> None:
-    """Run two what-ifs and show each job's figures side by side: A, B, B − A, relative.
+    """Run two what-ifs at once and show each job's figures side by side: A, B, B − A, relative.
     A and B are scenarios (B defaults to A, A to colossus2) with --set in both, --set-a and
     --set-b in one: compare --set-b jobs.grok5_10t.racks=+20% needs no file. Time to train
     counts from a job's start; finish_days is the day it finishes (submit_days + wait_days +
@@ -235,7 +236,8 @@ def compare(
             got=first.scenario.name + "".join(f" + {o}" for o in first.overrides),
             expected="another scenario B, or --set-a/--set-b",
         )
-    run_a, run_b = api.simulate(first, seed=seed), api.simulate(second, seed=seed)
+    with run_progress(err, "simulating A, B") as report:
+        run_a, run_b = api.simulate_each([first, second], seed=seed, progress=report)
     delta = api.compare(run_a, run_b)
     if not all_metrics:
         delta = delta[delta["metric"].isin(COMPARE_METRICS)]
