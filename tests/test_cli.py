@@ -64,6 +64,33 @@ def test_plan_prints_all_seven_jobs(cli_module: ModuleType) -> None:
     assert {j["job"] for j in jobs} >= {"grok5_10t", "grok5_6t", "imagine_v2"}
 
 
+@pytest.mark.parametrize("width", [80, 100, None])
+def test_the_plan_table_fits_a_terminal_leaving_out_columns_and_cutting_no_cell(
+    width: int | None,
+) -> None:
+    """``plan`` on 80 columns leaves out the plan and the parameters (and says so) instead of
+    squeezing every column until the job names break over three lines; piped (None) it keeps
+    every column, each header on one line."""
+    from rich.console import Console
+
+    from colossus_sim import api
+    from colossus_sim.cli.render import jobs_table
+
+    steps = api.default_jobs()
+    console = Console(width=width or 400, record=True)
+    console.print(jobs_table(steps, width))
+    text = console.export_text()
+    lines = text.splitlines()
+    assert "…" not in text and (width is None or max(map(len, lines)) <= width)
+    assert all(f"│ {s.job} " in text for s in steps)  # each job's name whole on its row
+    assert all(f" {f'{s.planned_days:.1f}'} │" in text for s in steps)
+    if width == 80:
+        caption = " ".join(text.split())  # the caption wraps under the table
+        assert "not shown, for the terminal's width: params total/active, plan tp·pp" in caption
+    if width is None:
+        assert "┃ params total/active ┃ plan tp·pp·dp·ep·cp·vp mb rc ┃" in text
+
+
 def _assert_bad_input(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output

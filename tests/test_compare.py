@@ -177,7 +177,7 @@ def test_a_narrow_terminal_folds_compare_cells_and_cuts_none(width: int) -> None
         return console.export_text()
 
     assert "…" in shown(compare_table(delta, "A\nB"))  # what rich does by itself
-    text = shown(uncut(compare_table(delta, "A\nB")))
+    text = shown(uncut(compare_table(delta, "A\nB"), width))
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= width
     for figure in ("1863055410329", "1863178075905", "122665576"):
         assert _read_down(figure, text), figure

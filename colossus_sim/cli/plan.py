@@ -20,7 +20,7 @@ from colossus_sim.cli.options import (
     WorkloadArg,
 )
 from colossus_sim.cli.render import jobs_table, print_fabric, print_json, print_step, wrote
-from colossus_sim.cli.tables import print_table
+from colossus_sim.cli.tables import print_table, terminal_width
 
 
 def plan(json_out: TableJson = False) -> None:
@@ -30,7 +30,7 @@ def plan(json_out: TableJson = False) -> None:
     if json_out:
         print_json({"jobs": [s.model_dump(mode="json") for s in steps]})
         return
-    print_table(jobs_table(steps))
+    print_table(jobs_table(steps, terminal_width()))
 
 
 def step(

@@ -41,37 +41,53 @@ def _columns(table: Table, columns: list[tuple[str, JustifyMethod]]) -> Table:
     return table
 
 
-def jobs_table(steps: list[JobStep]) -> Table:
-    table = _columns(
-        Table(title="Colossus 2 jobs: step time on their default racks (no failures)"),
-        [
-            ("job", "left"),
-            ("gpu", "left"),
-            ("racks", "right"),
-            ("params total/active", "right"),
-            ("plan tp·pp·dp·ep·cp·vp mb rc", "left"),
-            ("step s", "right"),
-            ("MFU", "right"),
-            ("Mtok/s", "right"),
-            ("HBM GB", "right"),
-            ("days", "right"),
-        ],
-    )
+PLAN_DROP_FIRST = (
+    "plan tp·pp·dp·ep·cp·vp mb rc",
+    "params total/active",
+    "HBM GB",
+    "Mtok/s",
+    "gpu",
+    "racks",
+    "MFU",
+)
+"""Columns of ``plan``'s table a narrow terminal loses first (the job, its step time and days
+to train stay)."""
+
+
+def jobs_table(steps: list[JobStep], width: int | None = None) -> Table:
+    """The seven jobs on their default racks, fitted to ``width`` columns (None: every
+    column)."""
+    columns: list[tuple[str, JustifyMethod]] = [
+        ("job", "left"),
+        ("gpu", "left"),
+        ("racks", "right"),
+        ("params total/active", "right"),
+        ("plan tp·pp·dp·ep·cp·vp mb rc", "left"),
+        ("step s", "right"),
+        ("MFU", "right"),
+        ("Mtok/s", "right"),
+        ("HBM GB", "right"),
+        ("days", "right"),
+    ]
+    rows = []
     for s in steps:
         p = s.step.plan
-        table.add_row(
-            s.job,
-            s.gpu,
-            f"{s.racks:,}",
-            f"{s.total_params / 1e12:.2f}T / {s.active_params / 1e9:.0f}B",
-            f"{p.tp}·{p.pp}·{p.dp}·{p.ep}·{p.cp}·{p.vp} {p.microbatch} {p.recompute.value}",
-            f"{s.step.step_s:.2f}",
-            f"{s.step.mfu:.1%}",
-            f"{s.step.tokens_per_s / 1e6:.1f}",
-            f"{s.step.hbm_used_gb:.0f}/{s.step.hbm_capacity_gb:.0f}",
-            f"{s.planned_days:.1f}",
+        rows.append(
+            [
+                s.job,
+                s.gpu,
+                f"{s.racks:,}",
+                f"{s.total_params / 1e12:.2f}T / {s.active_params / 1e9:.0f}B",
+                f"{p.tp}·{p.pp}·{p.dp}·{p.ep}·{p.cp}·{p.vp} {p.microbatch} {p.recompute.value}",
+                f"{s.step.step_s:.2f}",
+                f"{s.step.mfu:.1%}",
+                f"{s.step.tokens_per_s / 1e6:.1f}",
+                f"{s.step.hbm_used_gb:.0f}/{s.step.hbm_capacity_gb:.0f}",
+                f"{s.planned_days:.1f}",
+            ]
         )
-    return table
+    title = "Colossus 2 jobs: step time on their default racks (no failures)"
+    return fitted(title, columns, rows, width, PLAN_DROP_FIRST)
 
 
 DROP_FIRST = (

@@ -15,6 +15,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
@@ -51,11 +52,17 @@ def fitted(
     for i in index:
         name, justify = columns[i]
         # a header with a line break is as wide as its longest line (no_wrap keeps cells whole)
-        header = name if one_line else "\n".join(textwrap.wrap(name, wrapped[name]))
+        header = name if one_line else _wrapped(name, cells[name])
         table.add_column(header, justify=justify, no_wrap=True)
     for row in rows:
         table.add_row(*(row[i] for i in index))
     return table
+
+
+def _wrapped(header: str, cells_width: int) -> str:
+    """``header`` broken at its spaces into lines no wider than its column's widest cell (or
+    its own longest word)."""
+    return "\n".join(textwrap.wrap(header, max(cells_width, *map(len, header.split()))))
 
 
 def _table_width(widths: dict[str, int], names: list[str]) -> int:
@@ -73,11 +80,17 @@ def terminal_width() -> int | None:
     return out.width if out.is_terminal else None
 
 
-def uncut(table: Table) -> Table:
-    """``table`` with no cell cut short: a cell wider than the column rich leaves it folds onto
-    the next line (a number split over two lines still reads right; one ending in "…" does
-    not). ``fitted`` tables never need it; the others (compare's every metric in a narrow
-    terminal) do."""
+def uncut(table: Table, width: int) -> Table:
+    """``table`` made to show whole in ``width`` columns as far as it can: when it is wider,
+    its headers break at their spaces to their columns' widest cells first; and a cell still
+    wider than the column rich then leaves it folds onto the next line (a number split over
+    two lines still reads right; one ending in "…" does not)."""
+    measure = Console(width=UNBOUNDED).measure
+    if measure(table).maximum > width:
+        for column in table.columns:
+            if isinstance(column.header, str):
+                widest = max((cell_len(str(cell)) for cell in column.cells), default=0)
+                column.header = _wrapped(column.header, widest)
     for column in table.columns:
         if column.overflow == "ellipsis":
             column.overflow = "fold"
@@ -86,11 +99,11 @@ def uncut(table: Table) -> Table:
 
 def print_table(table: Table) -> None:
     """A table on stdout, whole: in a terminal ``fitted`` tables leave columns out to fit its
-    width and other cells fold (``uncut``); piped into a file or another program, where nobody's
-    width applies, the table takes the width it needs instead of the text lines' 160 columns
-    (rich would cut it there)."""
+    width, and others break their headers and fold what still does not fit (``uncut``); piped
+    into a file or another program, where nobody's width applies, the table takes the width it
+    needs instead of the text lines' 160 columns (rich would cut it there)."""
     if out.is_terminal:
-        out.print(uncut(table))
+        out.print(uncut(table, out.width))
         return
     text_width = out.width
     out.width = max(
