@@ -36,7 +36,7 @@ def fitted(
     ``drop_first`` are left out, in its order, until the rest fit; the caption names them."""
     cells = {name: max((len(r[i]) for r in rows), default=0) for i, (name, _) in enumerate(columns)}
     whole = {name: max(len(name), cells[name]) for name in cells}
-    wrapped = {name: max(max(len(w) for w in name.split()), cells[name]) for name in cells}
+    wrapped = {name: _wrap_width(name, cells[name]) for name in cells}
     kept = [name for name, _ in columns]
     width = _table_width(whole, kept) if width is None else width
     for name in drop_first:
@@ -59,10 +59,15 @@ def fitted(
     return table
 
 
+def _wrap_width(header: str, cells_width: int) -> int:
+    """The width of a column whose header breaks at its spaces: its widest cell, or the
+    header's longest word."""
+    return max(cells_width, *map(len, header.split()))
+
+
 def _wrapped(header: str, cells_width: int) -> str:
-    """``header`` broken at its spaces into lines no wider than its column's widest cell (or
-    its own longest word)."""
-    return "\n".join(textwrap.wrap(header, max(cells_width, *map(len, header.split()))))
+    """``header`` broken at its spaces into lines no wider than ``_wrap_width``."""
+    return "\n".join(textwrap.wrap(header, _wrap_width(header, cells_width)))
 
 
 def _table_width(widths: dict[str, int], names: list[str]) -> int:
@@ -75,6 +80,11 @@ UNBOUNDED = 100_000
 """Columns a piped table is measured in (its natural width, whatever that is)."""
 
 
+def _natural_width(table: Table) -> int:
+    """The columns ``table`` takes when nothing limits it."""
+    return out.measure(table, options=out.options.update_width(UNBOUNDED)).maximum
+
+
 def terminal_width() -> int | None:
     """The width tables are fitted to: the terminal's, or None when stdout is not one."""
     return out.width if out.is_terminal else None
@@ -85,8 +95,7 @@ def uncut(table: Table, width: int) -> Table:
     its headers break at their spaces to their columns' widest cells first; and a cell still
     wider than the column rich then leaves it folds onto the next line (a number split over
     two lines still reads right; one ending in "…" does not)."""
-    measure = Console(width=UNBOUNDED).measure
-    if measure(table).maximum > width:
+    if _natural_width(table) > width:
         for column in table.columns:
             if isinstance(column.header, str):
                 widest = max((cell_len(str(cell)) for cell in column.cells), default=0)
@@ -106,9 +115,7 @@ def print_table(table: Table) -> None:
         out.print(uncut(table, out.width))
         return
     text_width = out.width
-    out.width = max(
-        text_width, out.measure(table, options=out.options.update_width(UNBOUNDED)).maximum
-    )
+    out.width = max(text_width, _natural_width(table))
     try:
         out.print(table)
     finally:
