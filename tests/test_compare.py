@@ -189,3 +189,47 @@ def _read_down(figure: str, text: str) -> bool:
     lines = [line for line in text.splitlines() if line.startswith("│")]
     columns = zip(*(line.split("│")[1:-1] for line in lines), strict=False)
     return any(figure in "".join(c for cell in col for c in cell if c.isdigit()) for col in columns)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
+def test_a_killed_worker_is_exit_1_saying_so() -> None:
+    """B runs in a worker process; killed there (as the kernel's OOM killer would), compare
+    says which run died and exits 1, with no traceback (it printed BrokenProcessPool's)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parent.parent
+    args = [sys.executable, str(root / "cli.py"), "compare", "--set", "horizon_days=40"]
+    proc = subprocess.Popen(
+        [*args, "--set-b", "jobs.grok5_10t.racks=+20%"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while not workers and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        workers = _children(proc.pid)
+    assert workers, "compare never started a worker for B"
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, stderr
+    assert "the worker process running B died" in stderr and "Traceback" not in stderr

@@ -236,8 +236,7 @@ def compare(
             got=first.scenario.name + "".join(f" + {o}" for o in first.overrides),
             expected="another scenario B, or --set-a/--set-b",
         )
-    with run_progress(err, "simulating A, B") as report:
-        run_a, run_b = api.simulate_each([first, second], seed=seed, progress=report)
+    run_a, run_b = _run_both(first, second, seed)
     delta = api.compare(run_a, run_b)
     if not all_metrics:
         delta = delta[delta["metric"].isin(COMPARE_METRICS)]
@@ -248,6 +247,27 @@ def compare(
         print_json({**sides_json, "rows": json.loads(delta.to_json(orient="records"))})
         return
     print_table(compare_table(delta, f"A: {run_a.label}\nB: {run_b.label}"))
+
+
+def _run_both(
+    first: api.ResolvedScenario, second: api.ResolvedScenario, seed: int | None
+) -> tuple[api.RunResult, api.RunResult]:
+    """A here with its progress bar and B in a worker process, at once; a worker that dies
+    (killed, out of memory) is exit 1 saying so, not a traceback."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with run_progress(err, "simulating A, B") as report:
+            run_a, run_b = api.simulate_each([first, second], seed=seed, progress=report)
+    except BrokenProcessPool:
+        err.print(
+            "error: the worker process running B died (killed, or out of memory?); nothing "
+            "was written: run the same command again",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    return run_a, run_b
 
 
 def _compare_side(
