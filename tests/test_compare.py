@@ -9,6 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from children import HAS_PROC, children
 from one_job import one_job_scenario
 from typer.testing import CliRunner
 
@@ -191,20 +192,7 @@ def _read_down(figure: str, text: str) -> bool:
     return any(figure in "".join(c for cell in col for c in cell if c.isdigit()) for col in columns)
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (Linux's /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
+@pytest.mark.skipif(not HAS_PROC, reason="reads Linux's /proc")
 def test_a_killed_worker_is_exit_1_saying_so() -> None:
     """B runs in a worker process; killed there (as the kernel's OOM killer would), compare
     says which run died and exits 1, with no traceback (it printed BrokenProcessPool's)."""
@@ -226,7 +214,7 @@ def test_a_killed_worker_is_exit_1_saying_so() -> None:
     workers: list[int] = []
     while not workers and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
     assert workers, "compare never started a worker for B"
     for pid in workers:
         os.kill(pid, signal.SIGKILL)

@@ -56,16 +56,24 @@ def check(
     workers: CheckWorkers = None,
 ) -> None:
     """Run the scenarios with an expect: block and compare their figures with the expected
-    values: exit 0 when all hold, 1 when any drifts, 2 on bad input, 130 when interrupted
-    (Ctrl-C or SIGTERM)."""
+    values: exit 0 when all hold, 1 when any drifts (or a worker process died, which it
+    says), 2 on bad input, 130 when interrupted (Ctrl-C or SIGTERM)."""
+    from concurrent.futures.process import BrokenProcessPool
+
     api.check_outputs(api.Output("--junit", junit))
     try:
         with api.terminate_as_interrupt():
             report = api.check(paths or None, workers=workers, update=update)
-    except KeyboardInterrupt as exc:
-        what = "terminated (SIGTERM)" if isinstance(exc, api.Terminated) else "interrupted"
+    except (KeyboardInterrupt, BrokenProcessPool) as exc:
+        what = (
+            "terminated (SIGTERM)"
+            if isinstance(exc, api.Terminated)
+            else "interrupted"
+            if isinstance(exc, KeyboardInterrupt)
+            else "a worker process died (killed, or out of memory?)"
+        )
         err.print(f"{what}: the check stopped before its verdict", markup=False, soft_wrap=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(130 if isinstance(exc, KeyboardInterrupt) else 1) from None
     out.print(api.describe_data_root(), markup=False, soft_wrap=True)
     for name in report.skipped:
         out.print(f"skipped {name}: no expect: block", markup=False)
