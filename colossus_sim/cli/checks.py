@@ -19,7 +19,7 @@ from colossus_sim.cli.options import (
     Update,
     ValidateJson,
 )
-from colossus_sim.cli.render import calibration_table, fidelity_table, print_json, wrote
+from colossus_sim.cli.render import calibration_table, fidelity_table, print_json, stopped, wrote
 from colossus_sim.cli.tables import err, out, print_table
 
 
@@ -65,15 +65,9 @@ def check(
         with api.terminate_as_interrupt():
             report = api.check(paths or None, workers=workers, update=update)
     except (KeyboardInterrupt, BrokenProcessPool) as exc:
-        what = (
-            "terminated (SIGTERM)"
-            if isinstance(exc, api.Terminated)
-            else "interrupted"
-            if isinstance(exc, KeyboardInterrupt)
-            else "a worker process died (killed, or out of memory?)"
-        )
+        what, code = stopped(exc)
         err.print(f"{what}: the check stopped before its verdict", markup=False, soft_wrap=True)
-        raise typer.Exit(130 if isinstance(exc, KeyboardInterrupt) else 1) from None
+        raise typer.Exit(code) from None
     out.print(api.describe_data_root(), markup=False, soft_wrap=True)
     for name in report.skipped:
         out.print(f"skipped {name}: no expect: block", markup=False)

@@ -30,6 +30,16 @@ def print_json(payload: object) -> None:
     sys.stdout.write(api.json_text(payload))
 
 
+def stopped(exc: BaseException) -> tuple[str, int]:
+    """What stopped a command running on worker processes, and its exit code: SIGTERM (as
+    ``api.Terminated``) and Ctrl-C 130, a worker process that died (``BrokenProcessPool``) 1."""
+    if isinstance(exc, api.Terminated):
+        return "terminated (SIGTERM)", 130
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", 130
+    return "a worker process died (killed, or out of memory?)", 1
+
+
 def wrote(path: object) -> None:
     """``wrote PATH`` on stderr, the path taken literally (no rich markup)."""
     err.print(f"wrote {path}", markup=False, soft_wrap=True)

@@ -46,7 +46,7 @@ from colossus_sim.cli.options import (
     SweepWorkers,
 )
 from colossus_sim.cli.progress import run_progress
-from colossus_sim.cli.render import print_json, wrote
+from colossus_sim.cli.render import print_json, stopped, wrote
 from colossus_sim.cli.render_sweep import compare_table, sweep_table
 from colossus_sim.cli.tables import err, out, print_table
 
@@ -175,17 +175,11 @@ def _run_sweep(
         raise typer.Exit(2) from None
     except (KeyboardInterrupt, BrokenProcessPool) as exc:
         kept = f"finished points are kept in {store}" if store else "no --store: nothing kept"
-        what = (
-            "terminated (SIGTERM)"
-            if isinstance(exc, api.Terminated)
-            else "interrupted"
-            if isinstance(exc, KeyboardInterrupt)
-            else "a worker process died"
-        )
+        what, code = stopped(exc)
         err.print(
             f"{what}: {kept}; run the same command again to resume", markup=False, soft_wrap=True
         )
-        raise typer.Exit(130 if isinstance(exc, KeyboardInterrupt) else 1) from None
+        raise typer.Exit(code) from None
 
 
 def _check_plot_y(y: str) -> None:
