@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
+
 from colossus_sim import api
 from colossus_sim.cli.options import (
     RunJson,
@@ -23,7 +25,7 @@ from colossus_sim.cli.options import (
     Seed,
 )
 from colossus_sim.cli.progress import run_progress
-from colossus_sim.cli.render import cluster_lines, print_json, run_table, wrote
+from colossus_sim.cli.render import cluster_lines, print_json, run_table, stopped, wrote
 from colossus_sim.cli.render_sweep import replicas_table
 from colossus_sim.cli.sweeps import seed_options
 from colossus_sim.cli.tables import err, out, print_table, terminal_width
@@ -106,9 +108,18 @@ def _run_replicas(
     json_out: bool,
     out_dir: Path | None,
 ) -> None:
-    """``run --replicas N``: the scenario over N seeds, each job's P10/P50/P90 band."""
+    """``run --replicas N``: the scenario over N seeds, each job's P10/P50/P90 band. Ctrl-C,
+    SIGTERM or a dead worker process says so and exits 130 or 1 (nothing is written)."""
+    from concurrent.futures.process import BrokenProcessPool
+
     base = [*overrides, f"seed={seed}"] if seed is not None else overrides
-    result = api.run_sweep(scenario, overrides=base, replicas=replicas, progress=True)
+    try:
+        with api.terminate_as_interrupt():
+            result = api.run_sweep(scenario, overrides=base, replicas=replicas, progress=True)
+    except (KeyboardInterrupt, BrokenProcessPool) as exc:
+        what, code = stopped(exc)
+        err.print(f"{what}: the replicas stopped; nothing written", markup=False, soft_wrap=True)
+        raise typer.Exit(code) from None
     summary = api.replica_summary(result.frame, name=result.scenario)
     if out_dir is not None:
         with api.reported("--out", out_dir):
