@@ -246,21 +246,17 @@ def compare(
 def _run_both(
     first: api.ResolvedScenario, second: api.ResolvedScenario, seed: int | None
 ) -> tuple[api.RunResult, api.RunResult]:
-    """A here with its progress bar and B in a worker process, at once; a worker that dies
-    (killed, out of memory) is exit 1 saying so, not a traceback."""
+    """A here with its progress bar and B in a worker process, at once. Ctrl-C, SIGTERM or a
+    worker that dies (killed, out of memory) says so and exits 130 or 1, not a traceback."""
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        with run_progress(err, "simulating A, B") as report:
+        with api.terminate_as_interrupt(), run_progress(err, "simulating A, B") as report:
             run_a, run_b = api.simulate_each([first, second], seed=seed, progress=report)
-    except BrokenProcessPool:
-        err.print(
-            "error: the worker process running B died (killed, or out of memory?); nothing "
-            "was written: run the same command again",
-            markup=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from None
+    except (KeyboardInterrupt, BrokenProcessPool) as exc:
+        what, code = stopped(exc)
+        err.print(f"{what}: nothing compared; run the same command again", markup=False)
+        raise typer.Exit(code) from None
     return run_a, run_b
 
 
