@@ -6,8 +6,8 @@ machine needs. A run is a pure function of its scenario and seed, so where it ru
 nothing in it: the results are the ones a sequential loop gives, in the order asked. Workers
 come from ``procs.open_pool`` (they ignore Ctrl-C, die with this process, and are terminated
 when it is interrupted). Cost: a pool start (~10–50 ms where processes fork, more where they
-are spawned) and pickling each result back (~1–5 MB, milliseconds); one run at a time when
-there is one core or ``workers`` is 1.
+are spawned) and pickling each result back (3.5 MB for the default run, ~50 ms); one run at
+a time when there is one core or ``workers`` is 1.
 """
 
 from __future__ import annotations

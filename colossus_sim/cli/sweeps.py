@@ -255,7 +255,9 @@ def _run_both(
             run_a, run_b = api.simulate_each([first, second], seed=seed, progress=report)
     except (KeyboardInterrupt, BrokenProcessPool) as exc:
         what, code = stopped(exc)
-        err.print(f"{what}: nothing compared; run the same command again", markup=False)
+        err.print(
+            f"{what}: nothing compared; run the same command again", markup=False, soft_wrap=True
+        )
         raise typer.Exit(code) from None
     return run_a, run_b
 
