@@ -4,7 +4,8 @@ scenarios side by side.
 The sweep's parameters reach ``api.run_sweep`` as one ``sweep.SweepOptions`` built here from
 the options. Cost: ``sweep`` runs one simulation per point not already in its store, on a
 process pool or dask (imported only when ``--scheduler`` is given); ``--out`` writes Parquet
-and ``--plot`` imports matplotlib only when given. ``compare`` runs two simulations.
+and ``--plot`` imports matplotlib only when given. ``compare`` runs two simulations at once
+(``api.simulate_each``: A here, B in a worker process).
 """
 
 from __future__ import annotations
