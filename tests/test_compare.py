@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from children import HAS_PROC, children
+from children import HAS_PROC, run_killing_a_worker
 from one_job import one_job_scenario
 from typer.testing import CliRunner
 
@@ -195,30 +195,9 @@ def _read_down(figure: str, text: str) -> bool:
 @pytest.mark.skipif(not HAS_PROC, reason="reads Linux's /proc")
 def test_a_killed_worker_is_exit_1_saying_so() -> None:
     """B runs in a worker process; killed there (as the kernel's OOM killer would), compare
-    says which run died and exits 1, with no traceback (it printed BrokenProcessPool's)."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    root = Path(__file__).resolve().parent.parent
-    args = [sys.executable, str(root / "cli.py"), "compare", "--set", "horizon_days=40"]
-    proc = subprocess.Popen(
-        [*args, "--set-b", "jobs.grok5_10t.racks=+20%"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    workers: list[int] = []
-    while not workers and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-        workers = children(proc.pid)
-    assert workers, "compare never started a worker for B"
-    for pid in workers:
-        os.kill(pid, signal.SIGKILL)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 1, stderr
+    says a worker died and exits 1, with no traceback (it printed BrokenProcessPool's)."""
+    args = ("compare", "--set", "horizon_days=40", "--set-b", "jobs.grok5_10t.racks=+20%")
+    code, stderr = run_killing_a_worker(*args, workers=1)
+    assert code == 1, stderr
     assert "a worker process died" in stderr and "nothing compared" in stderr
     assert "Traceback" not in stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from children import HAS_PROC, children
+from children import HAS_PROC, run_killing_a_worker
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -184,30 +184,14 @@ def test_a_killed_worker_stops_the_check_with_exit_1_saying_so(tmp_path: Path) -
     """A worker process killed mid-check (the kernel's OOM killer, a kill): exit 1 saying a
     worker died and that there is no verdict, with no traceback (it printed
     BrokenProcessPool's)."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     files = []
     for name in ("first", "second"):
         files.append(tmp_path / f"{name}.yaml")
         files[-1].write_text(
             SHORT.format(name=name).replace("horizon_days: 2 ", "horizon_days: 40 ")
         )
-    cli = Path(__file__).resolve().parent.parent / "cli.py"
-    args = [sys.executable, str(cli), "check", *map(str, files), "--workers", "2"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    workers: list[int] = []
-    while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-        workers = children(proc.pid)
-    assert workers, "check never started its workers"
-    os.kill(workers[0], signal.SIGKILL)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 1, stderr
+    code, stderr = run_killing_a_worker("check", *map(str, files), "--workers", "2", workers=2)
+    assert code == 1, stderr
     assert "a worker process died" in stderr and "stopped before its verdict" in stderr
     assert "Traceback" not in stderr
 

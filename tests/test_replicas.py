@@ -10,7 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from children import HAS_PROC, children
+from children import HAS_PROC, run_killing_a_worker
 from one_job import one_job_scenario
 from queued_jobs import queued_scenario
 from typer.testing import CliRunner
@@ -181,23 +181,8 @@ def test_bands_of_a_job_that_queues(cli_module: ModuleType, tmp_path: Path) -> N
 def test_a_killed_worker_stops_the_replicas_with_exit_1_saying_so() -> None:
     """``run --replicas``: a worker process killed mid-run (the OOM killer, a kill) is exit 1
     saying so, with no traceback (it printed BrokenProcessPool's)."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    cli = Path(__file__).resolve().parent.parent / "cli.py"
-    args = [sys.executable, str(cli), "run", "--replicas", "4", "--set", "horizon_days=40"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    workers: list[int] = []
-    while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-        workers = children(proc.pid)
-    assert workers, "the replicas never started their workers"
-    os.kill(workers[0], signal.SIGKILL)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 1, stderr
+    args = ("run", "--replicas", "4", "--set", "horizon_days=40")
+    code, stderr = run_killing_a_worker(*args, workers=2)
+    assert code == 1, stderr
     assert "a worker process died" in stderr and "nothing written" in stderr
     assert "Traceback" not in stderr
