@@ -1,5 +1,5 @@
 """What the commands print about one run, one job, the fabric and the fidelity table: rich
-tables and text lines, and the two consoles they go to.
+tables and text lines.
 
 Owns the look of ``run``, ``plan``, ``step``, ``fabric`` and ``validate`` (the sweep-like
 commands' tables are ``render_sweep``'s; the consoles and how a table fits them are
@@ -100,7 +100,7 @@ def jobs_table(steps: list[JobStep], width: int | None = None) -> Table:
     return fitted(title, columns, rows, width, PLAN_DROP_FIRST)
 
 
-DROP_FIRST = (
+RUN_DROP_FIRST = (
     "plan tp·pp·dp·ep·cp·vp",
     "MW",
     "failures",
@@ -169,7 +169,7 @@ def run_table(result: RunResult, width: int | None = None) -> Table:
         if throttled:
             cells[5:5] = [f"{j.min_clock:.3f}", f"{j.throttled_hours:,.0f}"]
         rows.append(cells)
-    return fitted(title, columns, rows, width, DROP_FIRST)
+    return fitted(title, columns, rows, width, RUN_DROP_FIRST)
 
 
 def cluster_lines(result: RunResult) -> list[str]:
